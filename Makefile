@@ -1,0 +1,69 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each step is skipped when its result is already there.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KEYS_DIR := keys/generated
+STAMP := $(VENV)/.installed
+APT_UPDATED := /tmp/.federation-apt-updated
+
+.PHONY: demo test setup system-packages browser-packages assets keys lint fuzz bench clean
+
+demo: setup
+	$(BIN)/python -m federation.demo
+
+test: setup browser-packages
+	$(BIN)/python -m pytest
+
+setup: system-packages $(STAMP) assets keys
+
+# Debian packages the project truly needs, installed only if missing:
+# xmlsec1 (the interop tests check our XML security against the reference tool), redis-server, npm.
+system-packages:
+	@missing=""; \
+	command -v xmlsec1 >/dev/null || missing="$$missing xmlsec1"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  [ -f $(APT_UPDATED) ] || { apt-get update -q && touch $(APT_UPDATED); }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# Debian's Chromium for the real-browser tests; if it cannot be installed those tests skip and say why.
+browser-packages:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  { [ -f $(APT_UPDATED) ] || { apt-get update -q && touch $(APT_UPDATED); }; } && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
+	  echo "WARNING: chromium could not be installed; browser tests will be skipped"; }
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+# GOV.UK Frontend (pinned in package.json / package-lock.json), copied where the hub serves it.
+assets: hub/static/govuk/.installed
+
+hub/static/govuk/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m federation.assets node_modules/govuk-frontend/dist/govuk hub/static/govuk
+	@touch $@
+
+keys: $(STAMP)
+	$(BIN)/federation-keys generate $(KEYS_DIR)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+fuzz: setup
+	$(BIN)/python -m tests.fuzz
+
+bench: setup
+	$(BIN)/python -m tests.bench.xmlsecurity_bench
+
+clean:
+	rm -rf $(VENV) node_modules hub/static/govuk
