@@ -1,0 +1,387 @@
+"""Safe XML parsing, XML-DSig and XML-Enc: the only code in the project that does any of them.
+
+Signatures use the `xmlsec` binding (libxmlsec1 in process: no subprocess per signature, keys parsed once).
+Before libxmlsec1 sees a signature we check its shape ourselves, because a valid signature proves only
+the element it references: exactly one enveloped signature, one reference, pointing at the element the
+caller will read, with the expected transforms and algorithms. The verifier's key always comes from the
+caller (federation metadata or config), never from KeyInfo.
+
+Encryption is XML-Enc built with `cryptography` rather than libxmlsec1's decryption context, because the
+algorithm allow-list must be enforced before any key is unwrapped: AES-GCM content encryption and RSA-OAEP
+key transport only. Every decryption failure, whatever its cause, surfaces as one generic error so that a
+sender cannot use us as an oracle.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+
+import xmlsec
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from federation.credentials import DecryptionCredential, SigningCredential
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 512 * 1024
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
+DSIG_MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+NS = {"ds": DS, "xenc": XENC, "xenc11": XENC11}
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+RSA_SHA256 = DSIG_MORE + "rsa-sha256"
+RSA_SHA384 = DSIG_MORE + "rsa-sha384"
+RSA_SHA512 = DSIG_MORE + "rsa-sha512"
+ECDSA_SHA256 = DSIG_MORE + "ecdsa-sha256"
+ECDSA_SHA384 = DSIG_MORE + "ecdsa-sha384"
+ECDSA_SHA512 = DSIG_MORE + "ecdsa-sha512"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA384 = DSIG_MORE + "sha384"
+SHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
+AES128_GCM = XENC11 + "aes128-gcm"
+AES256_GCM = XENC11 + "aes256-gcm"
+RSA_OAEP_MGF1P = XENC + "rsa-oaep-mgf1p"
+RSA_OAEP_11 = XENC11 + "rsa-oaep"
+MGF1_SHA256 = XENC11 + "mgf1sha256"
+SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+ELEMENT_TYPE = XENC + "Element"
+
+ALLOWED_SIGNATURE_METHODS = frozenset({RSA_SHA256, RSA_SHA384, RSA_SHA512, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512})
+ALLOWED_DIGEST_METHODS = frozenset({SHA256, SHA384, SHA512})
+CONTENT_ALGORITHMS = {AES128_GCM: 16, AES256_GCM: 32}
+KEY_TRANSPORT_ALGORITHMS = frozenset({RSA_OAEP_MGF1P, RSA_OAEP_11})
+OAEP_DIGESTS = {SHA1: hashes.SHA1, SHA256: hashes.SHA256, SHA512: hashes.SHA512}
+MGF_DIGESTS = {MGF1_SHA256: hashes.SHA256, XENC11 + "mgf1sha512": hashes.SHA512}
+
+_XMLSEC_TRANSFORMS = {
+    RSA_SHA256: xmlsec.constants.TransformRsaSha256,
+    RSA_SHA384: xmlsec.constants.TransformRsaSha384,
+    RSA_SHA512: xmlsec.constants.TransformRsaSha512,
+    ECDSA_SHA256: xmlsec.constants.TransformEcdsaSha256,
+    ECDSA_SHA384: xmlsec.constants.TransformEcdsaSha384,
+    ECDSA_SHA512: xmlsec.constants.TransformEcdsaSha512,
+    SHA256: xmlsec.constants.TransformSha256,
+    SHA384: xmlsec.constants.TransformSha384,
+    SHA512: xmlsec.constants.TransformSha512,
+}
+_DIGESTS = (xmlsec.constants.TransformSha256, xmlsec.constants.TransformSha384, xmlsec.constants.TransformSha512)
+
+
+class XmlSecurityError(Exception):
+    """Base of every refusal here. `reason` is a short code for logs; str() is for people."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class UnsafeXmlError(XmlSecurityError):
+    pass
+
+
+class SignatureError(XmlSecurityError):
+    pass
+
+
+class DecryptionError(XmlSecurityError):
+    """Always the same public message. `detail` (for the operator's log only) says what was refused."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("decryption-failed", "the encrypted content could not be decrypted")
+        self.detail = detail
+
+
+# --- parsing ------------------------------------------------------------------------------------------
+
+_FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _parser() -> etree.XMLParser:
+    # A new parser per call: lxml parsers are not thread-safe, and building one costs microseconds.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,  # so NameID and attribute text is always read whole
+        remove_pis=True,
+        collect_ids=False,
+    )
+
+
+def parse_xml(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Element:
+    """Parse an inbound document, refusing anything that could expand, fetch, or hide content."""
+    if not isinstance(data, bytes | bytearray):
+        raise UnsafeXmlError("not-bytes", "XML must be given as bytes")
+    if len(data) > max_bytes:
+        raise UnsafeXmlError("too-large", f"the message is larger than {max_bytes} bytes")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted")
+    if _FORBIDDEN_MARKUP.search(data):
+        raise UnsafeXmlError("doctype", "documents with a DOCTYPE or entity declarations are refused")
+    try:
+        root = etree.fromstring(bytes(data), parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        raise UnsafeXmlError("not-well-formed", f"the message is not well-formed XML ({exc.msg})") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise UnsafeXmlError("doctype", "documents with a DOCTYPE are refused")
+    for _ in root.iter(etree.Entity):
+        raise UnsafeXmlError("entity", "entity references are refused")
+    return root
+
+
+def to_bytes(element: etree._Element) -> bytes:
+    return etree.tostring(element, encoding="utf-8", xml_declaration=False)
+
+
+# --- signing ------------------------------------------------------------------------------------------
+
+
+def _element_id(element: etree._Element) -> str:
+    element_id = element.get("ID")
+    if not element_id:
+        raise SignatureError("no-id", f"<{etree.QName(element).localname}> has no ID attribute")
+    return element_id
+
+
+def sign(element: etree._Element, credential: SigningCredential) -> etree._Element:
+    """Add an enveloped signature over `element` (by ID reference), after its Issuer as SAML requires."""
+    element_id = _element_id(element)
+    method = xmlsec.constants.TransformEcdsaSha256 if credential.is_ec else xmlsec.constants.TransformRsaSha256
+    signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N, method, ns="ds")
+    issuer = element.find(f"{{{SAML}}}Issuer")
+    element.insert(element.index(issuer) + 1 if issuer is not None else 0, signature)
+    ref = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri=f"#{element_id}")
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+    key_info = xmlsec.template.ensure_key_info(signature)
+    x509_data = etree.SubElement(key_info, f"{{{DS}}}X509Data")
+    cert_der = credential.certificate.public_bytes(serialization.Encoding.DER)
+    etree.SubElement(x509_data, f"{{{DS}}}X509Certificate").text = base64.b64encode(cert_der).decode()
+    xmlsec.tree.add_ids(element, ["ID"])
+    ctx = xmlsec.SignatureContext()
+    ctx.key = credential.xmlsec_key
+    try:
+        ctx.sign(signature)
+    except xmlsec.Error as exc:
+        raise SignatureError("sign-failed", f"signing failed: {exc}") from None
+    return element
+
+
+def has_signature(element: etree._Element) -> bool:
+    return element.find(f"{{{DS}}}Signature") is not None
+
+
+def _one(parent: etree._Element, path: str, what: str) -> etree._Element:
+    found = parent.findall(path, NS)
+    if len(found) != 1:
+        raise SignatureError("signature-malformed", f"the signature must have exactly one {what}")
+    return found[0]
+
+
+def _check_signature_shape(element: etree._Element, element_id: str) -> etree._Element:
+    """Refuse every signature we would not have produced ourselves (wrapping, odd transforms, weak algs)."""
+    signatures = element.findall("ds:Signature", NS)
+    if not signatures:
+        raise SignatureError("signature-missing", f"<{etree.QName(element).localname}> is not signed")
+    if len(signatures) > 1:
+        raise SignatureError("signature-multiple", "more than one signature on one element")
+    signature = signatures[0]
+    matches = element.getroottree().getroot().xpath("//*[@ID=$id]", id=element_id)
+    if len(matches) != 1:
+        raise SignatureError("duplicate-id", "the signed element's ID is not unique in the document")
+    signed_info = _one(signature, "ds:SignedInfo", "SignedInfo")
+    c14n = _one(signed_info, "ds:CanonicalizationMethod", "CanonicalizationMethod")
+    if c14n.get("Algorithm") != EXC_C14N:
+        raise SignatureError("c14n-not-allowed", "only exclusive canonicalisation is accepted")
+    method = _one(signed_info, "ds:SignatureMethod", "SignatureMethod").get("Algorithm")
+    if method not in ALLOWED_SIGNATURE_METHODS:
+        raise SignatureError("signature-algorithm-not-allowed", f"signature algorithm {method} is not allowed")
+    if signed_info.find("ds:SignatureMethod/*", NS) is not None:
+        raise SignatureError("signature-malformed", "SignatureMethod parameters (HMAC length) are refused")
+    reference = _one(signed_info, "ds:Reference", "Reference")
+    if reference.get("URI") != f"#{element_id}":
+        raise SignatureError("reference-mismatch", "the signature does not reference the element it is on")
+    transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NS)]
+    if transforms not in ([ENVELOPED, EXC_C14N], [ENVELOPED]):
+        raise SignatureError("transform-not-allowed", "only enveloped + exclusive c14n transforms are accepted")
+    for transform in reference.findall("ds:Transforms/ds:Transform", NS):
+        for child in transform:
+            if etree.QName(child).localname != "InclusiveNamespaces":
+                raise SignatureError("transform-not-allowed", "transform parameters are refused")
+    digest = _one(reference, "ds:DigestMethod", "DigestMethod").get("Algorithm")
+    if digest not in ALLOWED_DIGEST_METHODS:
+        raise SignatureError("digest-algorithm-not-allowed", f"digest algorithm {digest} is not allowed")
+    value = _one(signature, "ds:SignatureValue", "SignatureValue")
+    if not (value.text or "").strip():
+        raise SignatureError("signature-empty", "the signature value is empty")
+    if signature.find("ds:Object", NS) is not None:
+        raise SignatureError("signature-malformed", "ds:Object inside a signature is refused")
+    return signature
+
+
+@functools.lru_cache(maxsize=512)
+def _verification_key(cert_der: bytes) -> xmlsec.Key:
+    return xmlsec.Key.from_memory(cert_der, xmlsec.constants.KeyDataFormatCertDer)
+
+
+def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) -> etree._Element:
+    """Verify the enveloped signature on `element` with one of `certificates`; return `element`.
+
+    Read data only from the returned element (and its descendants): that is what the signature covers.
+    """
+    element_id = _element_id(element)
+    signature = _check_signature_shape(element, element_id)
+    certificates = list(certificates)
+    if not certificates:
+        raise SignatureError("no-trusted-key", "no certificate is trusted for this issuer")
+    root = element.getroottree().getroot()
+    xmlsec.tree.add_ids(root, ["ID"])
+    for cert in certificates:
+        ctx = xmlsec.SignatureContext()
+        ctx.key = _verification_key(cert.public_bytes(serialization.Encoding.DER))
+        for allowed in (xmlsec.constants.TransformEnveloped, xmlsec.constants.TransformExclC14N, *_DIGESTS):
+            ctx.enable_reference_transform(allowed)
+        for allowed in (xmlsec.constants.TransformExclC14N, *_XMLSEC_TRANSFORMS.values()):
+            ctx.enable_signature_transform(allowed)
+        try:
+            ctx.verify(signature)
+        except xmlsec.Error:
+            continue
+        return element
+    raise SignatureError("signature-invalid", "the signature does not verify with any trusted certificate")
+
+
+# --- encryption ---------------------------------------------------------------------------------------
+
+
+def encrypt(
+    plaintext: bytes | etree._Element, recipient: x509.Certificate, *, legacy_key_transport: bool = False
+) -> etree._Element:
+    """Encrypt an element for `recipient`: AES-256-GCM content, RSA-OAEP key transport.
+
+    Key transport is XML-Enc 1.1 `rsa-oaep` with SHA-256 and MGF1-SHA-256. `legacy_key_transport` sends
+    `rsa-oaep-mgf1p` instead, whose hashes are fixed to SHA-1 by its identifier: the only RSA-OAEP that
+    older stacks such as Debian 12's xmlsec1 (1.2.x) can decrypt. SHA-1 inside OAEP does not rely on the
+    collision resistance that retired SHA-1 for signatures and digests, so it is accepted on input.
+    """
+    data = plaintext if isinstance(plaintext, bytes) else to_bytes(plaintext)
+    content_key = AESGCM.generate_key(bit_length=256)
+    iv = os.urandom(12)
+    cipher_value = iv + AESGCM(content_key).encrypt(iv, data, None)
+    xenc = ElementMaker(namespace=XENC, nsmap={"xenc": XENC})
+    xenc11 = ElementMaker(namespace=XENC11, nsmap={"xenc11": XENC11})
+    ds = ElementMaker(namespace=DS, nsmap={"ds": DS})
+    if legacy_key_transport:
+        oaep = padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)  # noqa: S303
+        method = xenc.EncryptionMethod(ds.DigestMethod(Algorithm=SHA1), Algorithm=RSA_OAEP_MGF1P)
+    else:
+        oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
+        method = xenc.EncryptionMethod(
+            ds.DigestMethod(Algorithm=SHA256), xenc11.MGF(Algorithm=MGF1_SHA256), Algorithm=RSA_OAEP_11
+        )
+    wrapped = recipient.public_key().encrypt(content_key, oaep)
+    return xenc.EncryptedData(
+        xenc.EncryptionMethod(Algorithm=AES256_GCM),
+        ds.KeyInfo(xenc.EncryptedKey(method, xenc.CipherData(xenc.CipherValue(base64.b64encode(wrapped).decode())))),
+        xenc.CipherData(xenc.CipherValue(base64.b64encode(cipher_value).decode())),
+        Type=ELEMENT_TYPE,
+    )
+
+
+def _b64(element: etree._Element | None) -> bytes:
+    if element is None:
+        raise DecryptionError("cipher-value-missing")
+    try:
+        return base64.b64decode("".join((element.text or "").split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise DecryptionError("cipher-value-not-base64") from None
+
+
+def _single(parent: etree._Element, path: str, detail: str) -> etree._Element:
+    found = parent.findall(path, NS)
+    if len(found) != 1:
+        raise DecryptionError(detail)
+    return found[0]
+
+
+def _oaep_padding(method: etree._Element) -> padding.OAEP:
+    algorithm = method.get("Algorithm")
+    if algorithm not in KEY_TRANSPORT_ALGORITHMS:
+        raise DecryptionError(f"key-transport-not-allowed:{algorithm}")
+    digest_el = method.find("ds:DigestMethod", NS)
+    digest_uri = digest_el.get("Algorithm") if digest_el is not None else SHA1
+    if method.find("xenc:OAEPparams", NS) is not None:
+        raise DecryptionError("oaep-params-refused")
+    if algorithm == RSA_OAEP_MGF1P:
+        # MGF1 is fixed to SHA-1 by this identifier; only the OAEP digest is a parameter.
+        if digest_uri not in OAEP_DIGESTS:
+            raise DecryptionError(f"oaep-digest-not-allowed:{digest_uri}")
+        return padding.OAEP(padding.MGF1(hashes.SHA1()), OAEP_DIGESTS[digest_uri](), None)  # noqa: S303
+    if digest_uri not in (SHA256, SHA512):
+        raise DecryptionError(f"oaep-digest-not-allowed:{digest_uri}")
+    mgf_el = method.find("xenc11:MGF", NS)
+    mgf_uri = mgf_el.get("Algorithm") if mgf_el is not None else None
+    if mgf_uri not in MGF_DIGESTS:
+        raise DecryptionError(f"oaep-mgf-not-allowed:{mgf_uri}")
+    return padding.OAEP(padding.MGF1(MGF_DIGESTS[mgf_uri]()), OAEP_DIGESTS[digest_uri](), None)
+
+
+def decrypt(encrypted_data: etree._Element, credentials: Sequence[DecryptionCredential]) -> bytes:
+    """Decrypt an xenc:EncryptedData; return the plaintext XML bytes (parse them with `parse_xml`).
+
+    Every algorithm is checked before any private-key operation. The EncryptedKey must sit in the
+    EncryptedData's KeyInfo or be a sibling EncryptedKey (as SAML's EncryptedAssertion allows).
+    """
+    if etree.QName(encrypted_data).text != f"{{{XENC}}}EncryptedData":
+        raise DecryptionError("not-encrypted-data")
+    if encrypted_data.get("Type") not in (None, ELEMENT_TYPE):
+        raise DecryptionError("encrypted-data-type")
+    content_alg = _single(encrypted_data, "xenc:EncryptionMethod", "content-method-missing").get("Algorithm")
+    if content_alg not in CONTENT_ALGORITHMS:
+        raise DecryptionError(f"content-encryption-not-allowed:{content_alg}")
+    keys = encrypted_data.findall("ds:KeyInfo/xenc:EncryptedKey", NS)
+    parent = encrypted_data.getparent()
+    if not keys and parent is not None:
+        keys = parent.findall("xenc:EncryptedKey", NS)
+    if len(keys) != 1:
+        raise DecryptionError("encrypted-key-count")
+    encrypted_key = keys[0]
+    oaep = _oaep_padding(_single(encrypted_key, "xenc:EncryptionMethod", "key-method-missing"))
+    wrapped = _b64(encrypted_key.find("xenc:CipherData/xenc:CipherValue", NS))
+    cipher_value = _b64(encrypted_data.find("xenc:CipherData/xenc:CipherValue", NS))
+    if len(cipher_value) < 12 + 16:
+        raise DecryptionError("cipher-value-too-short")
+    if not credentials:
+        raise DecryptionError("no-decryption-key")
+    for credential in credentials:
+        try:
+            content_key = credential.private_key.decrypt(wrapped, oaep)
+        except ValueError:
+            continue
+        if len(content_key) != CONTENT_ALGORITHMS[content_alg]:
+            raise DecryptionError("content-key-length")
+        try:
+            return AESGCM(content_key).decrypt(cipher_value[:12], cipher_value[12:], None)
+        except InvalidTag:
+            raise DecryptionError("content-authentication-failed") from None
+    raise DecryptionError("key-unwrap-failed")
