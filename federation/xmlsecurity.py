@@ -163,8 +163,14 @@ def _element_id(element: etree._Element) -> str:
     return element_id
 
 
-def sign(element: etree._Element, credential: SigningCredential) -> etree._Element:
-    """Add an enveloped signature over `element` (by ID reference), after its Issuer as SAML requires."""
+def sign(
+    element: etree._Element, credential: SigningCredential, *, chain: Sequence[x509.Certificate] = ()
+) -> etree._Element:
+    """Add an enveloped signature over `element` (by ID reference), after its Issuer as SAML requires.
+
+    KeyInfo carries the signer's certificate (and `chain`, for federation metadata, whose readers check the
+    path to their trust anchor); message receivers never take a key from it.
+    """
     element_id = _element_id(element)
     method = xmlsec.constants.TransformEcdsaSha256 if credential.is_ec else xmlsec.constants.TransformRsaSha256
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N, method, ns="ds")
@@ -175,8 +181,9 @@ def sign(element: etree._Element, credential: SigningCredential) -> etree._Eleme
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
     key_info = xmlsec.template.ensure_key_info(signature)
     x509_data = etree.SubElement(key_info, f"{{{DS}}}X509Data")
-    cert_der = credential.certificate.public_bytes(serialization.Encoding.DER)
-    etree.SubElement(x509_data, f"{{{DS}}}X509Certificate").text = base64.b64encode(cert_der).decode()
+    for cert in (credential.certificate, *chain):
+        cert_der = cert.public_bytes(serialization.Encoding.DER)
+        etree.SubElement(x509_data, f"{{{DS}}}X509Certificate").text = base64.b64encode(cert_der).decode()
     xmlsec.tree.add_ids(element, ["ID"])
     ctx = xmlsec.SignatureContext()
     ctx.key = credential.xmlsec_key
@@ -189,6 +196,17 @@ def sign(element: etree._Element, credential: SigningCredential) -> etree._Eleme
 
 def has_signature(element: etree._Element) -> bool:
     return element.find(f"{{{DS}}}Signature") is not None
+
+
+def signature_certificates(element: etree._Element) -> list[x509.Certificate]:
+    """The certificates in the KeyInfo of `element`'s signature: untrusted until a path to an anchor is checked."""
+    certs = []
+    for node in element.findall("ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS):
+        try:
+            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split()))))
+        except ValueError:
+            raise SignatureError("keyinfo-malformed", "a KeyInfo certificate could not be read") from None
+    return certs
 
 
 def _one(parent: etree._Element, path: str, what: str) -> etree._Element:
