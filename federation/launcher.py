@@ -1,0 +1,132 @@
+"""Start the whole federation as four processes on localhost, and stop it: used by `make demo` and the tests.
+
+The hub is addressed as 127.0.0.1 and the identity providers as localhost, two different sites, as in real
+life: the IDP's POST back to the hub is then cross-site and a SameSite=Lax cookie would not come with it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from federation.runtime import REPO_DIR
+
+ORDER = ("matching_service", "stub_idps", "hub", "relying_party_example")
+DEMO_PORTS = {"hub": 8080, "stub_idps": 8081, "matching_service": 8082, "relying_party_example": 8083}
+HEALTH_PATHS = {
+    "hub": "/healthcheck",
+    "stub_idps": "/healthcheck",
+    "matching_service": "/healthcheck",
+    "relying_party_example": "/healthcheck",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def federation_urls(ports: Mapping[str, int]) -> dict[str, str]:
+    return {
+        "HUB_URL": f"http://127.0.0.1:{ports['hub']}",
+        "IDP_URL": f"http://localhost:{ports['stub_idps']}",
+        "MS_URL": f"http://127.0.0.1:{ports['matching_service']}",
+        "RP_URL": f"http://127.0.0.1:{ports['relying_party_example']}",
+    }
+
+
+@dataclass
+class Federation:
+    ports: dict[str, int]
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return federation_urls(self.ports)
+
+    def url(self, service: str) -> str:
+        key = {"hub": "HUB_URL", "stub_idps": "IDP_URL", "matching_service": "MS_URL"}.get(service, "RP_URL")
+        return self.urls[key]
+
+    def start(self, service: str, *, extra_env: Mapping[str, str] | None = None, wait: bool = True) -> None:
+        env = {**self.env, **(extra_env or {})}
+        log = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "federation.serve", service, "--host", "127.0.0.1",
+             "--port", str(self.ports[service])],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
+        )  # fmt: skip
+        if wait:
+            self.wait_healthy(service)
+
+    def wait_healthy(self, service: str, timeout: float = 30.0) -> None:
+        url = self.url(service).replace("localhost", "127.0.0.1") + HEALTH_PATHS[service]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[service]
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{service} exited with status {process.returncode}; see {self.log_dir / (service + '.log')}:\n"
+                    + (self.log_dir / f"{service}.log").read_text(errors="replace")[-3000:]
+                )
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} did not answer {url} within {timeout} s")
+
+    def stop(self, service: str) -> None:
+        process = self.processes.pop(service, None)
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        for service in reversed(ORDER):
+            self.stop(service)
+
+
+def start_federation(
+    *,
+    ports: Mapping[str, int] | None = None,
+    keys_dir: Path | None = None,
+    var_dir: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Federation:
+    """Start all four services and wait until each answers its health check."""
+    ports = dict(ports or {name: free_port() for name in ORDER})
+    var_dir = Path(var_dir or REPO_DIR / "var")
+    log_dir = var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **federation_urls(ports), "VAR_DIR": str(var_dir), **(extra_env or {})}
+    if keys_dir:
+        env["FEDERATION_KEYS_DIR"] = str(keys_dir)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    federation = Federation(ports=ports, env=env, log_dir=log_dir)
+    try:
+        for service in ORDER:
+            federation.start(service, wait=False)
+        for service in ORDER:
+            federation.wait_healthy(service)
+    except BaseException:
+        federation.stop_all()
+        raise
+    return federation
