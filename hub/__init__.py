@@ -1,0 +1,1 @@
+"""The SAML hub: journey policy, session store and (later) the Flask app."""

@@ -1,0 +1,486 @@
+"""The hub's journey state machine: one immutable `Session`, one transition table, one pure `transition`.
+
+Every step of a journey is `transition(session, event, now) -> Session`. Anything not in `TRANSITIONS`
+(or failing a guard: wrong IDP, wrong InResponseTo, an IDP that was never offered, an expired session)
+raises `InvalidTransition`, so a message arriving for a session in the wrong state is a clean error.
+
+Decisions the architecture leaves open, made here:
+- Cancel at the IDP (`IdpCancelled`) returns to `SESSION_STARTED` (the company list); the selected IDP
+  and the hub's request ID are cleared, so a late response from that IDP is refused.
+- After `AUTHN_FAILED_ERROR`, `REQUESTER_ERROR` or `PAUSED_REGISTRATION` the citizen may pick a company
+  again (`IdpSelected`). Picking again while in `IDP_SELECTED` (browser back) replaces the hub's request ID.
+- `FRAUD_EVENT_DETECTED` is final: only a response to the RP follows.
+- The matching-journey success from the IDP (`IdpAuthnSucceeded`) carries the ID of the AttributeQuery
+  the hub is about to send and lands directly in `CYCLE_0_AND_1_MATCH_REQUEST_SENT`; the non-matching one
+  (`NonMatchingSuccess`) lands in `NON_MATCHING_JOURNEY_SUCCESS`.
+- Whether a no-match leads to cycle 3, account creation or a no-match response is RP configuration;
+  `after_no_match` turns it into the event to apply.
+- Every state except `TIMEOUT` can time out; `TIMEOUT` drops the session's personal data.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from federation.loa import LevelOfAssurance
+
+DEFAULT_SESSION_LIFETIME = timedelta(minutes=90)
+
+
+class State(enum.Enum):
+    SESSION_STARTED = "SESSION_STARTED"
+    IDP_SELECTED = "IDP_SELECTED"
+    CYCLE_0_AND_1_MATCH_REQUEST_SENT = "CYCLE_0_AND_1_MATCH_REQUEST_SENT"
+    SUCCESSFUL_MATCH = "SUCCESSFUL_MATCH"
+    NON_MATCHING_JOURNEY_SUCCESS = "NON_MATCHING_JOURNEY_SUCCESS"
+    NO_MATCH = "NO_MATCH"
+    USER_ACCOUNT_CREATED = "USER_ACCOUNT_CREATED"
+    AWAITING_CYCLE3_DATA = "AWAITING_CYCLE3_DATA"
+    CYCLE3_MATCH_REQUEST_SENT = "CYCLE3_MATCH_REQUEST_SENT"
+    TIMEOUT = "TIMEOUT"
+    MATCHING_SERVICE_REQUEST_ERROR = "MATCHING_SERVICE_REQUEST_ERROR"
+    USER_ACCOUNT_CREATION_REQUEST_SENT = "USER_ACCOUNT_CREATION_REQUEST_SENT"
+    AUTHN_FAILED_ERROR = "AUTHN_FAILED_ERROR"
+    FRAUD_EVENT_DETECTED = "FRAUD_EVENT_DETECTED"
+    REQUESTER_ERROR = "REQUESTER_ERROR"
+    CYCLE_3_DATA_INPUT_CANCELLED = "CYCLE_3_DATA_INPUT_CANCELLED"
+    USER_ACCOUNT_CREATION_FAILED = "USER_ACCOUNT_CREATION_FAILED"
+    PAUSED_REGISTRATION = "PAUSED_REGISTRATION"
+
+
+class EventType(enum.Enum):
+    IDP_SELECTED = "IDP_SELECTED"
+    IDP_CANCELLED = "IDP_CANCELLED"
+    IDP_AUTHN_SUCCEEDED = "IDP_AUTHN_SUCCEEDED"
+    NON_MATCHING_SUCCESS = "NON_MATCHING_SUCCESS"
+    IDP_AUTHN_FAILED = "IDP_AUTHN_FAILED"
+    IDP_PENDING = "IDP_PENDING"
+    FRAUD_DETECTED = "FRAUD_DETECTED"
+    IDP_REQUESTER_ERROR = "IDP_REQUESTER_ERROR"
+    MATCHED = "MATCHED"
+    NO_MATCH = "NO_MATCH"
+    CYCLE3_REQUESTED = "CYCLE3_REQUESTED"
+    CYCLE3_SUBMITTED = "CYCLE3_SUBMITTED"
+    CYCLE3_CANCELLED = "CYCLE3_CANCELLED"
+    ACCOUNT_CREATION_REQUESTED = "ACCOUNT_CREATION_REQUESTED"
+    ACCOUNT_CREATED = "ACCOUNT_CREATED"
+    ACCOUNT_CREATION_FAILED = "ACCOUNT_CREATION_FAILED"
+    MATCHING_SERVICE_ERROR = "MATCHING_SERVICE_ERROR"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class RpOutcome(enum.Enum):
+    """What the RP is told; the SAML layer maps each to status URIs."""
+
+    SUCCESS = "SUCCESS"
+    NO_MATCH = "NO_MATCH"
+    NO_AUTHN_CONTEXT = "NO_AUTHN_CONTEXT"
+    AUTHN_FAILED = "AUTHN_FAILED"
+    REQUESTER = "REQUESTER"
+
+
+class InvalidTransition(Exception):
+    """An event the session's state does not allow, or that fails a guard. `reason` is machine-readable."""
+
+    def __init__(self, from_state: State, event_type: EventType, reason: str = "not-allowed") -> None:
+        self.from_state = from_state
+        self.event_type = event_type
+        self.reason = reason
+        super().__init__(f"{event_type.name} refused in state {from_state.name}: {reason}")
+
+
+class SessionExpired(InvalidTransition):
+    def __init__(self, from_state: State, event_type: EventType) -> None:
+        super().__init__(from_state, event_type, "session-expired")
+
+
+def _frozen_data(data: Mapping[str, str]) -> Mapping[str, str]:
+    for key, value in data.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError("session data holds str keys and str values only")
+    return MappingProxyType(dict(data))
+
+
+# ---------------------------------------------------------------------------------------------- session
+
+
+@dataclass(frozen=True)
+class Session:
+    """One journey. `data` is the only place personal data (e.g. encrypted assertion blobs) may live."""
+
+    session_id: str
+    state: State
+    rp_entity_id: str
+    authn_request_id: str
+    relay_state: str | None
+    acs_url: str
+    accepted_levels: tuple[LevelOfAssurance, ...]
+    force_authn: bool
+    idp_shortlist: tuple[str, ...]
+    started_at: datetime
+    expires_at: datetime
+    selected_idp_entity_id: str | None = None
+    hub_request_id: str | None = None
+    idp_level: LevelOfAssurance | None = None
+    pid_hash: str | None = None
+    matching_request_id: str | None = None
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _frozen_data(self.data))
+        object.__setattr__(self, "accepted_levels", tuple(self.accepted_levels))
+        object.__setattr__(self, "idp_shortlist", tuple(self.idp_shortlist))
+        if self.started_at.tzinfo is None or self.expires_at.tzinfo is None:
+            raise ValueError("session times must be timezone-aware")
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+def new_session_id() -> str:
+    """256 random bits, URL-safe: the session ID is a bearer secret."""
+    return secrets.token_urlsafe(32)
+
+
+def start_session(
+    *,
+    rp_entity_id: str,
+    authn_request_id: str,
+    relay_state: str | None,
+    acs_url: str,
+    accepted_levels: tuple[LevelOfAssurance, ...],
+    force_authn: bool,
+    idp_shortlist: tuple[str, ...],
+    now: datetime,
+    lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
+    session_id: str | None = None,
+) -> Session:
+    if lifetime <= timedelta(0):
+        raise ValueError("session lifetime must be positive")
+    if not accepted_levels:
+        raise ValueError("an RP must accept at least one level of assurance")
+    return Session(
+        session_id=session_id or new_session_id(),
+        state=State.SESSION_STARTED,
+        rp_entity_id=rp_entity_id,
+        authn_request_id=authn_request_id,
+        relay_state=relay_state,
+        acs_url=acs_url,
+        accepted_levels=tuple(sorted(accepted_levels)),
+        force_authn=force_authn,
+        idp_shortlist=tuple(idp_shortlist),
+        started_at=now,
+        expires_at=now + lifetime,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all events. `data` is merged into `Session.data` (e.g. encrypted assertions to keep)."""
+
+    type: ClassVar[EventType]
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpSelected(Event):
+    type: ClassVar[EventType] = EventType.IDP_SELECTED
+    idp_entity_id: str
+    hub_request_id: str  # ID of the AuthnRequest the hub sends to this IDP
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpResponseEvent(Event):
+    """An answer from an IDP: must come from the selected IDP, in response to the hub's request."""
+
+    idp_entity_id: str
+    in_response_to: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpCancelled(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.IDP_CANCELLED
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpAuthnSucceeded(IdpResponseEvent):
+    """Matching journey: the hub sends its AttributeQuery (ID `matching_request_id`) next."""
+
+    type: ClassVar[EventType] = EventType.IDP_AUTHN_SUCCEEDED
+    level: LevelOfAssurance
+    matching_request_id: str
+    pid_hash: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonMatchingSuccess(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.NON_MATCHING_SUCCESS
+    level: LevelOfAssurance
+    pid_hash: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpAuthnFailed(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.IDP_AUTHN_FAILED
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpPending(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.IDP_PENDING
+
+
+@dataclass(frozen=True, kw_only=True)
+class FraudDetected(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.FRAUD_DETECTED
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpRequesterError(IdpResponseEvent):
+    type: ClassVar[EventType] = EventType.IDP_REQUESTER_ERROR
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matched(Event):
+    type: ClassVar[EventType] = EventType.MATCHED
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoMatch(Event):
+    type: ClassVar[EventType] = EventType.NO_MATCH
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cycle3Requested(Event):
+    type: ClassVar[EventType] = EventType.CYCLE3_REQUESTED
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cycle3Submitted(Event):
+    """The citizen gave the cycle 3 attribute; the hub sends its second AttributeQuery."""
+
+    type: ClassVar[EventType] = EventType.CYCLE3_SUBMITTED
+    matching_request_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cycle3Cancelled(Event):
+    type: ClassVar[EventType] = EventType.CYCLE3_CANCELLED
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountCreationRequested(Event):
+    type: ClassVar[EventType] = EventType.ACCOUNT_CREATION_REQUESTED
+    matching_request_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountCreated(Event):
+    type: ClassVar[EventType] = EventType.ACCOUNT_CREATED
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountCreationFailed(Event):
+    type: ClassVar[EventType] = EventType.ACCOUNT_CREATION_FAILED
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchingServiceError(Event):
+    type: ClassVar[EventType] = EventType.MATCHING_SERVICE_ERROR
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimedOut(Event):
+    type: ClassVar[EventType] = EventType.TIMED_OUT
+
+
+EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
+    {
+        cls.type: cls
+        for cls in (
+            IdpSelected,
+            IdpCancelled,
+            IdpAuthnSucceeded,
+            NonMatchingSuccess,
+            IdpAuthnFailed,
+            IdpPending,
+            FraudDetected,
+            IdpRequesterError,
+            Matched,
+            NoMatch,
+            Cycle3Requested,
+            Cycle3Submitted,
+            Cycle3Cancelled,
+            AccountCreationRequested,
+            AccountCreated,
+            AccountCreationFailed,
+            MatchingServiceError,
+            TimedOut,
+        )
+    }
+)
+
+# ------------------------------------------------------------------------------------------------ table
+
+_S = State
+_E = EventType
+
+_IDP_ANSWERS = {
+    _E.IDP_SELECTED: _S.IDP_SELECTED,  # browser back, another company: a new request replaces the old
+    _E.IDP_CANCELLED: _S.SESSION_STARTED,  # back to the company list
+    _E.IDP_AUTHN_SUCCEEDED: _S.CYCLE_0_AND_1_MATCH_REQUEST_SENT,
+    _E.NON_MATCHING_SUCCESS: _S.NON_MATCHING_JOURNEY_SUCCESS,
+    _E.IDP_AUTHN_FAILED: _S.AUTHN_FAILED_ERROR,
+    _E.IDP_PENDING: _S.PAUSED_REGISTRATION,
+    _E.FRAUD_DETECTED: _S.FRAUD_EVENT_DETECTED,
+    _E.IDP_REQUESTER_ERROR: _S.REQUESTER_ERROR,
+}
+
+_MATCH_ANSWERS = {
+    _E.MATCHED: _S.SUCCESSFUL_MATCH,
+    _E.NO_MATCH: _S.NO_MATCH,
+    _E.ACCOUNT_CREATION_REQUESTED: _S.USER_ACCOUNT_CREATION_REQUEST_SENT,
+    _E.MATCHING_SERVICE_ERROR: _S.MATCHING_SERVICE_REQUEST_ERROR,
+}
+
+_TABLE: dict[tuple[State, EventType], State] = {
+    (_S.SESSION_STARTED, _E.IDP_SELECTED): _S.IDP_SELECTED,
+    **{(_S.IDP_SELECTED, event): target for event, target in _IDP_ANSWERS.items()},
+    # try another company
+    (_S.AUTHN_FAILED_ERROR, _E.IDP_SELECTED): _S.IDP_SELECTED,
+    (_S.REQUESTER_ERROR, _E.IDP_SELECTED): _S.IDP_SELECTED,
+    (_S.PAUSED_REGISTRATION, _E.IDP_SELECTED): _S.IDP_SELECTED,
+    # cycles 0 and 1
+    **{(_S.CYCLE_0_AND_1_MATCH_REQUEST_SENT, event): target for event, target in _MATCH_ANSWERS.items()},
+    (_S.CYCLE_0_AND_1_MATCH_REQUEST_SENT, _E.CYCLE3_REQUESTED): _S.AWAITING_CYCLE3_DATA,
+    # cycle 3
+    (_S.AWAITING_CYCLE3_DATA, _E.CYCLE3_SUBMITTED): _S.CYCLE3_MATCH_REQUEST_SENT,
+    (_S.AWAITING_CYCLE3_DATA, _E.CYCLE3_CANCELLED): _S.CYCLE_3_DATA_INPUT_CANCELLED,
+    **{(_S.CYCLE3_MATCH_REQUEST_SENT, event): target for event, target in _MATCH_ANSWERS.items()},
+    # account creation
+    (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.ACCOUNT_CREATED): _S.USER_ACCOUNT_CREATED,
+    (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.ACCOUNT_CREATION_FAILED): _S.USER_ACCOUNT_CREATION_FAILED,
+    (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.MATCHING_SERVICE_ERROR): _S.MATCHING_SERVICE_REQUEST_ERROR,
+    # the lifetime is checked on every step
+    **{(state, _E.TIMED_OUT): _S.TIMEOUT for state in State if state is not _S.TIMEOUT},
+}
+
+TRANSITIONS: Mapping[tuple[State, EventType], State] = MappingProxyType(_TABLE)
+
+# States after which only the response to the RP (or a time-out) can follow.
+FINAL_STATES: frozenset[State] = frozenset(
+    state for state in State if all(event is _E.TIMED_OUT for (source, event) in TRANSITIONS if source is state)
+)
+
+_RP_OUTCOMES: Mapping[State, RpOutcome] = MappingProxyType(
+    {
+        _S.SUCCESSFUL_MATCH: RpOutcome.SUCCESS,
+        _S.NON_MATCHING_JOURNEY_SUCCESS: RpOutcome.SUCCESS,
+        _S.USER_ACCOUNT_CREATED: RpOutcome.SUCCESS,
+        _S.NO_MATCH: RpOutcome.NO_MATCH,
+        _S.USER_ACCOUNT_CREATION_FAILED: RpOutcome.NO_MATCH,
+        _S.CYCLE_3_DATA_INPUT_CANCELLED: RpOutcome.NO_AUTHN_CONTEXT,
+        _S.TIMEOUT: RpOutcome.NO_AUTHN_CONTEXT,
+        _S.AUTHN_FAILED_ERROR: RpOutcome.AUTHN_FAILED,
+        _S.FRAUD_EVENT_DETECTED: RpOutcome.AUTHN_FAILED,
+        _S.MATCHING_SERVICE_REQUEST_ERROR: RpOutcome.AUTHN_FAILED,
+        _S.REQUESTER_ERROR: RpOutcome.REQUESTER,
+        # the citizen gives up and returns to the service ("cancel")
+        _S.SESSION_STARTED: RpOutcome.NO_AUTHN_CONTEXT,
+        _S.IDP_SELECTED: RpOutcome.NO_AUTHN_CONTEXT,
+        _S.PAUSED_REGISTRATION: RpOutcome.NO_AUTHN_CONTEXT,
+    }
+)
+
+
+def outcome_for_rp(state: State) -> RpOutcome:
+    """What the RP is told if the journey ends in `state`.
+
+    Raises ValueError while a matching-service call is in flight or cycle 3 data is awaited (the citizen
+    must cancel cycle 3 explicitly, so it is audited).
+    """
+    try:
+        return _RP_OUTCOMES[state]
+    except KeyError:
+        raise ValueError(f"no response to the RP may be sent in state {state.name}") from None
+
+
+def may_respond_to_rp(state: State) -> bool:
+    return state in _RP_OUTCOMES
+
+
+def after_no_match(state: State, *, cycle3_configured: bool, account_creation_configured: bool) -> EventType:
+    """The next step after a no-match, from the RP's configuration: cycle 3, account creation, or none."""
+    if state is _S.CYCLE_0_AND_1_MATCH_REQUEST_SENT and cycle3_configured:
+        return _E.CYCLE3_REQUESTED
+    if state in (_S.CYCLE_0_AND_1_MATCH_REQUEST_SENT, _S.CYCLE3_MATCH_REQUEST_SENT):
+        return _E.ACCOUNT_CREATION_REQUESTED if account_creation_configured else _E.NO_MATCH
+    raise ValueError(f"no matching request outstanding in state {state.name}")
+
+
+# ------------------------------------------------------------------------------------------- transition
+
+
+def _guard(session: Session, event: Event) -> None:
+    if isinstance(event, IdpSelected) and event.idp_entity_id not in session.idp_shortlist:
+        raise InvalidTransition(session.state, event.type, "idp-not-offered")
+    if isinstance(event, IdpResponseEvent):
+        if event.idp_entity_id != session.selected_idp_entity_id:
+            raise InvalidTransition(session.state, event.type, "wrong-idp")
+        if session.hub_request_id is None or event.in_response_to != session.hub_request_id:
+            raise InvalidTransition(session.state, event.type, "in-response-to-mismatch")
+
+
+def _effects(session: Session, event: Event) -> dict[str, Any]:
+    """Field changes the event makes besides the state."""
+    if isinstance(event, TimedOut):
+        # personal data goes when the journey can no longer succeed
+        return {"data": {}, "hub_request_id": None, "matching_request_id": None}
+    changes: dict[str, Any] = {"data": {**session.data, **event.data}}
+    if isinstance(event, IdpSelected):
+        changes.update(selected_idp_entity_id=event.idp_entity_id, hub_request_id=event.hub_request_id, idp_level=None)
+    elif isinstance(event, IdpCancelled):
+        changes.update(selected_idp_entity_id=None, hub_request_id=None)
+    elif isinstance(event, IdpAuthnSucceeded):
+        changes.update(
+            idp_level=event.level,
+            pid_hash=event.pid_hash,
+            hub_request_id=None,
+            matching_request_id=event.matching_request_id,
+        )
+    elif isinstance(event, NonMatchingSuccess):
+        changes.update(idp_level=event.level, pid_hash=event.pid_hash, hub_request_id=None)
+    elif isinstance(event, IdpResponseEvent):  # the IDP's failures: that request has had its answer
+        changes.update(hub_request_id=None)
+    elif isinstance(event, Cycle3Submitted | AccountCreationRequested):
+        changes.update(matching_request_id=event.matching_request_id)
+    else:  # the matching service's answers
+        changes.update(matching_request_id=None)
+    return changes
+
+
+def transition(session: Session, event: Event, now: datetime) -> Session:
+    """Apply `event` to `session` at `now`; a new Session, or InvalidTransition (SessionExpired if late)."""
+    event_type = event.type
+    if event_type is not _E.TIMED_OUT and session.is_expired(now):
+        raise SessionExpired(session.state, event_type)
+    target = TRANSITIONS.get((session.state, event_type))
+    if target is None:
+        raise InvalidTransition(session.state, event_type)
+    _guard(session, event)
+    return replace(session, state=target, **_effects(session, event))
+
+
+def check_timeout(session: Session, now: datetime) -> Session:
+    """Run on every step before anything else: an expired session moves to TIMEOUT."""
+    if session.state is not _S.TIMEOUT and session.is_expired(now):
+        return transition(session, TimedOut(), now)
+    return session

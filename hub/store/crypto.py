@@ -1,0 +1,120 @@
+"""Sessions at rest: JSON, encrypted and authenticated with AES-256-GCM under a hub key.
+
+The session ID is associated data, so a blob copied under another session ID does not decrypt. Blob
+layout: version byte, 96-bit random nonce, ciphertext with tag. Old keys may be given for decryption
+only, so the hub key can be rotated without ending journeys under way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from federation.loa import LevelOfAssurance
+from hub.policy.states import Session, State
+
+_VERSION = b"\x01"
+_NONCE_BYTES = 12
+_KEY_BYTES = 32
+_AAD_PREFIX = b"hub-session\x00" + _VERSION
+
+
+class SessionCorrupt(Exception):
+    """The blob does not decrypt, or does not hold a valid session: treat the session as gone."""
+
+
+def _level(value: str | None) -> LevelOfAssurance | None:
+    return None if value is None else LevelOfAssurance.from_name(value)
+
+
+def session_to_dict(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "state": session.state.value,
+        "rp_entity_id": session.rp_entity_id,
+        "authn_request_id": session.authn_request_id,
+        "relay_state": session.relay_state,
+        "acs_url": session.acs_url,
+        "accepted_levels": [level.name for level in session.accepted_levels],
+        "force_authn": session.force_authn,
+        "idp_shortlist": list(session.idp_shortlist),
+        "started_at": session.started_at.isoformat(),
+        "expires_at": session.expires_at.isoformat(),
+        "selected_idp_entity_id": session.selected_idp_entity_id,
+        "hub_request_id": session.hub_request_id,
+        "idp_level": session.idp_level.name if session.idp_level is not None else None,
+        "pid_hash": session.pid_hash,
+        "matching_request_id": session.matching_request_id,
+        "data": dict(session.data),
+    }
+
+
+def session_from_dict(raw: dict[str, Any]) -> Session:
+    if not isinstance(raw["force_authn"], bool):
+        raise ValueError("force_authn")
+    return Session(
+        session_id=str(raw["session_id"]),
+        state=State(raw["state"]),
+        rp_entity_id=str(raw["rp_entity_id"]),
+        authn_request_id=str(raw["authn_request_id"]),
+        relay_state=raw["relay_state"],
+        acs_url=str(raw["acs_url"]),
+        accepted_levels=tuple(LevelOfAssurance.from_name(name) for name in raw["accepted_levels"]),
+        force_authn=raw["force_authn"],
+        idp_shortlist=tuple(str(entity_id) for entity_id in raw["idp_shortlist"]),
+        started_at=datetime.fromisoformat(raw["started_at"]),
+        expires_at=datetime.fromisoformat(raw["expires_at"]),
+        selected_idp_entity_id=raw["selected_idp_entity_id"],
+        hub_request_id=raw["hub_request_id"],
+        idp_level=_level(raw["idp_level"]),
+        pid_hash=raw["pid_hash"],
+        matching_request_id=raw["matching_request_id"],
+        data=raw["data"],
+    )
+
+
+def _aead(key: bytes) -> AESGCM:
+    if not isinstance(key, bytes) or len(key) != _KEY_BYTES:
+        raise ValueError("the session key must be 32 bytes (AES-256)")
+    return AESGCM(key)
+
+
+class SessionCodec:
+    def __init__(self, key: bytes, *, previous_keys: Sequence[bytes] = ()) -> None:
+        self._current = _aead(key)
+        self._all = (self._current, *(_aead(old) for old in previous_keys))
+
+    @staticmethod
+    def _aad(session_id: str) -> bytes:
+        return _AAD_PREFIX + session_id.encode()
+
+    def encode(self, session: Session) -> bytes:
+        plaintext = json.dumps(session_to_dict(session), separators=(",", ":"), sort_keys=True).encode()
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + self._current.encrypt(nonce, plaintext, self._aad(session.session_id))
+
+    def decode(self, session_id: str, blob: bytes) -> Session:
+        if len(blob) < 1 + _NONCE_BYTES + 16 or blob[:1] != _VERSION:
+            raise SessionCorrupt("not a session blob")
+        nonce, ciphertext = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+        for aead in self._all:
+            try:
+                plaintext = aead.decrypt(nonce, ciphertext, self._aad(session_id))
+                break
+            except InvalidTag:
+                continue
+        else:
+            raise SessionCorrupt("session blob does not authenticate")
+        try:
+            session = session_from_dict(json.loads(plaintext))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SessionCorrupt("session blob holds no valid session") from exc
+        if session.session_id != session_id:
+            raise SessionCorrupt("session blob belongs to another session")
+        return session

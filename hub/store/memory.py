@@ -1,0 +1,90 @@
+"""In-process session store and replay cache: for the demo and single-process deployments.
+
+Thread-safe (one lock); expiry on the monotonic clock, so wall-clock changes do not resurrect or kill
+entries. Expired entries are dropped when touched and, every `sweep_every` writes, all at once, so an
+unread replay cache cannot grow without bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from hub.store.base import check_ttl
+
+
+class _ExpiringDict:
+    def __init__(self, clock: Callable[[], float], sweep_every: int) -> None:
+        self._clock = clock
+        self._sweep_every = sweep_every
+        self._writes = 0
+        self._entries: dict[str, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if now >= entry[0]:
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def _write(self, key: str, value: bytes, ttl_seconds: int, now: float) -> None:
+        self._entries[key] = (now + ttl_seconds, value)
+        self._writes += 1
+        if self._writes >= self._sweep_every:
+            self._writes = 0
+            for stale in [k for k, (expires, _) in self._entries.items() if now >= expires]:
+                del self._entries[stale]
+
+    def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        with self._lock:
+            self._write(key, value, ttl_seconds, self._clock())
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._live(key, self._clock())
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def set_if_absent(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        with self._lock:
+            now = self._clock()
+            if self._live(key, now) is not None:
+                return False
+            self._write(key, value, ttl_seconds, now)
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class MemoryStore:
+    """Both a `SessionStore` and a `ReplayCache`, in one process's memory."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sweep_every: int = 1000) -> None:
+        self._sessions = _ExpiringDict(clock, sweep_every)
+        self._seen = _ExpiringDict(clock, sweep_every)
+
+    def save(self, session_id: str, blob: bytes, ttl_seconds: int) -> None:
+        self._sessions.set(session_id, bytes(blob), check_ttl(ttl_seconds))
+
+    def load(self, session_id: str) -> bytes | None:
+        return self._sessions.get(session_id)
+
+    def delete(self, session_id: str) -> None:
+        self._sessions.delete(session_id)
+
+    def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
+        # length-prefixed so ("a:b", "c") and ("a", "b:c") never collide
+        entry = f"{len(namespace)}:{namespace}:{key}"
+        return self._seen.set_if_absent(entry, b"", check_ttl(ttl_seconds))
+
+    def entry_count(self) -> int:
+        """Sessions and replay keys held, expired or not yet swept (for tests and metrics)."""
+        return len(self._sessions) + len(self._seen)

@@ -1,0 +1,181 @@
+"""`federation-keys generate DIR`: the development PKI, written once and kept.
+
+Re-running is safe: existing keys are kept, and a certificate is only re-issued when it is missing, does not
+match its key, no longer chains to its issuer, or has expired. `--force` starts again from a new root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from keys.pki import (
+    PrivateKey,
+    Usage,
+    cert_to_pem,
+    issue,
+    issue_certificate,
+    key_to_pem,
+    load_key,
+    make_self_signed,
+    new_key,
+)
+
+__all__ = ["ENTITIES", "PLAN", "KeySpec", "generate", "issue", "issue_certificate", "main", "make_self_signed"]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key pair: `<stem>.key` and `<stem>.crt`."""
+
+    stem: str
+    common_name: str
+    issuer: str | None  # stem of the issuing CA; None for the self-signed root
+    is_ca: bool = False
+    usage: Usage = "signing"
+    bits: int = 2048
+
+
+# Entity short name -> the intermediate CA that issues its certificates.
+ENTITIES: dict[str, str] = {
+    "hub": "hub-ca",
+    "stub-idp-one": "idp-ca",
+    "stub-idp-two": "idp-ca",
+    "stub-idp-three": "idp-ca",
+    "test-rp": "rp-ca",
+    "test-rp-ms": "rp-ca",
+}
+
+
+def _plan() -> tuple[KeySpec, ...]:
+    specs = [KeySpec("root-ca", "Federation dev root CA", None, is_ca=True, bits=3072)]
+    for ca in ("hub", "idp", "rp", "metadata"):
+        specs.append(KeySpec(f"{ca}-ca", f"Federation dev {ca} CA", "root-ca", is_ca=True))
+    specs.append(KeySpec("metadata-signing", "Federation dev metadata signing", "metadata-ca"))
+    for entity, ca in ENTITIES.items():
+        specs.append(KeySpec(f"{entity}-signing", f"Federation dev {entity} signing", ca))
+        specs.append(KeySpec(f"{entity}-encryption", f"Federation dev {entity} encryption", ca, usage="encryption"))
+    specs.append(KeySpec("hub-signing-next", "Federation dev hub signing (next)", "hub-ca"))
+    return tuple(specs)
+
+
+# Issuers come before the certificates they sign.
+PLAN: tuple[KeySpec, ...] = _plan()
+
+
+def expected_files(directory: Path) -> list[Path]:
+    return [directory / f"{spec.stem}{ext}" for spec in PLAN for ext in (".crt", ".key")]
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Write via a temporary file created with its final mode, so a key is never readable by others."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_key(path: Path) -> PrivateKey | None:
+    try:
+        return load_key(path.read_bytes(), trusted=True)  # our own output, in our 0700 directory
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _read_cert(path: Path) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _still_good(cert: x509.Certificate, key: PrivateKey, issuer_cert: x509.Certificate, now: datetime) -> bool:
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
+        return False
+    if cert.not_valid_after_utc <= now:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer_cert)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def generate(directory: Path, force: bool = False) -> list[Path]:
+    """Create whatever is missing (everything with `force`); return the files written."""
+    directory = Path(directory)
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+        directory.chmod(0o700)
+    now = datetime.now(UTC)
+    keys: dict[str, PrivateKey] = {}
+    certs: dict[str, x509.Certificate] = {}
+    written: list[Path] = []
+    for spec in PLAN:
+        key_path = directory / f"{spec.stem}.key"
+        cert_path = directory / f"{spec.stem}.crt"
+        key = None if force else _read_key(key_path)
+        cert = None
+        if key is None:
+            key = new_key(spec.bits)
+            _write(key_path, key_to_pem(key), 0o600)
+            written.append(key_path)
+        else:
+            cert = _read_cert(cert_path)
+        issuer_key = keys[spec.issuer] if spec.issuer else None
+        issuer_cert = certs[spec.issuer] if spec.issuer else None
+        if cert is None or not _still_good(cert, key, issuer_cert or cert, now):
+            cert = issue_certificate(
+                key,
+                spec.common_name,
+                issuer_key=issuer_key,
+                issuer_cert=issuer_cert,
+                is_ca=spec.is_ca,
+                usage=spec.usage,
+                path_length=0 if spec.issuer else None,
+            )
+            _write(cert_path, cert_to_pem(cert), 0o644)
+            written.append(cert_path)
+        keys[spec.stem] = key
+        certs[spec.stem] = cert
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="federation-keys", description="Development PKI for the federation")
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser("generate", help="write the development keys and certificates into DIR")
+    gen.add_argument("directory", metavar="DIR", type=Path)
+    gen.add_argument("--force", action="store_true", help="regenerate everything, including the root CA")
+    args = parser.parse_args(argv)
+
+    written = generate(args.directory, force=args.force)
+    if not written:
+        print(f"keys present in {args.directory}")
+    else:
+        n_keys = sum(1 for p in written if p.suffix == ".key")
+        n_certs = len(written) - n_keys
+        print(
+            f"wrote {n_keys} key{'s' * (n_keys != 1)} and {n_certs} certificate{'s' * (n_certs != 1)} "
+            f"to {args.directory} ({len(PLAN)} key pairs in total)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

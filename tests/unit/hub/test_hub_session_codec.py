@@ -1,0 +1,188 @@
+"""Sessions at rest: AES-256-GCM round trip, tamper detection, session-ID binding; the repository."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from federation.loa import LevelOfAssurance as LoA
+from hub.policy.states import Session, State, start_session
+from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
+
+NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+KEY = bytes(range(32))
+
+
+def a_session(**changes) -> Session:
+    session = start_session(
+        rp_entity_id="https://rp.example",
+        authn_request_id="_rp-1",
+        relay_state="relay",
+        acs_url="https://rp.example/acs",
+        accepted_levels=(LoA.LEVEL_1, LoA.LEVEL_2),
+        force_authn=True,
+        idp_shortlist=("https://idp-b", "https://idp-a"),
+        now=NOW,
+    )
+    return dataclasses.replace(session, **changes)
+
+
+def rich_session() -> Session:
+    return a_session(
+        state=State.CYCLE_0_AND_1_MATCH_REQUEST_SENT,
+        selected_idp_entity_id="https://idp-a",
+        idp_level=LoA.LEVEL_2,
+        pid_hash="0f" * 32,
+        matching_request_id="_aq-1",
+        data={"assertions": "base64-blob", "welsh": "Llanfair\u0175"},
+    )
+
+
+@pytest.mark.parametrize("session", [a_session(), rich_session(), a_session(relay_state=None)])
+def test_round_trip(session):
+    codec = SessionCodec(KEY)
+    assert codec.decode(session.session_id, codec.encode(session)) == session
+
+
+def test_blob_is_encrypted_and_fresh_each_time():
+    codec, session = SessionCodec(KEY), rich_session()
+    one, two = codec.encode(session), codec.encode(session)
+    assert one != two, "a random nonce per encryption"
+    for secret in (b"base64-blob", b"relay", b"https://rp.example", session.session_id.encode()):
+        assert secret not in one
+
+
+def test_every_single_bit_flip_is_detected():
+    codec, session = SessionCodec(KEY), rich_session()
+    blob = codec.encode(session)
+    for index in range(len(blob)):
+        tampered = bytearray(blob)
+        tampered[index] ^= 0x01
+        with pytest.raises(SessionCorrupt):
+            codec.decode(session.session_id, bytes(tampered))
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x01", b"\x01" + b"\x00" * 27, b"\x02" + os.urandom(60)])
+def test_garbage_is_corrupt(blob):
+    with pytest.raises(SessionCorrupt):
+        SessionCodec(KEY).decode("sid", blob)
+
+
+def test_a_blob_cannot_be_moved_to_another_session_id():
+    codec, session = SessionCodec(KEY), a_session()
+    blob = codec.encode(session)
+    with pytest.raises(SessionCorrupt):
+        codec.decode("another-session-id", blob)
+
+
+def test_another_key_cannot_read_it():
+    blob = SessionCodec(KEY).encode(a_session())
+    with pytest.raises(SessionCorrupt):
+        SessionCodec(os.urandom(32)).decode(a_session().session_id, blob)
+
+
+def test_previous_keys_decrypt_during_rotation_and_new_blobs_use_the_new_key():
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    session = a_session()
+    old_blob = SessionCodec(old_key).encode(session)
+    rotating = SessionCodec(new_key, previous_keys=[old_key])
+    assert rotating.decode(session.session_id, old_blob) == session
+    assert SessionCodec(new_key).decode(session.session_id, rotating.encode(session)) == session
+
+
+@pytest.mark.parametrize("key", [b"", b"short", bytes(16), bytes(33), "a" * 32])
+def test_only_256_bit_keys(key):
+    with pytest.raises(ValueError):
+        SessionCodec(key)
+
+
+def test_authentic_blob_with_a_bad_payload_is_corrupt():
+    """Defence in depth: even a correctly keyed blob must hold a well-formed session."""
+    session = a_session()
+    aad = b"hub-session\x00\x01" + session.session_id.encode()
+    nonce = os.urandom(12)
+    payload = json.dumps({"session_id": session.session_id, "state": "NOT_A_STATE"}).encode()
+    blob = b"\x01" + nonce + AESGCM(KEY).encrypt(nonce, payload, aad)
+    with pytest.raises(SessionCorrupt):
+        SessionCodec(KEY).decode(session.session_id, blob)
+
+
+# ------------------------------------------------------------------------------------------- repository
+
+
+@pytest.fixture
+def clock():
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    return Clock()
+
+
+@pytest.fixture
+def repo(clock):
+    return SessionRepository(MemoryStore(clock=clock), SessionCodec(KEY), timedelta(minutes=90))
+
+
+def test_repository_put_get_end(repo):
+    session = rich_session()
+    repo.put(session, now=NOW)
+    assert repo.get(session.session_id, NOW + timedelta(minutes=1)) == session
+    repo.end(session.session_id)
+    assert repo.get(session.session_id, NOW) is None
+    assert repo.get("never-existed", NOW) is None
+
+
+def test_repository_stores_ciphertext(repo):
+    session = rich_session()
+    repo.put(session, now=NOW)
+    blob = repo.store.load(session.session_id)
+    assert b"base64-blob" not in blob
+
+
+def test_repository_returns_expired_sessions_as_timeout_without_personal_data(repo):
+    session = rich_session()
+    repo.put(session, now=NOW)
+    late = repo.get(session.session_id, session.expires_at + timedelta(minutes=1))
+    assert late.state is State.TIMEOUT
+    assert dict(late.data) == {}
+
+
+def test_repository_ttl_is_remaining_lifetime_plus_grace(repo, clock):
+    session = a_session()
+    repo.put(session, now=NOW + timedelta(minutes=30))  # 60 minutes left, 15 grace
+    clock.now += 75 * 60 - 1
+    assert repo.store.load(session.session_id) is not None
+    clock.now += 1
+    assert repo.store.load(session.session_id) is None
+
+
+def test_repository_deletes_and_reports_a_tampered_session(repo):
+    session = a_session()
+    repo.put(session, now=NOW)
+    blob = bytearray(repo.store.load(session.session_id))
+    blob[-1] ^= 0xFF
+    repo.store.save(session.session_id, bytes(blob), 60)
+    with pytest.raises(SessionCorrupt):
+        repo.get(session.session_id, NOW)
+    assert repo.store.load(session.session_id) is None
+
+
+def test_a_blob_copied_to_another_session_id_is_refused(repo):
+    victim = a_session()
+    repo.put(victim, now=NOW)
+    repo.store.save("attacker-session", repo.store.load(victim.session_id), 60)
+    with pytest.raises(SessionCorrupt):
+        repo.get("attacker-session", NOW)
+
+
+def test_repository_validates_its_settings():
+    with pytest.raises(ValueError):
+        SessionRepository(MemoryStore(), SessionCodec(KEY), timedelta(0))
