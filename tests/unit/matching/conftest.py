@@ -1,0 +1,97 @@
+"""Shared fixtures for the local matcher tests: the demo records and the stub IDPs' test users."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from matching_service.records import RecordStore
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO_RECORDS = REPO / "matching_service" / "demo" / "records.csv"
+USERS_YAML = REPO / "stub_idps" / "data" / "users.yaml"
+ALL_IDPS = ("stub-idp-one", "stub-idp-two", "stub-idp-three")
+MS_ENTITY_ID = "http://ms.example/test-rp-ms"
+
+
+def pid_for(idp: str, username: str) -> str:
+    """The PID rule documented in users.yaml."""
+    return hashlib.sha256(f"{idp}:{username}".encode()).hexdigest()
+
+
+def hashed_pid_for(idp: str, username: str) -> str:
+    """ARCHITECTURE step 8: hex(SHA-256(idpEntityId + matchingServiceEntityId + pid))."""
+    idp_entity_id = f"http://idp.example/{idp}"
+    return hashlib.sha256((idp_entity_id + MS_ENTITY_ID + pid_for(idp, username)).encode()).hexdigest()
+
+
+def _value(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {"value": entry["value"], "verified": entry["verified"], "from": entry.get("from"), "to": entry.get("to")}
+
+
+def _address(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "lines": entry["lines"],
+        "postCode": entry.get("postcode"),
+        "internationalPostCode": None,
+        "uprn": entry.get("uprn"),
+        "from": entry.get("from"),
+        "to": entry.get("to"),
+        "verified": entry["verified"],
+    }
+
+
+def match_body(user: dict[str, Any], *, idp: str | None = None, cycle3: dict[str, str] | None = None) -> dict:
+    """The JSON contract body the SAML endpoint would send for this user's MDS assertion."""
+    mds = user["matching_dataset"]
+    idp = idp or user.get("idps", ALL_IDPS)[0]
+    body: dict[str, Any] = {
+        "matchId": f"match-{user['username']}",
+        "levelOfAssurance": user["level_of_assurance"],
+        "hashedPid": hashed_pid_for(idp, user["username"]),
+        "matchingDataset": {
+            "firstName": _value(mds.get("first_name")),
+            "middleNames": _value(mds.get("middle_names")),
+            "surnames": [_value(s) for s in mds.get("surnames", [])],
+            "gender": _value(mds.get("gender")),
+            "dateOfBirth": _value(mds.get("date_of_birth")),
+            "addresses": [_address(a) for a in [mds["current_address"], *mds.get("previous_addresses", [])]],
+        },
+    }
+    if cycle3 is not None:
+        body["cycle3Dataset"] = {"attributes": cycle3}
+    return body
+
+
+@pytest.fixture(scope="session")
+def users() -> list[dict[str, Any]]:
+    return yaml.safe_load(USERS_YAML.read_text(encoding="utf-8"))["users"]
+
+
+@pytest.fixture(scope="session")
+def users_by_name(users: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {u["username"]: u for u in users}
+
+
+@pytest.fixture
+def demo_store() -> RecordStore:
+    store = RecordStore(":memory:")
+    store.import_csv(DEMO_RECORDS)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def make_match_body():
+    return match_body
+
+
+@pytest.fixture(scope="session")
+def make_hashed_pid():
+    return hashed_pid_for

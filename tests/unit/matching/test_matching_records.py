@@ -1,0 +1,186 @@
+"""The record store (matching_service.records): CSV import, queries, links, created users."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from matching_service.records import (
+    CSV_COLUMNS,
+    RecordImportError,
+    RecordStore,
+    RecordStoreError,
+    open_record_store,
+)
+
+HEADER = ",".join(CSV_COLUMNS)
+GOOD_ROWS = [
+    "R-1,Élodie,Anne;Marie,Martin,Dubois;Leroy,1984-06-17,FEMALE,"
+    "1 Rue Street|Flat 2|London,SW1A 1AA,E1 6AN;N1 9GU,qq 12 34 56 c",
+    "R-2,Tom,,Baker,,1975-12-03,,88 Station Road,HG1 1TE,,",
+    'R-3,"Mary, Jane",,Clarke,,1984-06-17,FEMALE,"44 Kingsway, Manchester",M19 2LL,,',
+]
+PID = "a" * 64
+
+
+def write_csv(tmp_path: Path, rows: list[str], header: str = HEADER, name: str = "records.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store() -> RecordStore:
+    s = RecordStore(":memory:")
+    yield s
+    s.close()
+
+
+def test_import_good_file(store: RecordStore, tmp_path: Path) -> None:
+    assert store.import_csv(write_csv(tmp_path, GOOD_ROWS)) == 3
+    assert store.record_count() == 3
+    first = store.record("R-1")
+    assert first is not None
+    assert first.first_name == "Élodie"
+    assert first.middle_names == ("Anne", "Marie")
+    assert first.previous_surnames == ("Dubois", "Leroy")
+    assert first.address_lines == ("1 Rue Street", "Flat 2", "London")
+    assert first.previous_postcodes == ("E1 6AN", "N1 9GU")
+    assert first.nino == "QQ123456C"
+    assert first.date_of_birth == date(1984, 6, 17)
+    second = store.record("R-2")
+    assert second is not None and second.gender is None and second.nino is None and second.middle_names == ()
+    assert store.record("R-3").first_name == "Mary, Jane"
+
+
+def test_candidates_by_date_of_birth(store: RecordStore, tmp_path: Path) -> None:
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    assert [r.record_id for r in store.candidates_by_date_of_birth(date(1984, 6, 17))] == ["R-1", "R-3"]
+    assert store.candidates_by_date_of_birth(date(2000, 1, 1)) == []
+
+
+def test_bad_date_names_line_and_column_and_imports_nothing(store: RecordStore, tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "R-4,Ann,,Lee,,17/06/1984,,1 Road,AB1 2CD,,"]
+    with pytest.raises(RecordImportError) as caught:
+        store.import_csv(write_csv(tmp_path, rows))
+    assert caught.value.line == 5
+    assert caught.value.column == "date_of_birth"
+    assert "line 5" in str(caught.value) and "date_of_birth" in str(caught.value)
+    assert "17/06/1984" not in str(caught.value)  # no personal data in the error
+    assert store.record_count() == 0
+
+
+def test_impossible_calendar_date_is_refused(store: RecordStore, tmp_path: Path) -> None:
+    with pytest.raises(RecordImportError, match="line 2, column date_of_birth"):
+        store.import_csv(write_csv(tmp_path, ["R-1,Ann,,Lee,,1984-02-30,,1 Road,AB1 2CD,,"]))
+
+
+def test_missing_column_is_refused(store: RecordStore, tmp_path: Path) -> None:
+    header = ",".join(c for c in CSV_COLUMNS if c != "postcode")
+    with pytest.raises(RecordImportError) as caught:
+        store.import_csv(write_csv(tmp_path, ["R-1,Ann,,Lee,,1984-06-17,,1 Road,,"], header=header))
+    assert (caught.value.line, caught.value.column) == (1, "postcode")
+    assert "missing column" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("row", "line", "column"),
+    [
+        ("R-9,,,Lee,,1984-06-17,,1 Road,AB1 2CD,,", 2, "first_name"),
+        (",Ann,,Lee,,1984-06-17,,1 Road,AB1 2CD,,", 2, "record_id"),
+        ("R-9,Ann,,Lee,,1984-06-17,,1 Road,AB1 2CD,,NOT-A-NINO", 2, "nino"),
+        ("R-9,Ann,,Lee,,1984-06-17,,1 Road,AB1 2CD", 2, None),
+    ],
+)
+def test_bad_rows_are_refused(store: RecordStore, tmp_path: Path, row: str, line: int, column: str | None) -> None:
+    with pytest.raises(RecordImportError) as caught:
+        store.import_csv(write_csv(tmp_path, [row]))
+    assert (caught.value.line, caught.value.column) == (line, column)
+
+
+def test_unknown_column_and_duplicate_record_id(store: RecordStore, tmp_path: Path) -> None:
+    with pytest.raises(RecordImportError, match="column post_code: unknown column"):
+        store.import_csv(write_csv(tmp_path, [], header=HEADER + ",post_code"))
+    with pytest.raises(RecordImportError, match="line 3, column record_id: duplicate"):
+        store.import_csv(write_csv(tmp_path, [GOOD_ROWS[0], GOOD_ROWS[0]]))
+
+
+def test_line_numbers_count_quoted_newlines(store: RecordStore, tmp_path: Path) -> None:
+    rows = ['R-1,Ann,,Lee,,1984-06-17,,"1 Road\nSecond line",AB1 2CD,,', "R-2,Ann,,Lee,,1984-13-01,,1 Road,AB1,,"]
+    with pytest.raises(RecordImportError, match="line 4, column date_of_birth"):
+        store.import_csv(write_csv(tmp_path, rows))
+
+
+def test_not_utf8_is_refused(store: RecordStore, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "\nR-1,Sián,,Lee,,1984-06-17,,1 Road,AB1 2CD,,\n").encode("latin-1"))
+    with pytest.raises(RecordImportError, match="not UTF-8"):
+        store.import_csv(path)
+
+
+def test_reimport_is_an_upsert_by_record_id(store: RecordStore, tmp_path: Path) -> None:
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    store.link(PID, "R-2", "LEVEL_2")
+    updated = ["R-2,Tom,,Baker,,1975-12-03,,2 New Street,YO1 7HX,HG1 1TE,"]
+    assert store.import_csv(write_csv(tmp_path, updated, name="update.csv")) == 1
+    assert store.record_count() == 3
+    assert store.record("R-2").postcode == "YO1 7HX"
+    assert store.record_for_hashed_pid(PID) == "R-2"  # links survive an update
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    assert store.record_count() == 3
+
+
+def test_links(store: RecordStore, tmp_path: Path) -> None:
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    assert store.record_for_hashed_pid(PID) is None
+    store.link(PID, "R-1", "LEVEL_2")
+    store.link(PID, "R-1", "LEVEL_2")  # idempotent
+    assert store.record_for_hashed_pid(PID) == "R-1"
+    with pytest.raises(RecordStoreError):
+        store.link(PID, "R-2", "LEVEL_2")
+    with pytest.raises(RecordStoreError):
+        store.link("b" * 64, "NO-SUCH-RECORD", "LEVEL_2")
+
+
+def test_create_user(store: RecordStore, tmp_path: Path) -> None:
+    assert store.create_user(PID, "LEVEL_2", {"FIRST_NAME": "Nora"}) is True
+    assert store.has_created_user(PID)
+    assert store.created_user_attributes(PID) == {"FIRST_NAME": "Nora"}
+    assert store.create_user(PID, "LEVEL_2", {}) is False  # already created
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    store.link("c" * 64, "R-1", "LEVEL_2")
+    assert store.create_user("c" * 64, "LEVEL_2", {}) is False  # already matched
+
+
+def test_file_store_persists_and_serves_threads(tmp_path: Path) -> None:
+    db = tmp_path / "ms.sqlite3"
+    first = open_record_store(f"sqlite:///{db}")
+    first.import_csv(write_csv(tmp_path, GOOD_ROWS))
+    first.close()
+    store = open_record_store(db)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for _ in range(20):
+                assert len(store.candidates_by_date_of_birth(date(1984, 6, 17))) == 2
+            store.link(f"{n:064x}", "R-2", "LEVEL_2")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(store.record_for_hashed_pid(f"{n:064x}") == "R-2" for n in range(8))
+    store.close()
+
+
+def test_other_database_urls_are_refused() -> None:
+    with pytest.raises(RecordStoreError, match="not supported"):
+        open_record_store("postgresql://db.example/records")
