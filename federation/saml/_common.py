@@ -1,0 +1,146 @@
+"""Checks every SAML parser shares, in the order ARCHITECTURE section 6 gives them.
+
+Each helper turns a failure into a `SamlValidationError` with a specific reason, so the message parsers
+read as a list of steps. xmlsecurity's own reason codes (e.g. `signature-invalid`, `too-large`) are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from lxml import etree
+
+from federation import xmlsecurity
+from federation.saml.constants import DS_NS, NAMEID_FORMAT_ENTITY, SAML_NS, SAML_VERSION, SAMLP_NS, q
+from federation.saml.errors import SamlValidationError
+from federation.saml.ids import parse_instant
+
+CertificateLookup = Callable[[str], Sequence[x509.Certificate]]
+
+DEFAULT_CLOCK_SKEW = timedelta(seconds=30)
+# How old a request or response may be when it arrives: a browser hop or a back-channel call.
+DEFAULT_MAX_AGE = timedelta(minutes=5)
+
+# pysaml2 prefixes: readable output instead of ns0/ns1
+PYSAML2_NSPAIR = {"saml": SAML_NS, "samlp": SAMLP_NS}
+
+
+def from_pysaml2(message: object) -> etree._Element:
+    """Serialise a pysaml2 message object and reparse it through the one safe parser."""
+    return xmlsecurity.parse_xml(message.to_string(nspair=PYSAML2_NSPAIR))  # type: ignore[attr-defined]
+
+
+def parse(data: bytes | etree._Element, *, max_bytes: int) -> etree._Element:
+    if isinstance(data, etree._Element):
+        return data
+    try:
+        return xmlsecurity.parse_xml(data, max_bytes=max_bytes)
+    except xmlsecurity.XmlSecurityError as exc:
+        raise SamlValidationError(exc.reason, str(exc)) from None
+
+
+def check_message(element: etree._Element, tag: str) -> None:
+    """Schema/version step: the right root element, SAML 2.0, an ID and an IssueInstant."""
+    if element.tag != tag:
+        raise SamlValidationError("wrong-message-type", f"expected {etree.QName(tag).localname}")
+    if element.get("Version") != SAML_VERSION:
+        raise SamlValidationError("bad-version", "only SAML 2.0 is accepted")
+    if not element.get("ID"):
+        raise SamlValidationError("missing-id", "the message has no ID")
+    if element.get("IssueInstant") is None:
+        raise SamlValidationError("missing-issueinstant", "the message has no IssueInstant")
+
+
+def children(parent: etree._Element, tag: str) -> list[etree._Element]:
+    return parent.findall(tag)
+
+
+def one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element:
+    found = parent.findall(tag)
+    if len(found) != 1:
+        raise SamlValidationError(reason, f"expected exactly one {etree.QName(tag).localname}")
+    return found[0]
+
+
+def optional_one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element | None:
+    found = parent.findall(tag)
+    if len(found) > 1:
+        raise SamlValidationError(reason, f"more than one {etree.QName(tag).localname}")
+    return found[0] if found else None
+
+
+def full_text(element: etree._Element) -> str:
+    """Whole text of a simple-content element; comments are already gone, so no truncation."""
+    if len(element):
+        raise SamlValidationError("unexpected-child", f"{etree.QName(element).localname} must hold text only")
+    return "".join(element.itertext()).strip()
+
+
+def issuer_of(element: etree._Element) -> str:
+    issuer = one(element, q(SAML_NS, "Issuer"), reason="missing-issuer")
+    fmt = issuer.get("Format")
+    if fmt is not None and fmt != NAMEID_FORMAT_ENTITY:
+        raise SamlValidationError("bad-issuer", "Issuer Format must be entity")
+    value = full_text(issuer)
+    if not value:
+        raise SamlValidationError("missing-issuer", "the Issuer is empty")
+    return value
+
+
+def certificates_for(lookup: CertificateLookup, issuer: str) -> Sequence[x509.Certificate]:
+    try:
+        certificates = list(lookup(issuer))
+    except KeyError:
+        certificates = []
+    if not certificates:
+        raise SamlValidationError("unknown-issuer", "the Issuer is not a known entity")
+    return certificates
+
+
+def verify_signature(element: etree._Element, certificates: Sequence[x509.Certificate]) -> etree._Element:
+    try:
+        return xmlsecurity.verify(element, certificates)
+    except xmlsecurity.XmlSecurityError as exc:
+        raise SamlValidationError(exc.reason, str(exc)) from None
+
+
+def refuse_signature_below(element: etree._Element) -> None:
+    """Used where a signature is carried elsewhere (redirect binding): refuse rather than ignore it."""
+    if element.find(f".//{q(DS_NS, 'Signature')}") is not None:
+        raise SamlValidationError("signature-in-redirect", "XML signatures are refused in the Redirect binding")
+
+
+def check_destination(element: etree._Element, expected: str | None) -> None:
+    if expected is None:
+        return
+    if element.get("Destination") != expected:
+        raise SamlValidationError("wrong-destination", "Destination is not this endpoint")
+
+
+def check_in_response_to(element: etree._Element, expected: str) -> None:
+    if element.get("InResponseTo") != expected:
+        raise SamlValidationError("wrong-in-response-to", "InResponseTo is not the request this session sent")
+
+
+def check_issue_instant(
+    element: etree._Element, *, now: datetime, clock_skew: timedelta, max_age: timedelta
+) -> datetime:
+    issued = parse_instant(element.get("IssueInstant"), field="IssueInstant")
+    if issued > now + clock_skew:
+        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future")
+    if issued < now - max_age - clock_skew:
+        raise SamlValidationError("issue-instant-stale", "IssueInstant is too old")
+    return issued
+
+
+def parse_bool(text: str | None, *, default: bool, field: str) -> bool:
+    if text is None:
+        return default
+    value = text.strip()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise SamlValidationError("bad-boolean", f"{field} is not an xs:boolean")

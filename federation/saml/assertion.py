@@ -1,0 +1,546 @@
+"""Assertions: build (IDP, matching service, hub cycle 3) and validate + read (hub, MS, RP).
+
+The assertion skeleton (Issuer, Subject, Conditions, AuthnStatement) is built with pysaml2's classes.
+The AttributeStatement is built with lxml's ElementMaker instead, because the profile's attribute values
+are custom xsi types in the Verify namespace (`ida:PersonNameType`, `ida:AddressType`, ...) carrying
+namespaced `ida:Verified`/`ida:From`/`ida:To` attributes and, for addresses, child elements; pysaml2's
+AttributeValue only models simple typed text, so it would need extension-element plumbing that is harder
+to read than the XML it produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
+
+from lxml import etree
+from lxml.builder import ElementMaker
+from saml2 import saml
+
+from federation import xmlsecurity
+from federation.credentials import SigningCredential
+from federation.loa import LevelOfAssurance
+from federation.saml import _common
+from federation.saml import constants as c
+from federation.saml.constants import IDA_NS, SAML_NS, XSI_NS, q
+from federation.saml.errors import SamlValidationError
+from federation.saml.ids import instant, new_id, parse_instant
+
+T = TypeVar("T", str, date)
+
+DEFAULT_ASSERTION_VALIDITY = timedelta(minutes=90)  # IDP assertions are reused for cycle 3 later in a session
+
+
+# --- typed attribute values -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MdsValue(Generic[T]):
+    """One value of a matching-dataset attribute, with the IDP's verification and its validity period."""
+
+    value: T
+    verified: bool = False
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    lines: tuple[str, ...]
+    postcode: str | None = None
+    international_postcode: str | None = None
+    uprn: str | None = None
+    verified: bool = False
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+AttributeValue = MdsValue[str] | MdsValue[date] | Address | bool | str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    values: tuple[AttributeValue, ...]
+
+
+@dataclass(frozen=True)
+class MatchingDataset:
+    first_names: tuple[MdsValue[str], ...] = ()
+    middle_names: tuple[MdsValue[str], ...] = ()
+    surnames: tuple[MdsValue[str], ...] = ()
+    gender: MdsValue[str] | None = None
+    date_of_birth: MdsValue[date] | None = None
+    current_address: Address | None = None
+    previous_addresses: tuple[Address, ...] = ()
+
+    def to_attributes(self) -> tuple[Attribute, ...]:
+        pairs: list[tuple[str, tuple[AttributeValue, ...]]] = [
+            (c.MDS_FIRSTNAME, self.first_names),
+            (c.MDS_MIDDLENAME, self.middle_names),
+            (c.MDS_SURNAME, self.surnames),
+            (c.MDS_GENDER, (self.gender,) if self.gender else ()),
+            (c.MDS_DATEOFBIRTH, (self.date_of_birth,) if self.date_of_birth else ()),
+            (c.MDS_CURRENTADDRESS, (self.current_address,) if self.current_address else ()),
+            (c.MDS_PREVIOUSADDRESS, self.previous_addresses),
+        ]
+        return tuple(Attribute(name, values) for name, values in pairs if values)
+
+
+_MDS_NAMES = frozenset(
+    {
+        c.MDS_FIRSTNAME,
+        c.MDS_MIDDLENAME,
+        c.MDS_SURNAME,
+        c.MDS_GENDER,
+        c.MDS_DATEOFBIRTH,
+        c.MDS_CURRENTADDRESS,
+        c.MDS_PREVIOUSADDRESS,
+    }
+)
+
+
+def _values_of(attributes: dict[str, tuple[AttributeValue, ...]], name: str, kind: type) -> tuple:
+    values = attributes.get(name, ())
+    for value in values:
+        ok = isinstance(value, kind)
+        if ok and kind is MdsValue:
+            expected = date if name == c.MDS_DATEOFBIRTH else str
+            ok = isinstance(value.value, expected)
+        if not ok:
+            raise SamlValidationError("bad-attribute-value", f"{name} has a value of the wrong type")
+    return values
+
+
+def _single(attributes: dict[str, tuple[AttributeValue, ...]], name: str, kind: type) -> object | None:
+    values = _values_of(attributes, name, kind)
+    if len(values) > 1:
+        raise SamlValidationError("multi-valued-attribute", f"{name} must have one value")
+    return values[0] if values else None
+
+
+def _matching_dataset(attributes: dict[str, tuple[AttributeValue, ...]]) -> MatchingDataset | None:
+    if not _MDS_NAMES & attributes.keys():
+        return None
+    return MatchingDataset(
+        first_names=_values_of(attributes, c.MDS_FIRSTNAME, MdsValue),
+        middle_names=_values_of(attributes, c.MDS_MIDDLENAME, MdsValue),
+        surnames=_values_of(attributes, c.MDS_SURNAME, MdsValue),
+        gender=_single(attributes, c.MDS_GENDER, MdsValue),  # type: ignore[arg-type]
+        date_of_birth=_single(attributes, c.MDS_DATEOFBIRTH, MdsValue),  # type: ignore[arg-type]
+        current_address=_single(attributes, c.MDS_CURRENTADDRESS, Address),  # type: ignore[arg-type]
+        previous_addresses=_values_of(attributes, c.MDS_PREVIOUSADDRESS, Address),
+    )
+
+
+# --- building -------------------------------------------------------------------------------------------
+
+_SAML = ElementMaker(namespace=SAML_NS, nsmap={"saml": SAML_NS})
+_IDA = ElementMaker(namespace=IDA_NS, nsmap={"ida": IDA_NS})
+_STRING_TYPES = {
+    c.TXN_IPADDRESS: c.TYPE_IP_ADDRESS,
+    c.FECI_IDP_FRAUD_EVENT_ID: c.TYPE_FRAUD_EVENT_ID,
+    c.FECI_GPG45_STATUS: c.TYPE_GPG45_STATUS,
+}
+
+
+def _period(element: etree._Element, verified: bool, start: date | None, end: date | None) -> None:
+    element.set(q(IDA_NS, c.ATTR_VERIFIED), "true" if verified else "false")
+    if start is not None:
+        element.set(q(IDA_NS, c.ATTR_FROM), start.isoformat())
+    if end is not None:
+        element.set(q(IDA_NS, c.ATTR_TO), end.isoformat())
+
+
+def _value_element(name: str, value: AttributeValue) -> etree._Element:
+    element = _SAML.AttributeValue()
+    if isinstance(value, Address):
+        xsi_type = c.TYPE_ADDRESS
+        for line in value.lines:
+            element.append(_IDA(c.ADDRESS_LINE, line))
+        for tag, text in (
+            (c.ADDRESS_POSTCODE, value.postcode),
+            (c.ADDRESS_INTERNATIONAL_POSTCODE, value.international_postcode),
+            (c.ADDRESS_UPRN, value.uprn),
+        ):
+            if text is not None:
+                element.append(_IDA(tag, text))
+        _period(element, value.verified, value.from_date, value.to_date)
+    elif isinstance(value, MdsValue):
+        if isinstance(value.value, date):
+            xsi_type, element.text = c.TYPE_DATE, value.value.isoformat()
+        else:
+            xsi_type = c.TYPE_GENDER if name == c.MDS_GENDER else c.TYPE_PERSON_NAME
+            element.text = value.value
+            if xsi_type == c.TYPE_PERSON_NAME:
+                element.set(q(IDA_NS, c.ATTR_LANGUAGE), c.IDA_LANGUAGE)
+        _period(element, value.verified, value.from_date, value.to_date)
+    elif isinstance(value, bool):
+        xsi_type, element.text = c.TYPE_VERIFIED, "true" if value else "false"
+    elif isinstance(value, str):
+        xsi_type, element.text = _STRING_TYPES.get(name, c.TYPE_STRING), value
+    else:
+        raise TypeError(f"unsupported attribute value type {type(value).__name__}")
+    element.set(q(XSI_NS, "type"), f"ida:{xsi_type}")
+    return element
+
+
+def attribute_statement(attributes: Iterable[Attribute]) -> etree._Element:
+    statement = etree.Element(q(SAML_NS, "AttributeStatement"), nsmap={"saml": SAML_NS, "ida": IDA_NS, "xsi": XSI_NS})
+    for attribute in attributes:
+        element = etree.SubElement(statement, q(SAML_NS, "Attribute"))
+        element.set("Name", attribute.name)
+        if attribute.name in c.FRIENDLY_NAMES:
+            element.set("FriendlyName", c.FRIENDLY_NAMES[attribute.name])
+        element.set("NameFormat", c.ATTRNAME_FORMAT_UNSPECIFIED)
+        for value in attribute.values:
+            element.append(_value_element(attribute.name, value))
+    return statement
+
+
+def build_assertion(
+    *,
+    issuer: str,
+    name_id: str,
+    audience: str,
+    recipient: str,
+    in_response_to: str | None,
+    credential: SigningCredential,
+    now: datetime,
+    level_of_assurance: LevelOfAssurance | None = None,
+    fraud: bool = False,
+    authn_instant: datetime | None = None,
+    attributes: Sequence[Attribute] = (),
+    sp_name_qualifier: str | None = None,
+    name_qualifier: str | None = None,
+    valid_for: timedelta = DEFAULT_ASSERTION_VALIDITY,
+    assertion_id: str | None = None,
+) -> etree._Element:
+    """A signed assertion. An AuthnStatement is added when a LoA is given, or with `levelX` if `fraud`."""
+    if fraud and level_of_assurance is not None:
+        raise ValueError("a fraud assertion carries levelX, not a level of assurance")
+    expires = instant(now + valid_for)
+    authn_statements = []
+    if level_of_assurance is not None or fraud:
+        uri = c.LOA_LEVEL_X_URI if fraud else level_of_assurance.uri  # type: ignore[union-attr]
+        authn_statements.append(
+            saml.AuthnStatement(
+                authn_instant=instant(authn_instant or now),
+                authn_context=saml.AuthnContext(authn_context_class_ref=saml.AuthnContextClassRef(text=uri)),
+            )
+        )
+    message = saml.Assertion(
+        id=assertion_id or new_id(),
+        version=c.SAML_VERSION,
+        issue_instant=instant(now),
+        issuer=saml.Issuer(text=issuer),
+        subject=saml.Subject(
+            name_id=saml.NameID(
+                text=name_id,
+                format=c.NAMEID_FORMAT_PERSISTENT,
+                sp_name_qualifier=sp_name_qualifier,
+                name_qualifier=name_qualifier,
+            ),
+            subject_confirmation=[
+                saml.SubjectConfirmation(
+                    method=c.SUBJECT_CONFIRMATION_BEARER,
+                    subject_confirmation_data=saml.SubjectConfirmationData(
+                        recipient=recipient, not_on_or_after=expires, in_response_to=in_response_to
+                    ),
+                )
+            ],
+        ),
+        conditions=saml.Conditions(
+            not_before=instant(now),
+            not_on_or_after=expires,
+            audience_restriction=[saml.AudienceRestriction(audience=[saml.Audience(text=audience)])],
+        ),
+        authn_statement=authn_statements,
+    )
+    element = _common.from_pysaml2(message)
+    if attributes:
+        element.append(attribute_statement(attributes))
+    return xmlsecurity.sign(element, credential)
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssertionData:
+    id: str
+    issuer: str
+    issue_instant: datetime
+    name_id: str
+    name_qualifier: str | None
+    sp_name_qualifier: str | None
+    level_of_assurance: LevelOfAssurance | None
+    is_fraud: bool  # AuthnContext levelX
+    authn_instant: datetime | None
+    not_on_or_after: datetime  # of the bearer confirmation: keep the ID in the replay cache until then
+    in_response_to: str | None
+    attributes: tuple[Attribute, ...]
+    matching_dataset: MatchingDataset | None
+
+    @property
+    def has_authn_statement(self) -> bool:
+        return self.level_of_assurance is not None or self.is_fraud
+
+    def values(self, name: str) -> tuple[AttributeValue, ...]:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute.values
+        return ()
+
+    def single_text(self, name: str) -> str | None:
+        """The one plain-string value of `name` (TXN_IPaddress, fraud attributes, cycle 3)."""
+        values = self.values(name)
+        if len(values) != 1 or not isinstance(values[0], str):
+            return None
+        return values[0]
+
+    @property
+    def ip_address(self) -> str | None:
+        return self.single_text(c.TXN_IPADDRESS)
+
+    @property
+    def fraud_event_id(self) -> str | None:
+        return self.single_text(c.FECI_IDP_FRAUD_EVENT_ID)
+
+    @property
+    def gpg45_status(self) -> str | None:
+        return self.single_text(c.FECI_GPG45_STATUS)
+
+
+def _date(text: str | None, *, field: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise SamlValidationError("bad-attribute-value", f"{field} is not a date") from None
+
+
+def _xsi_type(element: etree._Element) -> tuple[str | None, str | None]:
+    raw = element.get(q(XSI_NS, "type"))
+    if raw is None:
+        return None, None
+    prefix, _, local = raw.strip().rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    return namespace, local
+
+
+def _read_value(element: etree._Element) -> AttributeValue:
+    namespace, local = _xsi_type(element)
+    verified = _common.parse_bool(element.get(q(IDA_NS, c.ATTR_VERIFIED)), default=False, field="Verified")
+    start = _date(element.get(q(IDA_NS, c.ATTR_FROM)), field="From")
+    end = _date(element.get(q(IDA_NS, c.ATTR_TO)), field="To")
+    if namespace == IDA_NS and local == c.TYPE_ADDRESS:
+        allowed = {
+            q(IDA_NS, t) for t in (c.ADDRESS_LINE, c.ADDRESS_POSTCODE, c.ADDRESS_INTERNATIONAL_POSTCODE, c.ADDRESS_UPRN)
+        }
+        if any(child.tag not in allowed for child in element):
+            raise SamlValidationError("bad-attribute-value", "unexpected element in an address")
+        if (element.text or "").strip():
+            raise SamlValidationError("bad-attribute-value", "text directly inside an address")
+
+        def opt(tag: str) -> str | None:
+            found = _common.optional_one(element, q(IDA_NS, tag), reason="bad-attribute-value")
+            return _common.full_text(found) if found is not None else None
+
+        return Address(
+            lines=tuple(_common.full_text(line) for line in element.findall(q(IDA_NS, c.ADDRESS_LINE))),
+            postcode=opt(c.ADDRESS_POSTCODE),
+            international_postcode=opt(c.ADDRESS_INTERNATIONAL_POSTCODE),
+            uprn=opt(c.ADDRESS_UPRN),
+            verified=verified,
+            from_date=start,
+            to_date=end,
+        )
+    try:
+        text = _common.full_text(element)
+    except SamlValidationError:
+        raise SamlValidationError("bad-attribute-value", "an attribute value has unexpected content") from None
+    if namespace == IDA_NS and local in (c.TYPE_PERSON_NAME, c.TYPE_GENDER):
+        return MdsValue(text, verified, start, end)
+    if namespace == IDA_NS and local == c.TYPE_DATE:
+        return MdsValue(_date(text, field="date value"), verified, start, end)  # type: ignore[arg-type]
+    if namespace == IDA_NS and local == c.TYPE_VERIFIED:
+        return _common.parse_bool(text, default=False, field="Verified value")
+    return text
+
+
+def _attributes(signed: etree._Element) -> tuple[Attribute, ...]:
+    collected: dict[str, tuple[AttributeValue, ...]] = {}
+    for statement in signed.findall(q(SAML_NS, "AttributeStatement")):
+        for element in statement:
+            if element.tag == q(SAML_NS, "EncryptedAttribute"):
+                raise SamlValidationError("encrypted-attribute", "encrypted attributes are not supported")
+            if element.tag != q(SAML_NS, "Attribute"):
+                raise SamlValidationError("bad-attribute", "unexpected element in an AttributeStatement")
+            name = element.get("Name")
+            if not name:
+                raise SamlValidationError("bad-attribute", "an Attribute has no Name")
+            values = tuple(_read_value(v) for v in element.findall(q(SAML_NS, "AttributeValue")))
+            if name in collected and collected[name] != values:
+                raise SamlValidationError("duplicate-attribute", f"{name} appears twice with different values")
+            collected[name] = values
+    return tuple(Attribute(name, values) for name, values in collected.items())
+
+
+def _subject(signed: etree._Element) -> tuple[etree._Element, etree._Element]:
+    subject = _common.one(signed, q(SAML_NS, "Subject"), reason="bad-subject")
+    if subject.find(q(SAML_NS, "EncryptedID")) is not None:
+        raise SamlValidationError("encrypted-nameid", "encrypted NameIDs are not supported")
+    name_id = _common.one(subject, q(SAML_NS, "NameID"), reason="bad-subject")
+    confirmation = _common.one(subject, q(SAML_NS, "SubjectConfirmation"), reason="bad-subject-confirmation")
+    return name_id, confirmation
+
+
+def _check_confirmation(
+    confirmation: etree._Element,
+    *,
+    expected_recipient: str,
+    expected_in_response_to: str | None,
+    now: datetime,
+    clock_skew: timedelta,
+) -> tuple[datetime, str | None]:
+    if confirmation.get("Method") != c.SUBJECT_CONFIRMATION_BEARER:
+        raise SamlValidationError("not-bearer", "only bearer subject confirmation is accepted")
+    data = _common.one(confirmation, q(SAML_NS, "SubjectConfirmationData"), reason="bad-subject-confirmation")
+    if data.get("Recipient") != expected_recipient:
+        raise SamlValidationError("wrong-recipient", "Recipient is not this endpoint")
+    in_response_to = data.get("InResponseTo")
+    if expected_in_response_to is not None and in_response_to != expected_in_response_to:
+        raise SamlValidationError("wrong-in-response-to", "the assertion answers another request")
+    if data.get("NotBefore") is not None:
+        raise SamlValidationError("bad-subject-confirmation", "a bearer confirmation must not have NotBefore")
+    not_on_or_after = parse_instant(data.get("NotOnOrAfter"), field="NotOnOrAfter")
+    if now - clock_skew >= not_on_or_after:
+        raise SamlValidationError("subject-confirmation-expired", "the bearer confirmation has expired")
+    return not_on_or_after, in_response_to
+
+
+def _check_conditions(signed: etree._Element, *, expected_audience: str, now: datetime, clock_skew: timedelta) -> None:
+    conditions = _common.one(signed, q(SAML_NS, "Conditions"), reason="missing-conditions")
+    restrictions = conditions.findall(q(SAML_NS, "AudienceRestriction"))
+    if not restrictions:
+        raise SamlValidationError("wrong-audience", "the assertion has no AudienceRestriction")
+    for restriction in restrictions:  # every restriction must admit us (SAML core 2.5.1.4)
+        audiences = [_common.full_text(a) for a in restriction.findall(q(SAML_NS, "Audience"))]
+        if expected_audience not in audiences:
+            raise SamlValidationError("wrong-audience", "the assertion is not addressed to us")
+    not_before = conditions.get("NotBefore")
+    if not_before is not None and now + clock_skew < parse_instant(not_before, field="NotBefore"):
+        raise SamlValidationError("assertion-not-yet-valid", "the assertion is not valid yet")
+    not_on_or_after = conditions.get("NotOnOrAfter")
+    if not_on_or_after is not None and now - clock_skew >= parse_instant(not_on_or_after, field="NotOnOrAfter"):
+        raise SamlValidationError("assertion-expired", "the assertion has expired")
+
+
+def _authn(signed: etree._Element, expect: bool | None) -> tuple[LevelOfAssurance | None, bool, datetime | None]:
+    statements = signed.findall(q(SAML_NS, "AuthnStatement"))
+    if len(statements) > 1:
+        raise SamlValidationError("multiple-authn-statements", "more than one AuthnStatement")
+    if expect is True and not statements:
+        raise SamlValidationError("missing-authn-statement", "the assertion has no AuthnStatement")
+    if expect is False and statements:
+        raise SamlValidationError("unexpected-authn-statement", "the assertion must not have an AuthnStatement")
+    if not statements:
+        return None, False, None
+    statement = statements[0]
+    authn_instant = parse_instant(statement.get("AuthnInstant"), field="AuthnInstant")
+    context = _common.one(statement, q(SAML_NS, "AuthnContext"), reason="bad-authn-context")
+    ref = _common.one(context, q(SAML_NS, "AuthnContextClassRef"), reason="bad-authn-context")
+    uri = _common.full_text(ref)
+    if uri == c.LOA_LEVEL_X_URI:
+        return None, True, authn_instant
+    try:
+        return LevelOfAssurance.from_uri(uri), False, authn_instant
+    except ValueError:
+        raise SamlValidationError("unknown-loa", "AuthnContextClassRef is not a known LoA") from None
+
+
+def parse_assertion(
+    assertion: bytes | etree._Element,
+    *,
+    certificates_for_issuer: _common.CertificateLookup,
+    expected_audience: str,
+    expected_recipient: str,
+    expected_in_response_to: str | None,
+    now: datetime,
+    clock_skew: timedelta = _common.DEFAULT_CLOCK_SKEW,
+    expect_authn_statement: bool | None = None,
+    max_bytes: int = xmlsecurity.MAX_MESSAGE_BYTES,
+) -> AssertionData:
+    """Validate a (decrypted) assertion and read it from the signed element only.
+
+    `expected_in_response_to=None` skips that one comparison: only for a party that cannot know the
+    request the assertion answers (the matching service reading IDP assertions relayed by the hub).
+    `expect_authn_statement`: True = exactly one, False = none, None = at most one.
+    """
+    element = _common.parse(assertion, max_bytes=max_bytes)
+    _common.check_message(element, q(SAML_NS, "Assertion"))
+    issuer = _common.issuer_of(element)
+    certificates = _common.certificates_for(certificates_for_issuer, issuer)
+    signed = _common.verify_signature(element, certificates)
+    issued = parse_instant(signed.get("IssueInstant"), field="IssueInstant")
+    if issued > now + clock_skew:
+        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future")
+    name_id_el, confirmation = _subject(signed)
+    not_on_or_after, in_response_to = _check_confirmation(
+        confirmation,
+        expected_recipient=expected_recipient,
+        expected_in_response_to=expected_in_response_to,
+        now=now,
+        clock_skew=clock_skew,
+    )
+    _check_conditions(signed, expected_audience=expected_audience, now=now, clock_skew=clock_skew)
+    if name_id_el.get("Format", c.NAMEID_FORMAT_PERSISTENT) != c.NAMEID_FORMAT_PERSISTENT:
+        raise SamlValidationError("bad-nameid-format", "NameID must be persistent")
+    name_id = _common.full_text(name_id_el)
+    if not name_id:
+        raise SamlValidationError("bad-subject", "NameID is empty")
+    level, is_fraud, authn_instant = _authn(signed, expect_authn_statement)
+    attributes = _attributes(signed)
+    by_name = {a.name: a.values for a in attributes}
+    return AssertionData(
+        id=signed.get("ID"),
+        issuer=issuer,
+        issue_instant=issued,
+        name_id=name_id,
+        name_qualifier=name_id_el.get("NameQualifier"),
+        sp_name_qualifier=name_id_el.get("SPNameQualifier"),
+        level_of_assurance=level,
+        is_fraud=is_fraud,
+        authn_instant=authn_instant,
+        not_on_or_after=not_on_or_after,
+        in_response_to=in_response_to,
+        attributes=attributes,
+        matching_dataset=_matching_dataset(by_name),
+    )
+
+
+@dataclass(frozen=True)
+class IdpAssertions:
+    authn: AssertionData  # AuthnStatement (LoA or levelX), TXN_IPaddress, fraud attributes
+    matching_dataset: AssertionData  # MDS attributes, no AuthnStatement
+
+
+def split_idp_assertions(assertions: Sequence[AssertionData], *, response_issuer: str) -> IdpAssertions:
+    """The profile's two IDP assertions: same Issuer (the Response's) and the same NameID."""
+    if len(assertions) != 2:
+        raise SamlValidationError("wrong-assertion-count", "an IDP success response carries two assertions")
+    if any(a.issuer != response_issuer for a in assertions):
+        raise SamlValidationError("issuer-mismatch", "an assertion's Issuer is not the Response's Issuer")
+    if assertions[0].name_id != assertions[1].name_id:
+        raise SamlValidationError("name-id-mismatch", "the assertions are about different subjects")
+    authn = [a for a in assertions if a.has_authn_statement]
+    mds = [a for a in assertions if not a.has_authn_statement]
+    if len(authn) != 1 or len(mds) != 1:
+        raise SamlValidationError("wrong-assertions", "expected one authn assertion and one MDS assertion")
+    if mds[0].matching_dataset is None:
+        raise SamlValidationError("missing-matching-dataset", "the MDS assertion has no matching dataset")
+    return IdpAssertions(authn=authn[0], matching_dataset=mds[0])

@@ -1,0 +1,255 @@
+"""Response: IDP -> hub, hub -> RP, and the matching service's SOAP reply.
+
+The Response skeleton (Issuer, Status) is built with pysaml2; assertion elements (already signed, usually
+wrapped in EncryptedAssertion) are appended with lxml so they travel byte-for-byte as their issuer made
+them. Parsing verifies the Response signature first, then decrypts and validates each assertion, and
+returns the decrypted plaintext next to the parsed data: the hub forwards IDP assertions unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from lxml import etree
+from saml2 import saml, samlp
+
+from federation import xmlsecurity
+from federation.credentials import DecryptionCredential, SigningCredential
+from federation.saml import _common
+from federation.saml import constants as c
+from federation.saml.assertion import AssertionData, parse_assertion
+from federation.saml.constants import IDA_NS, SAML_NS, SAMLP_NS, XENC_NS, q
+from federation.saml.errors import SamlValidationError
+from federation.saml.ids import instant, new_id
+
+_TAG = q(SAMLP_NS, "Response")
+_STATUS_VALUE = q(IDA_NS, "StatusValue")
+
+
+@dataclass(frozen=True)
+class Status:
+    code: str
+    sub_code: str | None = None
+    detail: str | None = None  # e.g. "authn-cancel", "loa-pending", "uplift-failed"
+    message: str | None = None
+
+    @property
+    def is_success(self) -> bool:
+        return self.code == c.STATUS_SUCCESS
+
+
+SUCCESS = Status(c.STATUS_SUCCESS)
+
+
+# --- encryption of assertions ---------------------------------------------------------------------------
+
+
+def encrypt_assertion(assertion: etree._Element, recipient: x509.Certificate) -> etree._Element:
+    """Wrap a signed assertion element in saml:EncryptedAssertion for `recipient`."""
+    return reencrypt_assertion(xmlsecurity.to_bytes(assertion), recipient)
+
+
+def reencrypt_assertion(plaintext: bytes, recipient: x509.Certificate) -> etree._Element:
+    """Encrypt assertion bytes exactly as received (the hub's relay: the IDP's signature stays valid)."""
+    wrapper = etree.Element(q(SAML_NS, "EncryptedAssertion"), nsmap={"saml": SAML_NS})
+    wrapper.append(xmlsecurity.encrypt(plaintext, recipient))
+    return wrapper
+
+
+@dataclass(frozen=True)
+class DecryptedAssertion:
+    plaintext: bytes  # the assertion as its issuer signed it: forward these bytes, never re-serialise
+    element: etree._Element
+
+
+def decrypt_assertion(
+    encrypted: etree._Element,
+    credentials: Sequence[DecryptionCredential],
+    *,
+    max_bytes: int = xmlsecurity.MAX_MESSAGE_BYTES,
+) -> DecryptedAssertion:
+    if encrypted.tag != q(SAML_NS, "EncryptedAssertion"):
+        raise SamlValidationError("bad-encrypted-assertion", "expected EncryptedAssertion")
+    data = _common.one(encrypted, q(XENC_NS, "EncryptedData"), reason="bad-encrypted-assertion")
+    if any(child.tag not in (q(XENC_NS, "EncryptedData"), q(XENC_NS, "EncryptedKey")) for child in encrypted):
+        raise SamlValidationError("bad-encrypted-assertion", "unexpected element in EncryptedAssertion")
+    try:
+        plaintext = xmlsecurity.decrypt(data, credentials)
+    except xmlsecurity.XmlSecurityError as exc:
+        raise SamlValidationError(exc.reason, str(exc)) from None
+    element = _common.parse(plaintext, max_bytes=max_bytes)
+    if element.tag != q(SAML_NS, "Assertion"):
+        raise SamlValidationError("not-an-assertion", "the encrypted content is not an Assertion")
+    return DecryptedAssertion(plaintext=plaintext, element=element)
+
+
+# --- building -------------------------------------------------------------------------------------------
+
+
+def _status(status: Status) -> samlp.Status:
+    inner = samlp.StatusCode(value=status.sub_code) if status.sub_code else None
+    return samlp.Status(
+        status_code=samlp.StatusCode(value=status.code, status_code=inner),
+        status_message=samlp.StatusMessage(text=status.message) if status.message else None,
+    )
+
+
+def build_response(
+    *,
+    issuer: str,
+    in_response_to: str,
+    status: Status,
+    credential: SigningCredential,
+    now: datetime,
+    destination: str | None = None,
+    assertions: Sequence[etree._Element] = (),
+    response_id: str | None = None,
+) -> etree._Element:
+    """A signed Response. `assertions` are EncryptedAssertion or signed Assertion elements, kept as given.
+
+    `destination` is None only for the back channel (SOAP), where the Response is not POSTed anywhere.
+    """
+    if assertions and not status.is_success:
+        raise ValueError("only a Success response carries assertions")
+    for assertion in assertions:
+        if assertion.tag not in (q(SAML_NS, "EncryptedAssertion"), q(SAML_NS, "Assertion")):
+            raise ValueError("assertions must be EncryptedAssertion or Assertion elements")
+    message = samlp.Response(
+        id=response_id or new_id(),
+        version=c.SAML_VERSION,
+        issue_instant=instant(now),
+        destination=destination,
+        in_response_to=in_response_to,
+        issuer=saml.Issuer(text=issuer),
+        status=_status(status),
+    )
+    element = _common.from_pysaml2(message)
+    if status.detail:
+        status_el = element.find(q(SAMLP_NS, "Status"))
+        detail = etree.SubElement(status_el, q(SAMLP_NS, "StatusDetail"))
+        etree.SubElement(detail, _STATUS_VALUE, nsmap={"ida": IDA_NS}).text = status.detail
+    for assertion in assertions:
+        element.append(assertion)
+    return xmlsecurity.sign(element, credential)
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedAssertion:
+    plaintext: bytes
+    data: AssertionData
+
+
+@dataclass(frozen=True)
+class ResponseData:
+    id: str
+    issuer: str
+    issue_instant: datetime
+    in_response_to: str
+    destination: str | None
+    status: Status
+    assertions: tuple[ReceivedAssertion, ...]  # decrypted and validated (empty without decryption keys)
+    encrypted_assertions: tuple[bytes, ...]  # each EncryptedAssertion as received, for relaying
+
+
+def _read_status(signed: etree._Element) -> Status:
+    status = _common.one(signed, q(SAMLP_NS, "Status"), reason="bad-status")
+    top = _common.one(status, q(SAMLP_NS, "StatusCode"), reason="bad-status")
+    code = top.get("Value")
+    if code not in c.TOP_LEVEL_STATUSES:
+        raise SamlValidationError("bad-status", "the top-level StatusCode is not a SAML status")
+    sub = _common.optional_one(top, q(SAMLP_NS, "StatusCode"), reason="bad-status")
+    sub_code = sub.get("Value") if sub is not None else None
+    if sub is not None and not sub_code:
+        raise SamlValidationError("bad-status", "a second-level StatusCode has no Value")
+    message_el = _common.optional_one(status, q(SAMLP_NS, "StatusMessage"), reason="bad-status")
+    detail_el = _common.optional_one(status, q(SAMLP_NS, "StatusDetail"), reason="bad-status")
+    detail = None
+    if detail_el is not None and len(detail_el):
+        detail = "".join(detail_el[0].itertext()).strip() or None
+    return Status(
+        code=code,
+        sub_code=sub_code,
+        detail=detail,
+        message=_common.full_text(message_el) if message_el is not None else None,
+    )
+
+
+def parse_response(
+    message: bytes | etree._Element,
+    *,
+    certificates_for_issuer: _common.CertificateLookup,
+    expected_destination: str | None,
+    expected_in_response_to: str,
+    now: datetime,
+    expected_audience: str,
+    decryption_credentials: Sequence[DecryptionCredential] = (),
+    expected_recipient: str | None = None,
+    expected_assertion_in_response_to: str | None = None,
+    clock_skew: timedelta = _common.DEFAULT_CLOCK_SKEW,
+    max_age: timedelta = _common.DEFAULT_MAX_AGE,
+    allow_unencrypted_assertions: bool = False,
+    max_bytes: int = xmlsecurity.MAX_MESSAGE_BYTES,
+) -> ResponseData:
+    """Validate a Response; decrypt and validate its assertions when `decryption_credentials` are given.
+
+    Assertions are checked against `expected_audience`, `expected_recipient` (default: the Response's
+    expected Destination) and `expected_assertion_in_response_to` (default: `expected_in_response_to`).
+    Without decryption credentials (the hub relaying the matching service's assertion to the RP) the
+    EncryptedAssertions are only returned as bytes. `expected_destination=None`: back channel only.
+    """
+    element = _common.parse(message, max_bytes=max_bytes)
+    _common.check_message(element, _TAG)
+    issuer = _common.issuer_of(element)
+    certificates = _common.certificates_for(certificates_for_issuer, issuer)
+    signed = _common.verify_signature(element, certificates)
+    _common.check_destination(signed, expected_destination)
+    _common.check_in_response_to(signed, expected_in_response_to)
+    issued = _common.check_issue_instant(signed, now=now, clock_skew=clock_skew, max_age=max_age)
+    status = _read_status(signed)
+    encrypted = signed.findall(q(SAML_NS, "EncryptedAssertion"))
+    plain = signed.findall(q(SAML_NS, "Assertion"))
+    if (encrypted or plain) and not status.is_success:
+        raise SamlValidationError("unexpected-assertions", "a non-success response carries assertions")
+    if plain and not allow_unencrypted_assertions:
+        raise SamlValidationError("unencrypted-assertion", "assertions must be encrypted")
+    recipient = expected_recipient if expected_recipient is not None else expected_destination
+    if (encrypted and decryption_credentials) or plain:
+        if recipient is None:
+            raise ValueError("expected_recipient is required to validate assertions on the back channel")
+    decrypted = (
+        [decrypt_assertion(e, decryption_credentials, max_bytes=max_bytes) for e in encrypted]
+        if decryption_credentials
+        else []
+    )
+    decrypted += [DecryptedAssertion(xmlsecurity.to_bytes(p), p) for p in plain]
+    received = tuple(
+        ReceivedAssertion(
+            plaintext=d.plaintext,
+            data=parse_assertion(
+                d.element,
+                certificates_for_issuer=certificates_for_issuer,
+                expected_audience=expected_audience,
+                expected_recipient=recipient,  # type: ignore[arg-type]
+                expected_in_response_to=expected_assertion_in_response_to or expected_in_response_to,
+                now=now,
+                clock_skew=clock_skew,
+            ),
+        )
+        for d in decrypted
+    )
+    return ResponseData(
+        id=signed.get("ID"),
+        issuer=issuer,
+        issue_instant=issued,
+        in_response_to=signed.get("InResponseTo"),
+        destination=signed.get("Destination"),
+        status=status,
+        assertions=received,
+        encrypted_assertions=tuple(xmlsecurity.to_bytes(e) for e in encrypted),
+    )
