@@ -1,0 +1,207 @@
+"""The shared web layer of the four Flask apps: GOV.UK Design System pages in English and Welsh.
+
+One call, :func:`register_web`, gives an app the Jinja loader (govuk-frontend-jinja macros, our base
+layout, the app's own templates), the GOV.UK Frontend assets under ``/static/govuk/``, language choice,
+a CSRF hook and the security headers. Everything works without JavaScript; with it, SAML auto-post forms
+submit themselves and GOV.UK Frontend components are initialised from an external module (no inline JS
+of ours, so the CSP needs no 'unsafe-inline').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request, send_from_directory
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from federation.web import i18n
+from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
+
+__all__ = [
+    "PHASES",
+    "current_language",
+    "register_web",
+    "saml_post_fields",
+    "static_folder",
+    "translate",
+]
+
+PHASES = ("alpha", "beta", "development")
+CSRF_FIELD_NAME = "csrf_token"
+ASSET_MAX_AGE = 3600
+BLUEPRINT_NAME = "federation_web"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_DIR = _PACKAGE_DIR.parents[1]
+
+# str, {"en": ..., "cy": ...}, an object with en/cy attributes, or a callable taking the language code
+LocalizedLike = object
+Origins = Iterable[str] | Callable[[], Iterable[str]]
+
+
+def static_folder() -> Path:
+    """Where ``make assets`` puts GOV.UK Frontend (shared by all four apps)."""
+    return _REPO_DIR / "hub" / "static" / "govuk"
+
+
+def package_static_folder() -> Path:
+    """Our own small static files (``federation-web.js``)."""
+    return _PACKAGE_DIR / "static"
+
+
+def current_language() -> str:
+    if has_request_context():
+        return g.get("federation_lang", i18n.DEFAULT_LANGUAGE)
+    return i18n.DEFAULT_LANGUAGE
+
+
+def translate(key: str, **params: object) -> str:
+    """Message in the current request's language (for views that flash or log citizen-facing text)."""
+    catalogue: i18n.Catalogue = current_app.extensions[BLUEPRINT_NAME]["catalogue"]
+    return catalogue.text(current_language(), key, **params)
+
+
+def _given(value: object) -> bool:
+    return value is not None and not isinstance(value, Undefined) and value != ""
+
+
+def saml_post_fields(
+    *, saml_request: object = None, saml_response: object = None, relay_state: object = None
+) -> tuple[tuple[str, str], ...]:
+    """Hidden fields of an HTTP-POST binding form: exactly one SAML message, RelayState if any."""
+    if _given(saml_request) == _given(saml_response):
+        raise ValueError("a SAML POST form carries exactly one of SAMLRequest or SAMLResponse")
+    name, value = ("SAMLRequest", saml_request) if _given(saml_request) else ("SAMLResponse", saml_response)
+    if isinstance(value, bytes):
+        value = value.decode("ascii")
+    fields = [(name, str(value))]
+    if _given(relay_state):
+        fields.append(("RelayState", str(relay_state)))
+    return tuple(fields)
+
+
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """A hidden CSRF input if the app provides ``csrf_token`` (a Jinja global or context value)."""
+    token = context.get("csrf_token")
+    if callable(token):
+        token = token()
+    if not _given(token):
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD_NAME, token)
+
+
+def _lang_switch_url(lang: str, path: str | None = None) -> str:
+    """Link that switches language. Other query parameters are dropped on purpose: a page reached
+    with a SAML message in its query string must not replay it. For pages answering a POST the app's
+    ``service_url`` is used unless the template passes ``path``."""
+    if not i18n.is_supported(lang):
+        raise ValueError(f"unsupported language {lang!r}")
+    if path is None or isinstance(path, Undefined):
+        if request.method in ("GET", "HEAD"):
+            path = request.script_root + request.path
+        else:
+            path = current_app.extensions[BLUEPRINT_NAME]["service_url"]
+    return f"{path}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
+
+
+def register_web(
+    app: Flask,
+    *,
+    service_name: LocalizedLike,
+    form_action_origins: Origins = (),
+    service_url: str = "/",
+    phase: str = "beta",
+    messages: Mapping[str, Mapping[str, Any]] | None = None,
+    assets_dir: Path | str | None = None,
+) -> None:
+    """Configure a Flask app for GOV.UK-styled bilingual pages.
+
+    ``service_name``: text shown in the header, a string, ``{"en": ..., "cy": ...}``, an object with
+    ``en``/``cy`` attributes, or a callable taking the language code.
+    ``form_action_origins``: URLs (or origins) this app's pages may POST forms to besides itself, e.g.
+    the IDPs' SSO URLs and RP ACS URLs for the hub, the hub SSO URL for an RP or IDP; a callable is
+    re-evaluated on every response (for metadata that refreshes).
+    ``messages``: the app's own catalogue entries ``{"en": {...}, "cy": {...}}`` merged over ours.
+    """
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+    catalogue = i18n.default_catalogue().merged(messages)
+    assets = Path(assets_dir) if assets_dir is not None else static_folder()
+
+    app.jinja_env.loader = ChoiceLoader(
+        [
+            app.jinja_env.loader,
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            PackageLoader("federation.web", "templates"),
+        ]
+    )
+    inline_hashes = script_hashes(app.jinja_env.get_template("federation/_inline_script_probe.html").render())
+
+    def csp() -> str:
+        origins = form_action_origins() if callable(form_action_origins) else form_action_origins
+        return content_security_policy(origins, inline_hashes)
+
+    static_csp = None if callable(form_action_origins) else csp()
+
+    app.extensions[BLUEPRINT_NAME] = {
+        "catalogue": catalogue,
+        "service_url": service_url,
+        "assets_dir": assets,
+    }
+
+    blueprint = Blueprint(BLUEPRINT_NAME, __name__)
+
+    @blueprint.get("/static/govuk/<path:filename>")
+    def govuk_static(filename: str) -> Response:
+        return send_from_directory(assets, filename, max_age=ASSET_MAX_AGE)
+
+    @blueprint.get("/static/federation/<path:filename>")
+    def federation_static(filename: str) -> Response:
+        return send_from_directory(package_static_folder(), filename, max_age=ASSET_MAX_AGE)
+
+    @blueprint.before_app_request
+    def choose_language() -> None:
+        g.federation_lang = i18n.choose_language(
+            request.args.get(i18n.LANGUAGE_PARAM), request.cookies.get(i18n.LANGUAGE_COOKIE)
+        )
+
+    @blueprint.after_app_request
+    def finish_response(response: Response) -> Response:
+        asked = request.args.get(i18n.LANGUAGE_PARAM)
+        if i18n.is_supported(asked) and request.cookies.get(i18n.LANGUAGE_COOKIE) != asked:
+            response.set_cookie(
+                i18n.LANGUAGE_COOKIE,
+                asked,
+                max_age=365 * 24 * 3600,
+                secure=request.is_secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        return apply_security_headers(response, static_csp or csp())
+
+    app.register_blueprint(blueprint)
+
+    def service_name_text() -> str:
+        return i18n.localize(service_name, current_language())
+
+    app.jinja_env.globals.update(
+        _=i18n.translator(catalogue, current_language),
+        _p=lambda key, **params: catalogue.paragraphs(current_language(), key, **params),
+        has_message=catalogue.has,
+        current_language=current_language,
+        other_language=lambda: i18n.other_language(current_language()),
+        lang_switch_url=_lang_switch_url,
+        csrf_field=csrf_field,
+        federation_service_name=service_name_text,
+        federation_service_url=service_url,
+        federation_phase=phase,
+        saml_post_fields=saml_post_fields,
+    )
+    app.jinja_env.filters["localize"] = lambda value: i18n.localize(value, current_language())
+    app.jinja_env.filters["paragraphs_of"] = lambda value: i18n.split_paragraphs(value, current_language())

@@ -1,0 +1,92 @@
+"""The message catalogue and language choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import render_template_string
+
+from federation.web import i18n, translate
+
+
+@dataclass(frozen=True)
+class Text:
+    en: str
+    cy: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "expected"),
+    [
+        ("plain", "cy", "plain"),
+        ({"en": "Hello", "cy": "Helo"}, "cy", "Helo"),
+        ({"en": "Hello"}, "cy", "Hello"),
+        (Text("Hello", "Helo"), "cy", "Helo"),
+        (Text("Hello"), "cy", "Hello"),
+        (lambda lang: f"text-{lang}", "cy", "text-cy"),
+        (None, "en", ""),
+    ],
+)
+def test_localize_accepts_what_the_config_layer_gives(value, lang, expected):
+    assert i18n.localize(value, lang) == expected
+
+
+def test_catalogue_substitutes_named_placeholders_and_falls_back():
+    catalogue = i18n.Catalogue(
+        {"en": {"a": "Go to {rp} {missing}", "b": ("one {x}", "two")}, "cy": {"a": "Ewch i {rp}"}}
+    )
+    assert catalogue.text("cy", "a", rp={"en": "Service", "cy": "Gwasanaeth"}) == "Ewch i Gwasanaeth"
+    assert catalogue.text("en", "a", rp="Service") == "Go to Service {missing}"
+    assert catalogue.paragraphs("cy", "b", x="1") == ("one 1", "two")  # falls back to English
+    assert catalogue.text("en", "no.such.key") == "no.such.key"
+    assert catalogue.paragraphs("en", "no.such.key") == ()
+    assert catalogue.missing_translations() == {"cy": ("b",)}
+
+
+def test_placeholders_do_not_evaluate_expressions():
+    catalogue = i18n.Catalogue({"en": {"a": "{rp.__class__} {0}"}})
+    assert catalogue.text("en", "a", rp="x") == "{rp.__class__} {0}"
+
+
+def test_app_messages_merge_over_the_shared_catalogue():
+    merged = i18n.default_catalogue().merged({"en": {"idp": {"title": "Sign in"}}, "cy": {"idp.title": "Mewngofnodi"}})
+    assert merged.text("cy", "idp.title") == "Mewngofnodi"
+    assert merged.text("en", "idp.title") == "Sign in"
+    assert merged.text("cy", "common.continue") == "Parhau"
+    with pytest.raises(ValueError):
+        i18n.default_catalogue().merged({"fr": {"a": "b"}})
+
+
+@pytest.mark.parametrize(
+    ("query", "cookie", "expected"),
+    [
+        (None, None, "en"),
+        ("cy", None, "cy"),
+        (None, "cy", "cy"),
+        ("en", "cy", "en"),
+        ("xx", "cy", "cy"),
+        ("xx", "zz", "en"),
+    ],
+)
+def test_choose_language(query, cookie, expected):
+    assert i18n.choose_language(query, cookie) == expected
+
+
+def test_split_paragraphs():
+    assert i18n.split_paragraphs({"en": "One\r\n\r\nTwo\n  \nThree"}, "en") == ("One", "Two", "Three")
+    assert i18n.split_paragraphs(None, "en") == ()
+
+
+def test_translate_and_template_helpers_follow_the_request_language(make_web_app):
+    app = make_web_app(messages={"en": {"demo": {"hello": "Hello {name}"}}, "cy": {"demo": {"hello": "Helo {name}"}}})
+    with app.test_request_context("/?lang=cy"):
+        app.preprocess_request()
+        assert translate("demo.hello", name="Cymru") == "Helo Cymru"
+        rendered = render_template_string(
+            "{{ _('demo.hello', name=who) }}|{{ current_language() }}|"
+            "{{ name | localize }}|{{ federation_service_name() }}",
+            who="<b>",
+            name={"en": "Name", "cy": "Enw"},
+        )
+    assert rendered == "Helo &lt;b&gt;|cy|Enw|Profi pwy ydych chi"
