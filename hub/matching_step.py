@@ -1,0 +1,131 @@
+"""Ask the service's matching service about the citizen, and move the session on with its answer.
+
+Used after a successful IDP response (cycles 0 and 1), after the citizen's cycle 3 answer, and for account
+creation. The IDP's two assertions travel unchanged (still IDP-signed) re-encrypted for the matching
+service; the hub never sees the matching service's assertion in clear (it is encrypted for the service).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from dataclasses import replace
+
+from federation.saml.assertion import Attribute, build_assertion
+from federation.saml.attribute_query import build_attribute_query
+from federation.saml.ids import new_id
+from federation.saml.response import encrypt_assertion, reencrypt_assertion
+from hub import audit
+from hub.matching_client import MatchingServiceUnavailable, MatchResult
+from hub.policy import states as s
+from hub.rp_response import RP_ASSERTIONS, pack_assertions
+from hub.services import HubServices
+
+log = logging.getLogger("hub.matching")
+
+IDP_ASSERTIONS = "idp_assertions"  # session.data: the IDP's assertion plaintexts, base64, space separated
+PID = "pid"
+CYCLE3_VALUE = "cycle3_value"
+QUERY_VALIDITY = dt.timedelta(minutes=5)
+
+
+def keep_idp_assertions(plaintexts: list[bytes], pid: str) -> dict[str, str]:
+    return {IDP_ASSERTIONS: " ".join(base64.b64encode(p).decode() for p in plaintexts), PID: pid}
+
+
+def _idp_assertions(session: s.Session) -> list[bytes]:
+    return [base64.b64decode(item) for item in session.data.get(IDP_ASSERTIONS, "").split()]
+
+
+def new_query_id() -> str:
+    return new_id()
+
+
+def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_creation: bool = False) -> s.Session:
+    """Send the AttributeQuery with ID `query_id` for `session` and apply the matching service's answer."""
+    config, now = hub.config, hub.now()
+    rp = hub.relying_party(session.rp_entity_id)
+    ms = config.matching_service(rp.matching_service_entity_id)
+    recipient = ms.encryption_certificate.certificate
+    cycle3_assertion = None
+    cycle3_value = session.data.get(CYCLE3_VALUE)
+    if cycle3_value and rp.cycle3_attribute is not None:
+        assertion = build_assertion(
+            issuer=config.hub.entity_id,
+            name_id=session.data[PID],
+            audience=ms.entity_id,
+            recipient=ms.attribute_query_url,
+            in_response_to=session.authn_request_id,
+            credential=hub.signing,
+            now=now,
+            attributes=(Attribute(rp.cycle3_attribute.name, (cycle3_value,)),),
+            valid_for=QUERY_VALIDITY,
+        )
+        cycle3_assertion = encrypt_assertion(assertion, recipient)
+    query = build_attribute_query(
+        issuer=config.hub.entity_id,
+        destination=ms.account_creation_url if account_creation else ms.attribute_query_url,
+        name_id=session.data[PID],
+        sp_name_qualifier=rp.entity_id,
+        rp_acs_url=session.acs_url,
+        rp_request_id=session.authn_request_id,
+        not_on_or_after=now + QUERY_VALIDITY,
+        encrypted_assertions=[reencrypt_assertion(p, recipient) for p in _idp_assertions(session)],
+        credential=hub.signing,
+        now=now,
+        cycle3_assertion=cycle3_assertion,
+        requested_attributes=rp.account_creation_attributes if account_creation else (),
+        query_id=query_id,
+    )
+    common = {
+        "session_id": session.session_id,
+        "rp_entity_id": rp.entity_id,
+        "idp_entity_id": session.selected_idp_entity_id,
+        "levels": session.idp_level,
+    }
+    try:
+        answer = hub.matching.ask(
+            query.get("Destination"),
+            query,
+            matching_service=ms,
+            rp_entity_id=rp.entity_id,
+            now=now,
+            clock_skew=config.clock_skew,
+        )
+    except MatchingServiceUnavailable as exc:
+        log.error("matching service %s request failed: %s", ms.entity_id, exc.reason)
+        return s.transition(session, s.MatchingServiceError(), now)
+    cycle3 = session.state is s.State.CYCLE3_MATCH_REQUEST_SENT
+    if answer.result in (MatchResult.MATCH, MatchResult.CREATED):
+        data = {RP_ASSERTIONS: pack_assertions(answer.encrypted_assertions)}
+        if answer.result is MatchResult.CREATED and session.state is s.State.USER_ACCOUNT_CREATION_REQUEST_SENT:
+            audit.emit("user_account_created", **common)
+            return _drop_identity(s.transition(session, s.AccountCreated(data=data), now))
+        if session.state is s.State.USER_ACCOUNT_CREATION_REQUEST_SENT:
+            return s.transition(session, s.MatchingServiceError(), now)
+        audit.emit("cycle3_match" if cycle3 else "cycle01_match", **common)
+        return _drop_identity(s.transition(session, s.Matched(data=data), now))
+    if session.state is s.State.USER_ACCOUNT_CREATION_REQUEST_SENT:
+        audit.emit("user_account_creation_failed", **common)
+        return _drop_identity(s.transition(session, s.AccountCreationFailed(), now))
+    audit.emit("cycle3_no_match" if cycle3 else "cycle01_no_match", **common)
+    next_event = s.after_no_match(
+        session.state,
+        cycle3_configured=rp.cycle3_attribute is not None,
+        account_creation_configured=bool(rp.account_creation_attributes),
+    )
+    if next_event is s.EventType.CYCLE3_REQUESTED:
+        audit.emit("waiting_for_cycle3_attributes", **common)
+        return s.transition(session, s.Cycle3Requested(), now)
+    if next_event is s.EventType.ACCOUNT_CREATION_REQUESTED:
+        creation_id = new_query_id()
+        session = s.transition(session, s.AccountCreationRequested(matching_request_id=creation_id), now)
+        return send_query(hub, session, creation_id, account_creation=True)
+    return _drop_identity(s.transition(session, s.NoMatch(), now))
+
+
+def _drop_identity(session: s.Session) -> s.Session:
+    """Once matching is over the hub no longer needs the citizen's assertions or PID."""
+    data = {k: v for k, v in session.data.items() if k not in (IDP_ASSERTIONS, PID, CYCLE3_VALUE)}
+    return replace(session, data=data)

@@ -1,0 +1,110 @@
+"""Everything the hub builds once at start-up and its views share: config, keys, stores, clients.
+
+Keys are loaded here, once per process; the request path only uses the objects this module built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from federation.config import FederationConfig, IdentityProvider, RelyingParty
+from federation.credentials import (
+    DecryptionCredential,
+    SigningCredential,
+    load_certificate,
+    load_decryption_credential,
+    load_signing_credential,
+)
+from federation.metadata import build_federation_metadata
+from federation.runtime import Runtime
+from hub.matching_client import MatchingServiceClient
+from hub.store.base import ReplayCache, SessionStore
+from hub.store.crypto import SessionCodec
+from hub.store.memory import MemoryStore
+from hub.store.repository import SessionRepository
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class HubServices:
+    config: FederationConfig
+    signing: SigningCredential
+    decryption: tuple[DecryptionCredential, ...]
+    metadata_signing: SigningCredential
+    metadata_chain: tuple[x509.Certificate, ...]
+    store: SessionStore
+    replay: ReplayCache
+    sessions: SessionRepository
+    matching: MatchingServiceClient
+    secret: bytes
+    now: Callable[[], dt.datetime] = utc_now
+    _metadata: tuple[dt.datetime, bytes] | None = field(default=None, repr=False)
+
+    def relying_party(self, entity_id: str) -> RelyingParty | None:
+        return self.config.relying_party(entity_id)
+
+    def identity_provider(self, entity_id: str | None) -> IdentityProvider | None:
+        return self.config.identity_provider(entity_id) if entity_id else None
+
+    def rp_certificates(self, issuer: str) -> Sequence[x509.Certificate]:
+        rp = self.config.relying_party(issuer)
+        return tuple(c.certificate for c in rp.signing_certificates) if rp else ()
+
+    def signed_metadata(self) -> bytes:
+        """The signed federation metadata, re-signed when half its validity has passed."""
+        now = self.now()
+        if self._metadata is None or now >= self._metadata[0]:
+            body = build_federation_metadata(self.config, self.metadata_signing, chain=self.metadata_chain, now=now)
+            self._metadata = (now + self.config.metadata.valid_for / 2, body)
+        return self._metadata[1]
+
+
+def _session_key(runtime: Runtime) -> bytes:
+    configured = runtime.setting("HUB_SESSION_KEY")
+    if configured:
+        key = bytes.fromhex(configured)
+        if len(key) != 32:
+            raise ValueError("HUB_SESSION_KEY must be 64 hex digits (256 bits)")
+        return key
+    return secrets.token_bytes(32)
+
+
+def build_services(runtime: Runtime, *, store: MemoryStore | None = None) -> HubServices:
+    config, keys = runtime.config, runtime.keys_dir
+    signing = load_signing_credential(keys / "hub-signing.key", config.hub.signing_certificates[0].path)
+    decryption = [load_decryption_credential(keys / "hub-encryption.key", config.hub.encryption_certificates[0].path)]
+    for secondary in config.hub.encryption_certificates[1:]:
+        key_path = secondary.path.with_suffix(".key")
+        if key_path.exists():
+            decryption.append(load_decryption_credential(key_path, secondary.path))
+    metadata_signing = load_signing_credential(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
+    chain = (load_certificate(keys / "metadata-ca.crt"),)
+    store = store or MemoryStore()
+    sessions = SessionRepository(store, SessionCodec(_session_key(runtime)), config.session_lifetime)
+    secret = bytes.fromhex(runtime.setting("HUB_SECRET", "") or "") or secrets.token_bytes(32)
+    if not runtime.setting("HUB_SECRET") and os.environ.get("REDIS_URL"):
+        log.warning("HUB_SECRET is not set: CSRF tokens will differ between hub processes")
+    return HubServices(
+        config=config,
+        signing=signing,
+        decryption=tuple(decryption),
+        metadata_signing=metadata_signing,
+        metadata_chain=chain,
+        store=store,
+        replay=store,
+        sessions=sessions,
+        matching=MatchingServiceClient(timeout=config.matching_service_timeout_seconds),
+        secret=secret,
+    )

@@ -1,0 +1,282 @@
+"""The citizen's pages: start, what you need, choose a certified company, the outcome, cycle 3.
+
+Every page needs the session cookie; every form carries a CSRF token; every failure renders a page that
+says what happened and what to do next, with a way back to the service (which then receives the SAML
+status that matches).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from functools import wraps
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from federation import xmlsecurity
+from federation.saml.authn_request import build_authn_request
+from federation.saml.bindings import encode_post
+from federation.web import problems
+from hub import audit, matching_step
+from hub.policy import eligibility
+from hub.policy import states as s
+from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
+from hub.rp_response import build_rp_response
+from hub.views.pages import problem_page, return_to_service_url
+from hub.web_session import csrf_valid, current_session, remember_idp_request, services
+
+log = logging.getLogger("hub.journey")
+bp = Blueprint("journey", __name__)
+
+JOURNEY = "journey"  # session.data: "registration" or "sign-in"
+
+
+def with_session(view):
+    """Load the cookie's session into `g.session`, or show the 'cookies missing' page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        session = current_session()
+        if session is None:
+            log.info("journey page without a session")
+            return problem_page(problems.COOKIES_MISSING)
+        if request.method == "POST" and not csrf_valid():
+            log.warning("form refused: csrf-token-invalid")
+            abort(400)
+        g.session = session
+        g.rp = services().relying_party(session.rp_entity_id)
+        if session.state is s.State.TIMEOUT and request.endpoint not in ("journey.return_to_service",):
+            return _outcome_page(session)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _save(session: s.Session) -> s.Session:
+    services().sessions.put(session, now=services().now())
+    g.session = session
+    return session
+
+
+def _rp_page_context() -> dict:
+    rp = g.rp
+    return {"rp_name": rp.display_name, "other_ways": rp.other_ways}
+
+
+@bp.route("/start", methods=["GET", "POST"])
+@with_session
+def start():
+    error = False
+    if request.method == "POST":
+        answer = request.form.get("verified_before")
+        if answer in ("yes", "no"):
+            _save(
+                replace(g.session, data={**g.session.data, JOURNEY: "sign-in" if answer == "yes" else "registration"})
+            )
+            target = "journey.choose_company" if answer == "yes" else "journey.what_you_need"
+            return redirect(url_for(target), code=303)
+        error = True
+    return render_template("start.html", form_action=url_for("journey.start"), error=error, **_rp_page_context()), (
+        400 if error else 200
+    )
+
+
+@bp.get("/what-you-need")
+@with_session
+def what_you_need():
+    return render_template(
+        "what_you_need.html",
+        continue_url=url_for("journey.choose_company"),
+        back_url=url_for("journey.start"),
+        **_rp_page_context(),
+    )
+
+
+def _offered(session: s.Session):
+    hub = services()
+    registering = session.data.get(JOURNEY) == "registration"
+    offered = []
+    for entity_id in session.idp_shortlist:
+        idp = hub.identity_provider(entity_id)
+        if idp and eligibility.is_eligible(idp, g.rp, now=hub.now(), for_registration=registering):
+            offered.append(idp)
+    return offered
+
+
+@bp.route("/choose-a-certified-company", methods=["GET", "POST"])
+@with_session
+def choose_company():
+    session, hub = g.session, services()
+    if session.state not in (
+        s.State.SESSION_STARTED,
+        s.State.IDP_SELECTED,
+        s.State.AUTHN_FAILED_ERROR,
+        s.State.REQUESTER_ERROR,
+        s.State.PAUSED_REGISTRATION,
+    ):
+        return _outcome_page(session)
+    offered = _offered(session)
+    if not offered:
+        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, rp_home_url=return_to_service_url())
+    if request.method == "GET":
+        return render_template(
+            "choose_company.html",
+            form_action=url_for("journey.choose_company"),
+            idps=offered,
+            returning=session.data.get(JOURNEY) == "sign-in",
+            back_url=url_for("journey.start"),
+            **_rp_page_context(),
+        )
+    chosen = next((idp for idp in offered if idp.entity_id == request.form.get("entity_id")), None)
+    if chosen is None:
+        log.warning("company choice refused: not-offered")
+        return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
+    try:
+        levels = requested_levels(g.rp, chosen)
+    except LevelOfAssuranceError:
+        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, rp_home_url=return_to_service_url())
+    now = hub.now()
+    request_element = build_authn_request(
+        issuer=hub.config.hub.entity_id,
+        destination=chosen.sso_url,
+        credential=hub.signing,
+        now=now,
+        levels=levels,
+        comparison=chosen.authn_context_comparison,
+        force_authn=session.force_authn,
+    )
+    hub_request_id = request_element.get("ID")
+    session = replace(session, data={k: v for k, v in session.data.items() if k != "problem"})
+    session = s.transition(session, s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request_id), now)
+    _save(session)
+    remember_idp_request(hub_request_id, session.session_id)
+    audit.emit(
+        "idp_selected",
+        session_id=session.session_id,
+        rp_entity_id=g.rp.entity_id,
+        idp_entity_id=chosen.entity_id,
+        levels=levels,
+        extra={"journey": session.data.get(JOURNEY, "sign-in")},
+    )
+    return render_template(
+        "redirect_to_idp.html",
+        action=chosen.sso_url,
+        saml_request=encode_post(xmlsecurity.to_bytes(request_element)),
+        idp_name=chosen.display_name,
+        language_toggle_path=url_for("journey.choose_company"),
+    )
+
+
+_OUTCOME_PROBLEMS = {
+    s.State.AUTHN_FAILED_ERROR: problems.AUTHN_FAILED,
+    s.State.REQUESTER_ERROR: problems.REQUESTER_ERROR,
+    s.State.PAUSED_REGISTRATION: problems.PENDING_REGISTRATION,
+    s.State.FRAUD_EVENT_DETECTED: problems.FRAUD,
+    s.State.MATCHING_SERVICE_REQUEST_ERROR: problems.MATCHING_SERVICE_ERROR,
+    s.State.NO_MATCH: problems.NO_MATCH,
+    s.State.USER_ACCOUNT_CREATION_FAILED: problems.NO_MATCH,
+    s.State.CYCLE_3_DATA_INPUT_CANCELLED: problems.NO_MATCH,
+    s.State.TIMEOUT: problems.SESSION_TIMEOUT,
+    s.State.SESSION_STARTED: problems.CANCELLED,  # back from the IDP after cancelling
+}
+_TRY_AGAIN = {
+    problems.AUTHN_FAILED,
+    problems.REQUESTER_ERROR,
+    problems.CANCELLED,
+    problems.LOA_TOO_LOW,
+    problems.PENDING_REGISTRATION,
+}
+
+
+def _outcome_page(session: s.Session):
+    if session.state in (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCESS, s.State.USER_ACCOUNT_CREATED):
+        return return_to_service()
+    if session.state is s.State.AWAITING_CYCLE3_DATA:
+        return redirect(url_for("journey.cycle3"), code=303)
+    if session.state is s.State.IDP_SELECTED:
+        return redirect(url_for("journey.choose_company"), code=303)
+    problem = session.data.get("problem") or _OUTCOME_PROBLEMS.get(session.state, problems.GENERIC)
+    if session.state is s.State.TIMEOUT and not session.data.get("timeout_audited"):
+        audit.emit("session_timeout", session_id=session.session_id, rp_entity_id=session.rp_entity_id)
+        _save(replace(session, data={**session.data, "timeout_audited": "1"}))
+    context = {"rp_home_url": return_to_service_url()}
+    if problem in _TRY_AGAIN:
+        context["next_url"] = url_for("journey.choose_company")
+    idp = services().identity_provider(session.selected_idp_entity_id)
+    if idp is not None:
+        context["idp_name"] = idp.display_name
+    return problem_page(problem, rp=g.rp, **context)
+
+
+@bp.get("/journey/result")
+@with_session
+def result():
+    return _outcome_page(g.session)
+
+
+@bp.get("/journey/return-to-service")
+@with_session
+def return_to_service():
+    """Post the hub's signed Response to the service, then end the session and its personal data."""
+    session, hub = g.session, services()
+    if not s.may_respond_to_rp(session.state):
+        return _outcome_page(session)
+    outcome = s.outcome_for_rp(session.state)
+    body = build_rp_response(hub, session, outcome)
+    hub.sessions.end(session.session_id)
+    log.info("response to service: %s from state %s", outcome.name, session.state.name)
+    return render_template(
+        "response_to_rp.html",
+        action=session.acs_url,
+        saml_response=encode_post(body),
+        relay_state=session.relay_state,
+        rp_name=g.rp.display_name,
+    )
+
+
+def _normalise_cycle3(value: str) -> str:
+    return re.sub(r"\s+", " ", value.strip().upper())
+
+
+@bp.route("/cycle3", methods=["GET", "POST"])
+@with_session
+def cycle3():
+    session, hub = g.session, services()
+    attribute = g.rp.cycle3_attribute
+    if session.state is not s.State.AWAITING_CYCLE3_DATA or attribute is None:
+        return _outcome_page(session)
+    context = {
+        "form_action": url_for("journey.cycle3"),
+        "cancel_action": url_for("journey.cycle3_cancel"),
+        "attribute": attribute,
+        **_rp_page_context(),
+    }
+    if request.method == "GET":
+        return render_template("cycle3.html", **context)
+    value = _normalise_cycle3(request.form.get("cycle3_value", ""))
+    if not value or len(value) > 64 or not re.fullmatch(attribute.pattern, value):
+        return render_template("cycle3.html", error=True, value=value[:64], **context), 400
+    query_id = matching_step.new_query_id()
+    session = s.transition(
+        session, s.Cycle3Submitted(matching_request_id=query_id, data={matching_step.CYCLE3_VALUE: value}), hub.now()
+    )
+    _save(session)
+    session = matching_step.send_query(hub, session, query_id)
+    _save(session)
+    return redirect(url_for("journey.result"), code=303)
+
+
+@bp.post("/cycle3/cancel")
+@with_session
+def cycle3_cancel():
+    session, hub = g.session, services()
+    if session.state is s.State.AWAITING_CYCLE3_DATA:
+        session = _save(s.transition(session, s.Cycle3Cancelled(), hub.now()))
+        audit.emit(
+            "cycle3_input_cancelled",
+            session_id=session.session_id,
+            rp_entity_id=session.rp_entity_id,
+            idp_entity_id=session.selected_idp_entity_id,
+        )
+    return redirect(url_for("journey.result"), code=303)
