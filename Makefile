@@ -8,12 +8,12 @@ KEYS_DIR := keys/generated
 STAMP := $(VENV)/.installed
 APT_UPDATED := /tmp/.federation-apt-updated
 
-.PHONY: demo test setup system-packages browser-packages assets keys lint fuzz bench clean
+.PHONY: demo test setup system-packages browser-packages redis assets keys lint fuzz bench clean
 
 demo: setup
 	$(BIN)/python -m federation.demo
 
-test: setup browser-packages
+test: setup browser-packages redis
 	$(BIN)/python -m pytest
 
 setup: system-packages $(STAMP) assets keys
@@ -38,6 +38,15 @@ browser-packages:
 	  { [ -f $(APT_UPDATED) ] || { apt-get update -q && touch $(APT_UPDATED); }; } && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
 	  echo "WARNING: chromium could not be installed; browser tests will be skipped"; }
+
+# The hub's Redis store tests talk to a real Redis on 127.0.0.1:6379; start one only if nothing answers there
+# (same flags as the machine's own: no persistence; its data directory if it exists, else /tmp).
+redis: system-packages
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  dir=/var/lib/redis; [ -d $$dir ] && [ -w $$dir ] || dir=/tmp; \
+	  echo "Starting redis-server on 127.0.0.1:6379"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir $$dir && \
+	  for i in $$(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done; }
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runtime = load_runtime()
         app = importlib.import_module(SERVICES[args.service]).create_app(runtime)
-    except (ConfigError, CredentialError) as exc:
+    except (ConfigError, CredentialError, ValueError) as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
         return 2
     from waitress import serve

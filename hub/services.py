@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from hub.matching_client import MatchingServiceClient
 from hub.store.base import ReplayCache, SessionStore
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
+from hub.store.redis import RedisStore
 from hub.store.repository import SessionRepository
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,18 @@ def _session_key(runtime: Runtime) -> bytes:
     return secrets.token_bytes(32)
 
 
-def build_services(runtime: Runtime, *, store: MemoryStore | None = None) -> HubServices:
+class SharedStoreSettingsMissing(ValueError):
+    """Hub processes sharing Redis must share the keys that encrypt sessions and derive CSRF tokens."""
+
+
+def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None = None) -> HubServices:
     config, keys = runtime.config, runtime.keys_dir
+    if runtime.setting("REDIS_URL"):
+        missing = [name for name in ("HUB_SESSION_KEY", "HUB_SECRET") if not runtime.setting(name)]
+        if missing:
+            raise SharedStoreSettingsMissing(
+                f"REDIS_URL is set, so every hub process must share {' and '.join(missing)} (64 hex digits each)"
+            )
     signing = load_signing_credential(keys / "hub-signing.key", config.hub.signing_certificates[0].path)
     decryption = [load_decryption_credential(keys / "hub-encryption.key", config.hub.encryption_certificates[0].path)]
     for secondary in config.hub.encryption_certificates[1:]:
@@ -91,11 +101,11 @@ def build_services(runtime: Runtime, *, store: MemoryStore | None = None) -> Hub
             decryption.append(load_decryption_credential(key_path, secondary.path))
     metadata_signing = load_signing_credential(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
     chain = (load_certificate(keys / "metadata-ca.crt"),)
-    store = store or MemoryStore()
+    if store is None:
+        redis_url = runtime.setting("REDIS_URL")
+        store = RedisStore(redis_url) if redis_url else MemoryStore()
     sessions = SessionRepository(store, SessionCodec(_session_key(runtime)), config.session_lifetime)
     secret = bytes.fromhex(runtime.setting("HUB_SECRET", "") or "") or secrets.token_bytes(32)
-    if not runtime.setting("HUB_SECRET") and os.environ.get("REDIS_URL"):
-        log.warning("HUB_SECRET is not set: CSRF tokens will differ between hub processes")
     return HubServices(
         config=config,
         signing=signing,

@@ -65,7 +65,7 @@ def test_demo_relying_parties(federation_config: FederationConfig) -> None:
     assert rp.levels_of_assurance == (LevelOfAssurance.LEVEL_2,)
     assert rp.minimum_level is LevelOfAssurance.LEVEL_2
     assert rp.matching_service_entity_id == MS and rp.uses_matching
-    assert rp.account_creation_attributes == ("FIRST_NAME", "SURNAME", "DATE_OF_BIRTH", "CURRENT_ADDRESS")
+    assert rp.account_creation_attributes == ()
     assert rp.default_acs_url() == "http://127.0.0.1:8083/SAML2/SSO/POST"
     assert rp.acs_url(None) == rp.acs_url(0) == rp.default_acs_url()
     assert rp.acs_url(7) is None

@@ -1,0 +1,146 @@
+"""Sessions and the replay cache in Redis, so hub processes behind one load balancer share one journey.
+
+Each operation is one atomic command (SET EX, GET, DEL, SET NX EX): no read-modify-write, so two processes
+racing on the same assertion ID get exactly one winner from Redis itself. Values are the SessionCodec's
+AES-GCM blobs; this module never sees a plaintext session.
+
+Keys are `<prefix>session:<sha256(id)>` and `<prefix>replay:<namespace>:<sha256(key)>`. IDs come from
+cookies and from InResponseTo/ID attributes an attacker writes, so they are hashed: they never become
+raw Redis keys, and every key has a bounded length. The hash has a fixed length, so (namespace, key)
+pairs cannot collide however the namespace is spelt.
+
+Every Redis failure becomes `StoreUnavailable` and the hub fails closed. Commands are retried at most once,
+at once and only on a connection error (a pooled connection left stale by a Redis restart), never on a
+timeout, so a dead or hung Redis costs one `socket_timeout` per request, not a retry storm. The pool opens
+new connections by itself when Redis answers again. A timed-out write may still have happened in Redis:
+for `add_if_absent` that can only turn a later retry into a refusal, never let a replay through.
+
+Beyond one Redis (section 7 of the architecture): build a `redis.sentinel.Sentinel(...).master_for(name)`
+or a `redis.cluster.RedisCluster` client and pass it to `RedisStore.from_client`; every command touches a
+single key, so nothing else changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from hub.store.base import StoreUnavailable, check_ttl
+
+_ERRORS = (redis.RedisError, OSError)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def redacted(url: str) -> str:
+    """The URL without user name or password, for logs and reprs."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RedisStore:
+    """Both a `SessionStore` and a `ReplayCache`, shared by every hub process that uses the same Redis."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "hub:",
+        socket_timeout: float = 0.5,
+        socket_connect_timeout: float | None = None,
+        max_connections: int = 64,
+        **options: Any,
+    ) -> None:
+        """`url`: redis://, rediss:// (TLS) or unix://; `options` go to `redis.Redis.from_url` as they are."""
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout or socket_timeout,
+            max_connections=max_connections,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            **options,
+        )
+        self._init(client, key_prefix, redacted(url))
+
+    @classmethod
+    def from_client(cls, client: Any, *, key_prefix: str = "hub:") -> RedisStore:
+        """Wrap a client built elsewhere (Sentinel master, Cluster); it must return bytes, not str."""
+        store = cls.__new__(cls)
+        store._init(client, key_prefix, type(client).__name__)
+        return store
+
+    def _init(self, client: Any, key_prefix: str, where: str) -> None:
+        if not key_prefix:
+            raise ValueError("key_prefix must not be empty: the hub's keys stay in their own namespace")
+        self._client = client
+        self._prefix = key_prefix
+        self._where = where
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._where!r}, key_prefix={self._prefix!r})"
+
+    # ------------------------------------------------------------------------------------------ keys
+
+    def session_key(self, session_id: str) -> str:
+        return f"{self._prefix}session:{_digest(session_id)}"
+
+    def replay_key(self, namespace: str, key: str) -> str:
+        return f"{self._prefix}replay:{namespace}:{_digest(key)}"
+
+    @contextmanager
+    def _unavailable_as(self, operation: str) -> Iterator[None]:
+        try:
+            yield
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"redis {operation} failed: {type(exc).__name__}") from exc
+
+    # ----------------------------------------------------------------------------------- SessionStore
+
+    def save(self, session_id: str, blob: bytes, ttl_seconds: int) -> None:
+        ttl = check_ttl(ttl_seconds)
+        with self._unavailable_as("save"):
+            self._client.set(self.session_key(session_id), bytes(blob), ex=ttl)
+
+    def load(self, session_id: str) -> bytes | None:
+        with self._unavailable_as("load"):
+            value = self._client.get(self.session_key(session_id))
+        if value is not None and not isinstance(value, bytes):
+            raise StoreUnavailable("redis load failed: the client decodes responses (want bytes)")
+        return value
+
+    def delete(self, session_id: str) -> None:
+        with self._unavailable_as("delete"):
+            self._client.delete(self.session_key(session_id))
+
+    # ------------------------------------------------------------------------------------ ReplayCache
+
+    def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
+        ttl = check_ttl(ttl_seconds)
+        with self._unavailable_as("add_if_absent"):
+            return bool(self._client.set(self.replay_key(namespace, key), b"1", nx=True, ex=ttl))
+
+    # ------------------------------------------------------------------------------------- operations
+
+    def ping(self) -> None:
+        """For health checks: StoreUnavailable unless Redis answers."""
+        with self._unavailable_as("ping"):
+            self._client.ping()
+
+    def close(self) -> None:
+        """Close the pool's connections (tests, shutdown); a later call simply reconnects."""
+        self._client.close()
