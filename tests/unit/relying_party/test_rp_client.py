@@ -1,0 +1,207 @@
+"""The client library on its own: what a department calls, and the hub status -> scenario table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rp_support import HASHED_PID, account_creation_attributes, hub_response, idp_assertions, matching_service_assertion
+
+from federation.loa import LevelOfAssurance
+from federation.metadata import MetadataSource
+from federation.saml import Status, new_id
+from federation.saml import constants as c
+from relying_party_example.client import HubClient, HubResponseError, Scenario
+
+
+@pytest.fixture(scope="module")
+def metadata(fed) -> MetadataSource:
+    return MetadataSource.for_config(fed.config, fetch=lambda url, timeout: fed.metadata)
+
+
+@pytest.fixture
+def matching(fed, metadata) -> HubClient:
+    return HubClient(fed.config, fed.matching_rp, fed.rp, metadata)
+
+
+@pytest.fixture
+def non_matching(fed, metadata) -> HubClient:
+    return HubClient(fed.config, fed.non_matching_rp, fed.rp, metadata)
+
+
+def test_start_sign_in_targets_the_hub_sso_from_metadata(matching, fed):
+    request_id, post = matching.start_sign_in("state-1")
+    assert post.url == fed.config.hub.sso_url
+    assert post.field_name == "SAMLRequest"
+    assert post.relay_state == "state-1"
+    assert request_id.startswith("_")
+
+
+def test_relay_state_longer_than_80_bytes_is_refused(matching):
+    with pytest.raises(ValueError, match="80"):
+        matching.start_sign_in("x" * 81)
+
+
+@pytest.mark.parametrize(
+    ("status", "scenario"),
+    [
+        (Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH), Scenario.NO_MATCH),
+        (Status(c.STATUS_RESPONDER, c.STATUS_MULTIPLE_MATCH), Scenario.NO_MATCH),
+        (Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT), Scenario.CANCELLATION),
+        (Status(c.STATUS_RESPONDER, c.STATUS_AUTHN_FAILED), Scenario.AUTHENTICATION_FAILED),
+        (Status(c.STATUS_RESPONDER), Scenario.AUTHENTICATION_FAILED),
+        (Status(c.STATUS_RESPONDER, c.STATUS_CREATE_FAILURE), Scenario.AUTHENTICATION_FAILED),
+        (Status(c.STATUS_REQUESTER), Scenario.REQUEST_ERROR),
+        (Status(c.STATUS_REQUESTER, c.STATUS_REQUEST_DENIED), Scenario.REQUEST_ERROR),
+        (Status(c.STATUS_VERSION_MISMATCH), Scenario.REQUEST_ERROR),
+    ],
+)
+def test_hub_status_to_scenario(matching, fed, status, scenario):
+    request_id, _ = matching.start_sign_in()
+    outcome = matching.handle_response(
+        hub_response(fed, fed.matching_rp, in_response_to=request_id, status=status), expected_request_id=request_id
+    )
+    assert outcome.scenario is scenario
+    assert not outcome.scenario.is_verified
+    assert outcome.hashed_pid is None and outcome.level_of_assurance is None
+    assert outcome.status == status
+
+
+def test_success_match_gives_hashed_pid_and_loa(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    assertion = matching_service_assertion(fed, in_response_to=request_id)
+    outcome = matching.handle_response(
+        hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=[assertion]),
+        expected_request_id=request_id,
+    )
+    assert outcome.scenario is Scenario.SUCCESS_MATCH
+    assert outcome.hashed_pid == HASHED_PID
+    assert outcome.level_of_assurance is LevelOfAssurance.LEVEL_2
+    assert outcome.attributes == ()
+
+
+def test_account_creation_returns_the_attributes(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    assertion = matching_service_assertion(fed, in_response_to=request_id, attributes=account_creation_attributes())
+    outcome = matching.handle_response(
+        hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=[assertion]),
+        expected_request_id=request_id,
+    )
+    assert outcome.scenario is Scenario.ACCOUNT_CREATION
+    assert [a.name for a in outcome.attributes] == ["FIRST_NAME", "SURNAME", "DATE_OF_BIRTH"]
+    assert outcome.hashed_pid == HASHED_PID
+
+
+def test_a_response_is_accepted_once(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    assertion = matching_service_assertion(fed, in_response_to=request_id)
+    saml = hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=[assertion])
+    matching.handle_response(saml, expected_request_id=request_id)
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(saml, expected_request_id=request_id)
+    assert refused.value.reason == "replayed-response"
+
+
+def test_success_without_an_assertion_is_refused(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(
+            hub_response(fed, fed.matching_rp, in_response_to=request_id), expected_request_id=request_id
+        )
+    assert refused.value.reason == "missing-assertion"
+
+
+def test_two_matching_service_assertions_are_refused(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    assertions = [matching_service_assertion(fed, in_response_to=request_id) for _ in range(2)]
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(
+            hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=assertions),
+            expected_request_id=request_id,
+        )
+    assert refused.value.reason == "wrong-assertion-count"
+
+
+def test_assertion_from_another_issuer_is_refused(matching, fed):
+    # Signed by a real IDP with its own key: a valid signature, but not from our matching service.
+    request_id, _ = matching.start_sign_in()
+    assertion = matching_service_assertion(
+        fed, in_response_to=request_id, signer=fed.idp_two.signing, issuer=fed.idp_two_entity_id
+    )
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(
+            hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=[assertion]),
+            expected_request_id=request_id,
+        )
+    assert refused.value.reason == "unknown-issuer"
+
+
+def test_non_matching_identity_verified(non_matching, fed):
+    request_id, _ = non_matching.start_sign_in()
+    outcome = non_matching.handle_response(
+        hub_response(fed, fed.non_matching_rp, in_response_to=request_id, assertions=idp_assertions(fed)),
+        expected_request_id=request_id,
+    )
+    assert outcome.scenario is Scenario.IDENTITY_VERIFIED
+    assert outcome.level_of_assurance is LevelOfAssurance.LEVEL_2
+    assert len(outcome.hashed_pid) == 64
+    assert outcome.matching_dataset is not None and outcome.matching_dataset.surnames[0].value == "Example"
+
+
+def test_non_matching_assertions_addressed_to_someone_else_are_refused(non_matching, fed):
+    request_id, _ = non_matching.start_sign_in()
+    with pytest.raises(HubResponseError) as refused:
+        non_matching.handle_response(
+            hub_response(
+                fed,
+                fed.non_matching_rp,
+                in_response_to=request_id,
+                assertions=idp_assertions(fed, audience=fed.non_matching_rp.entity_id),
+            ),
+            expected_request_id=request_id,
+        )
+    assert refused.value.reason == "wrong-audience"
+
+
+def test_non_matching_needs_both_idp_assertions(non_matching, fed):
+    request_id, _ = non_matching.start_sign_in()
+    with pytest.raises(HubResponseError) as refused:
+        non_matching.handle_response(
+            hub_response(fed, fed.non_matching_rp, in_response_to=request_id, assertions=idp_assertions(fed)[:1]),
+            expected_request_id=request_id,
+        )
+    assert refused.value.reason == "wrong-assertion-count"
+
+
+def test_stale_response_is_refused(fed, metadata):
+    later = HubClient(
+        fed.config, fed.matching_rp, fed.rp, metadata, clock=lambda: datetime.now(UTC) + timedelta(minutes=10)
+    )
+    request_id = new_id()
+    saml = hub_response(fed, fed.matching_rp, in_response_to=request_id, status=Status(c.STATUS_REQUESTER))
+    with pytest.raises(HubResponseError) as refused:
+        later.handle_response(saml, expected_request_id=request_id)
+    assert refused.value.reason == "issue-instant-stale"
+
+
+def test_encrypted_for_someone_else_is_refused(matching, fed):
+    from federation.saml import build_assertion, encrypt_assertion
+
+    request_id, _ = matching.start_sign_in()
+    rp = fed.matching_rp
+    assertion = build_assertion(
+        issuer=fed.ms_entity_id,
+        name_id=HASHED_PID,
+        audience=rp.entity_id,
+        recipient=rp.default_acs_url(),
+        in_response_to=request_id,
+        credential=fed.matching_service.signing,
+        now=datetime.now(UTC),
+        level_of_assurance=LevelOfAssurance.LEVEL_2,
+    )
+    wrong = encrypt_assertion(assertion, fed.hub.encryption.certificate)
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(
+            hub_response(fed, rp, in_response_to=request_id, assertions=[wrong]), expected_request_id=request_id
+        )
+    assert refused.value.reason == "decryption-failed"
