@@ -48,6 +48,7 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
     rp = hub.relying_party(session.rp_entity_id)
     ms = config.matching_service(rp.matching_service_entity_id)
     recipient = ms.encryption_certificate.certificate
+    destination = ms.account_creation_url if account_creation else ms.attribute_query_url
     cycle3_assertion = None
     cycle3_value = session.data.get(CYCLE3_VALUE)
     if cycle3_value and rp.cycle3_attribute is not None:
@@ -55,8 +56,8 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
             issuer=config.hub.entity_id,
             name_id=session.data[PID],
             audience=ms.entity_id,
-            recipient=ms.attribute_query_url,
-            in_response_to=session.authn_request_id,
+            recipient=destination,
+            in_response_to=query_id,
             credential=hub.signing,
             now=now,
             attributes=(Attribute(rp.cycle3_attribute.name, (cycle3_value,)),),
@@ -65,7 +66,7 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
         cycle3_assertion = encrypt_assertion(assertion, recipient)
     query = build_attribute_query(
         issuer=config.hub.entity_id,
-        destination=ms.account_creation_url if account_creation else ms.attribute_query_url,
+        destination=destination,
         name_id=session.data[PID],
         sp_name_qualifier=rp.entity_id,
         rp_acs_url=session.acs_url,

@@ -1,0 +1,130 @@
+"""The matching service process (demo port 8082): SAML endpoints for the hub plus the local matcher.
+
+    GET  /healthcheck                        {"status": "ok"}
+    POST /matching-service/POST              SOAP AttributeQuery: cycle 0/1, or cycle 3
+    POST /unknown-user-attribute-query       SOAP AttributeQuery: account creation
+    GET  /matching-service/SAML2/metadata    our signed EntityDescriptor
+    POST /local-matching/match|create-user   the local matcher's JSON contract over our records
+
+Which matching service this process is: `MATCHING_SERVICE_NAME` (default `test-rp-ms`), an entry of the
+federation config's matching_services; its keys are `<name>-signing/-encryption` in the keys directory.
+Records: `MATCHING_SERVICE_DB` (default `<var_dir>/matching-service.sqlite3`); with
+`MATCHING_SERVICE_IMPORT_CSV` set, that CSV is imported (an idempotent upsert) at start-up, which is how the
+demo loads its records. The SAML endpoint reaches the local matcher by its configured URL, as a department
+with its own matcher would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from federation import xmlsecurity
+from federation.config import ConfigError, MatchingService
+from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.metadata import MetadataSource
+from federation.runtime import Runtime
+from matching_service.attribute_query_endpoint import AttributeQueryService
+from matching_service.local_matcher import LocalMatcherClient, local_matching_blueprint
+from matching_service.metadata import CONTENT_TYPE as METADATA_CONTENT_TYPE
+from matching_service.metadata import MetadataPublisher
+from matching_service.records import open_record_store
+from matching_service.responses import SoapReply, fault
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAME = "test-rp-ms"
+DATABASE_FILE = "matching-service.sqlite3"
+
+
+def _this_matching_service(runtime: Runtime) -> MatchingService:
+    name = runtime.setting("MATCHING_SERVICE_NAME", DEFAULT_NAME)
+    for ms in runtime.config.matching_services:
+        if ms.name == name:
+            return ms
+    raise ConfigError(
+        runtime.config.source, "matching_services", None, f"no matching service named {name!r} (MATCHING_SERVICE_NAME)"
+    )
+
+
+def _check_keys_match_config(runtime: Runtime, ms: MatchingService, credentials: EntityCredentials) -> None:
+    """Refuse to start with keys the federation does not know: every reply would be refused anyway."""
+    if credentials.signing.certificate not in [c.certificate for c in ms.signing_certificates]:
+        raise ConfigError(
+            runtime.config.source, ms.entity_id, "signing_certificates", f"none matches {ms.name}-signing.crt"
+        )
+    if credentials.encryption.certificate != ms.encryption_certificate.certificate:
+        raise ConfigError(
+            runtime.config.source, ms.entity_id, "encryption_certificate", f"does not match {ms.name}-encryption.crt"
+        )
+
+
+def _local_matcher_timeout(runtime: Runtime) -> float:
+    # The hub waits `matching_service_timeout_seconds` for us; the local matcher must answer within that.
+    return max(1.0, runtime.config.matching_service_timeout_seconds * 0.8)
+
+
+def _soap(reply: SoapReply) -> Response:
+    return Response(reply.body, status=reply.status, content_type=reply.content_type)
+
+
+def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes] | None = None) -> Flask:
+    """`metadata_fetch(url, timeout) -> bytes` replaces the HTTP fetch of federation metadata (tests)."""
+    ms = _this_matching_service(runtime)
+    credentials = load_entity_credentials(runtime.keys_dir, ms.name)
+    _check_keys_match_config(runtime, ms, credentials)
+
+    runtime.var_dir.mkdir(parents=True, exist_ok=True)
+    store = open_record_store(runtime.setting("MATCHING_SERVICE_DB") or Path(runtime.var_dir) / DATABASE_FILE)
+    demo_csv = runtime.setting("MATCHING_SERVICE_IMPORT_CSV")
+    if demo_csv:
+        log.info("imported %d records from %s", store.import_csv(demo_csv), demo_csv)
+
+    metadata = MetadataSource.for_config(runtime.config, fetch=metadata_fetch)
+    metadata.start()  # background refresh; the first load is lazy (the hub may start after us)
+    service = AttributeQueryService(
+        config=runtime.config,
+        matching_service=ms,
+        credentials=credentials,
+        metadata=metadata,
+        local_matcher=LocalMatcherClient(ms.local_matching_url, timeout=_local_matcher_timeout(runtime)),
+    )
+    publisher = MetadataPublisher(ms, credentials.signing, valid_for=runtime.config.metadata.valid_for)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = xmlsecurity.MAX_MESSAGE_BYTES
+    app.extensions["matching_service"] = service
+    app.register_blueprint(local_matching_blueprint(store))
+
+    @app.get("/healthcheck")
+    def healthcheck() -> Response:
+        return jsonify(status="ok")
+
+    def answer(handler: Callable[[bytes], SoapReply]) -> Response:
+        try:
+            return _soap(handler(request.get_data(cache=False)))
+        except RequestEntityTooLarge:
+            log.warning("attribute query refused: too-large")
+            return _soap(fault("too-large", status=413))
+        except Exception as exc:  # noqa: BLE001 - the hub gets a fault, never a stack trace
+            # The type only: a message could quote request content.
+            log.error("attribute query failed unexpectedly: %s", type(exc).__name__)
+            return _soap(fault("internal-error"))
+
+    @app.post("/matching-service/POST")
+    def attribute_query() -> Response:
+        return answer(service.match)
+
+    @app.post("/unknown-user-attribute-query")
+    def account_creation_query() -> Response:
+        return answer(service.create_account)
+
+    @app.get("/matching-service/SAML2/metadata")
+    def own_metadata() -> Response:
+        return Response(publisher.document(), content_type=METADATA_CONTENT_TYPE)
+
+    return app

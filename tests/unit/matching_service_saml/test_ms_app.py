@@ -1,0 +1,85 @@
+"""The app factory: health check, its own signed metadata, the local matcher mount, start-up refusals."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from federation import xmlsecurity
+from federation.config import ConfigError, FederationConfig
+from federation.credentials import load_certificate
+from federation.runtime import Runtime
+from federation.saml import constants as c
+from matching_service.app import create_app
+
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+
+
+def _runtime(config: FederationConfig, keys_dir: Path, var_dir: Path, **environ: str) -> Runtime:
+    return Runtime(config=config, keys_dir=keys_dir, var_dir=var_dir, environ=environ)
+
+
+def _never_fetch(url: str, timeout: float) -> bytes:
+    raise AssertionError("these endpoints need no federation metadata")
+
+
+@pytest.fixture
+def client(federation_config, keys_dir, tmp_path):
+    return create_app(_runtime(federation_config, keys_dir, tmp_path), metadata_fetch=_never_fetch).test_client()
+
+
+def test_healthcheck(client):
+    answer = client.get("/healthcheck")
+    assert answer.status_code == 200 and answer.get_json() == {"status": "ok"}
+
+
+def test_records_database_defaults_to_var_dir(client, tmp_path):
+    assert (tmp_path / "matching-service.sqlite3").exists()
+
+
+def test_local_matcher_is_mounted(client):
+    answer = client.post("/local-matching/match", json={"matchId": "x"})
+    assert answer.status_code == 400 and answer.get_json()["error"] == "invalid-request"
+
+
+def test_metadata_is_signed_by_the_matching_service(client, federation_config, keys_dir):
+    answer = client.get("/matching-service/SAML2/metadata")
+    assert answer.status_code == 200 and answer.content_type == "application/samlmetadata+xml"
+    ms = federation_config.matching_services[0]
+    document = xmlsecurity.parse_xml(answer.data)
+    signed = xmlsecurity.verify(document, [load_certificate(keys_dir / "test-rp-ms-signing.crt")])
+    assert signed.tag == f"{{{MD}}}EntityDescriptor" and signed.get("entityID") == ms.entity_id
+    assert signed.get("validUntil")
+    authority = signed.find(f"{{{MD}}}AttributeAuthorityDescriptor")
+    service = authority.find(f"{{{MD}}}AttributeService")
+    assert service.get("Binding") == c.BINDING_SOAP and service.get("Location") == ms.attribute_query_url
+
+    def certificates(use: str) -> list[x509.Certificate]:
+        path = f"{{{MD}}}KeyDescriptor[@use='{use}']//{{{c.DS_NS}}}X509Certificate"
+        return [x509.load_der_x509_certificate(base64.b64decode(e.text)) for e in authority.findall(path)]
+
+    assert certificates("signing") == [cert.certificate for cert in ms.signing_certificates]
+    assert certificates("encryption") == [ms.encryption_certificate.certificate]
+
+
+def test_metadata_does_not_verify_with_another_key(client, keys_dir):
+    document = xmlsecurity.parse_xml(client.get("/matching-service/SAML2/metadata").data)
+    with pytest.raises(xmlsecurity.SignatureError):
+        xmlsecurity.verify(document, [load_certificate(keys_dir / "test-rp-signing.crt")])
+
+
+def test_unknown_matching_service_name_refuses_to_start(federation_config, keys_dir, tmp_path):
+    with pytest.raises(ConfigError, match="no matching service named 'nobody'"):
+        create_app(_runtime(federation_config, keys_dir, tmp_path, MATCHING_SERVICE_NAME="nobody"))
+
+
+def test_keys_the_federation_does_not_know_refuse_to_start(federation_config, keys_dir, tmp_path):
+    ms = federation_config.matching_services[0]
+    foreign = dataclasses.replace(ms, signing_certificates=federation_config.relying_parties[0].signing_certificates)
+    config = dataclasses.replace(federation_config, matching_services=(foreign,))
+    with pytest.raises(ConfigError, match="signing_certificates"):
+        create_app(_runtime(config, keys_dir, tmp_path))
