@@ -1,0 +1,110 @@
+"""End-to-end journeys through all four services over real HTTP: service, hub, IDP, hub, matching
+service, hub, service. Every message on the way is signed (and encrypted) and checked by its receiver."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.journey import (
+    IDP_THREE,
+    IDP_TWO,
+    at_idp_headless,
+    choose,
+    expected_hashed_pid,
+    return_to_service,
+    sign_in,
+    start_at_service,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def audit_events(var_dir) -> list[dict]:
+    return [json.loads(line) for line in (var_dir / "audit.jsonl").read_text().splitlines() if line.strip()]
+
+
+def test_matched_level2_user(federation, browser):
+    page = sign_in(browser, federation, "alice", IDP_TWO)
+    assert "signed in" in page.text.lower(), page.heading
+    assert expected_hashed_pid("stub-idp-two", "alice") in page.text
+    assert "Level 2" in page.text or "LEVEL_2" in page.text
+
+
+def test_second_journey_by_the_same_user_is_a_cycle_0_hit(federation, browser, var_dir):
+    first = sign_in(browser, federation, "tom", IDP_THREE)
+    assert expected_hashed_pid("stub-idp-three", "tom") in first.text
+    log_before = (var_dir / "log" / "matching_service.log").read_text()
+    second = sign_in(browser, federation, "tom", IDP_THREE)
+    assert expected_hashed_pid("stub-idp-three", "tom") in second.text
+    log_after = (var_dir / "log" / "matching_service.log").read_text()[len(log_before) :]
+    assert "cycle 0" in log_after or "cycle=0" in log_after or "cycle0" in log_after, log_after[-2000:]
+
+
+def _no_match_after_cycle3(browser, page):
+    assert "/cycle3" in page.url, (page.url, page.heading)
+    page = browser.submit(page, page.form(button="Continue"), {"cycle3_value": "ZX 99 99 99 D"})
+    return return_to_service(browser, page)
+
+
+def test_unmatched_user_gets_no_match(federation, browser):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "nora")
+    page = _no_match_after_cycle3(browser, page)
+    assert "no match" in page.text.lower() or "could not find" in page.text.lower(), page.heading
+
+
+def test_ambiguous_pair_gives_no_match(federation, browser):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "david")
+    page = _no_match_after_cycle3(browser, page)
+    assert "no match" in page.text.lower() or "could not find" in page.text.lower(), page.heading
+
+
+def test_cancel_at_the_idp_returns_to_the_list_then_another_company_succeeds(federation, browser):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "alice", outcome="cancel")
+    assert "did not finish" in page.heading, page.heading
+    page = browser.get(page.link("Back to the list of companies"))
+    page = choose(browser, page, IDP_THREE)
+    page = at_idp_headless(browser, page, "alice")
+    page = return_to_service(browser, page)
+    assert expected_hashed_pid("stub-idp-three", "alice") in page.text
+
+
+def test_authn_failed_reaches_the_service_as_authn_failed(federation, browser):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "alice", outcome="authn-failed")
+    assert "could not prove your identity" in page.heading
+    page = return_to_service(browser, page)
+    assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
+
+
+def test_level1_returned_to_a_level2_service_is_refused(federation, browser, var_dir):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "lee")
+    assert "higher level" in page.heading, page.heading
+    page = return_to_service(browser, page)
+    assert "signed in" not in page.text.lower()
+    assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
+    assert any(e["event"] == "idp_authn_failed" and "loa" in json.dumps(e) for e in audit_events(var_dir))
+
+
+def test_matching_service_down(federation, browser):
+    federation.stop("matching_service")
+    try:
+        page = start_at_service(browser, federation)
+        page = choose(browser, page, IDP_TWO)
+        page = at_idp_headless(browser, page, "alice")
+        assert page.status == 502
+        assert "could not check your records" in page.heading
+        page = return_to_service(browser, page)
+        assert "signed in" not in page.text.lower()
+    finally:
+        federation.start("matching_service")
