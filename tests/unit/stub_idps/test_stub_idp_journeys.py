@@ -70,7 +70,7 @@ def test_full_journey_produces_a_response_the_hub_accepts(journey, federation_co
     assert pair.authn.ip_address == "127.0.0.1"
     assert pair.authn.name_id == pair.matching_dataset.name_id == pid("stub-idp-two", "alice")
     assert pair.authn.in_response_to == pair.matching_dataset.in_response_to == j.request_id
-    assert pair.authn.not_on_or_after <= datetime.now(UTC) + timedelta(minutes=5, seconds=5)
+    assert pair.authn.not_on_or_after <= datetime.now(UTC) + timedelta(minutes=90, seconds=5)
     mds = pair.matching_dataset.matching_dataset
     assert mds.first_names == (MdsValue("Alice", verified=True),)
     assert mds.middle_names == (MdsValue("Jane", verified=True),)
