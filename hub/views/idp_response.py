@@ -163,15 +163,12 @@ def _apply(hub: HubServices, session: s.Session, response: ResponseData, idp, rp
         hub.sessions.put(session, now=now)  # the matching call may be slow: the session is saved first
         return matching_step.send_query(hub, session, query_id)
     detail, sub = status.detail, status.sub_code
-    if sub == c.STATUS_NO_AUTHN_CONTEXT or detail == c.STATUS_DETAIL_AUTHN_CANCEL:
-        if detail == c.STATUS_DETAIL_LOA_PENDING:
-            audit.emit("idp_authn_pending", **common)
-            return s.transition(session, s.IdpPending(**ref), now)
-        audit.emit("no_authn_context", **common)
-        return s.transition(session, s.IdpCancelled(**ref), now)
     if detail == c.STATUS_DETAIL_LOA_PENDING:
         audit.emit("idp_authn_pending", **common)
         return s.transition(session, s.IdpPending(**ref), now)
+    if detail == c.STATUS_DETAIL_AUTHN_CANCEL or (sub == c.STATUS_NO_AUTHN_CONTEXT and detail is None):
+        audit.emit("no_authn_context", **common)
+        return s.transition(session, s.IdpCancelled(**ref), now)
     if status.code == c.STATUS_REQUESTER:
         audit.emit("requester_error", **common, extra={"status": "requester"})
         return s.transition(session, s.IdpRequesterError(**ref), now)

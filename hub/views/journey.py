@@ -185,7 +185,6 @@ _TRY_AGAIN = {
     problems.REQUESTER_ERROR,
     problems.CANCELLED,
     problems.LOA_TOO_LOW,
-    problems.PENDING_REGISTRATION,
 }
 
 
@@ -203,6 +202,8 @@ def _outcome_page(session: s.Session):
     context = {"rp_home_url": return_to_service_url()}
     if problem in _TRY_AGAIN:
         context["next_url"] = url_for("journey.choose_company")
+    elif problem in (problems.PENDING_REGISTRATION, problems.FRAUD, problems.NO_MATCH):
+        context["next_url"] = return_to_service_url()  # their action is "Return to the service"
     idp = services().identity_provider(session.selected_idp_entity_id)
     if idp is not None:
         context["idp_name"] = idp.display_name

@@ -108,3 +108,23 @@ def test_matching_service_down(federation, browser):
         assert "signed in" not in page.text.lower()
     finally:
         federation.start("matching_service")
+
+
+@pytest.mark.parametrize(
+    "outcome,hub_heading,service_heading",
+    [
+        ("pending", "You have not finished proving your identity", "You did not finish proving your identity"),
+        ("uplift-failed", "could not prove your identity", "Your identity could not be proved"),
+        ("requester-error", "Sorry, there was a problem with", "Sorry, there is a problem with the service"),
+        ("fraud-DF01", "You cannot prove your identity online", "Your identity could not be proved"),
+    ],
+)
+def test_every_idp_failure_has_a_page_and_a_status_for_the_service(
+    federation, browser, outcome, hub_heading, service_heading
+):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "alice", outcome=outcome)
+    assert hub_heading in page.heading, page.heading
+    page = return_to_service(browser, page)
+    assert service_heading in page.heading, page.heading
