@@ -128,3 +128,15 @@ def test_every_idp_failure_has_a_page_and_a_status_for_the_service(
     assert hub_heading in page.heading, page.heading
     page = return_to_service(browser, page)
     assert service_heading in page.heading, page.heading
+
+
+def test_non_matching_service_receives_the_idp_assertions(federation, browser):
+    """A service without a matching service gets the IDP's assertions, re-encrypted for it by the hub."""
+    import hashlib
+
+    page = sign_in(browser, federation, "zoe", IDP_THREE, path="/non-matching/")
+    assert "signed in" in page.text.lower(), page.heading
+    pid = hashlib.sha256(b"stub-idp-three:zoe").hexdigest()
+    rp = "https://test-rp-nonmatching.federation.test"
+    expected = hashlib.sha256(("https://stub-idp-three.federation.test" + rp + pid).encode()).hexdigest()
+    assert expected in page.text
