@@ -51,35 +51,66 @@ class Federation:
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    extras: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (service, port)
 
     @property
     def urls(self) -> dict[str, str]:
         return federation_urls(self.ports)
 
     def url(self, service: str) -> str:
+        """The configured URL of a service, or the direct 127.0.0.1 URL of an extra process by its name."""
+        if service in self.extras:
+            return f"http://127.0.0.1:{self.extras[service][1]}"
         key = {"hub": "HUB_URL", "stub_idps": "IDP_URL", "matching_service": "MS_URL"}.get(service, "RP_URL")
         return self.urls[key]
 
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
     def start(self, service: str, *, extra_env: Mapping[str, str] | None = None, wait: bool = True) -> None:
-        env = {**self.env, **(extra_env or {})}
-        log = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", "federation.serve", service, "--host", "127.0.0.1",
-             "--port", str(self.ports[service])],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
-        )  # fmt: skip
+        self._spawn(service, service, self.ports[service], extra_env)
         if wait:
             self.wait_healthy(service)
 
+    def start_extra(
+        self,
+        service: str,
+        *,
+        name: str,
+        port: int | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        wait: bool = True,
+    ) -> str:
+        """Start another process of `service` (same config and environment, so the same public URLs, e.g.
+        a second hub behind the first one's HUB_URL) on its own port, logging to `<name>.log`.
+
+        Returns its direct base URL. `stop(name)` stops it; `stop_all()` stops it first."""
+        if name in self.processes or name in self.ports:
+            raise ValueError(f"a process named {name!r} is already known")
+        self.extras[name] = (service, port or free_port())
+        self._spawn(name, service, self.extras[name][1], extra_env)
+        if wait:
+            self.wait_healthy(name)
+        return self.url(name)
+
+    def _spawn(self, name: str, service: str, port: int, extra_env: Mapping[str, str] | None) -> None:
+        env = {**self.env, **(extra_env or {})}
+        with open(self.log_path(name), "ab") as log:  # the child keeps its own copy of the descriptor
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "federation.serve", service, "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
+            )  # fmt: skip
+
     def wait_healthy(self, service: str, timeout: float = 30.0) -> None:
-        url = self.url(service).replace("localhost", "127.0.0.1") + HEALTH_PATHS[service]
+        kind = self.extras[service][0] if service in self.extras else service
+        url = self.url(service).replace("localhost", "127.0.0.1") + HEALTH_PATHS[kind]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             process = self.processes[service]
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"{service} exited with status {process.returncode}; see {self.log_dir / (service + '.log')}:\n"
-                    + (self.log_dir / f"{service}.log").read_text(errors="replace")[-3000:]
+                    f"{service} exited with status {process.returncode}; see {self.log_path(service)}:\n"
+                    + self.log_path(service).read_text(errors="replace")[-3000:]
                 )
             try:
                 if requests.get(url, timeout=1).status_code == 200:
@@ -99,7 +130,16 @@ class Federation:
                 process.kill()
                 process.wait()
 
+    def kill(self, name: str) -> None:
+        """Stop a process abruptly (SIGKILL), as a crash would."""
+        process = self.processes.pop(name, None)
+        if process and process.poll() is None:
+            process.kill()
+            process.wait()
+
     def stop_all(self) -> None:
+        for name in list(self.extras):
+            self.stop(name)
         for service in reversed(ORDER):
             self.stop(service)
 

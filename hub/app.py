@@ -1,16 +1,24 @@
-"""The hub's Flask app factory."""
+"""The hub's Flask app factory.
+
+Failures of the shared store (Redis) are an outage, not a bug: the citizen gets the "service unavailable,
+try again" page (503) and the process keeps serving, so it recovers by itself when Redis answers again.
+The health check stays 200 while the store is down, reporting `"status": "degraded"`: restarting the
+process cannot bring Redis back, and a load balancer that dropped every hub would show the citizen a bare
+error instead of our page. Monitoring should alert on "degraded".
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 
 from federation.config import expiring_certificates
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from hub import audit
-from hub.services import build_services
+from hub.services import HubServices, build_services
+from hub.store.base import StoreUnavailable
 from hub.views import idp_response, journey, metadata, sso
 from hub.views.pages import problem_page
 from hub.web_session import csrf_token
@@ -41,8 +49,16 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):
         app.register_blueprint(blueprint)
 
+    _install_rate_limit(app, hub)
+
     @app.get("/healthcheck")
     def healthcheck():
+        ping = getattr(hub.store, "ping", None)
+        if ping is not None:
+            try:
+                ping()
+            except StoreUnavailable:
+                return jsonify(status="degraded", store="unavailable")
         return jsonify(status="ok")
 
     @app.get("/")
@@ -66,9 +82,37 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         log.warning("request refused: too-large")
         return problem_page(problems.BAD_REQUEST, status=413)
 
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error):
+        log.error("store unavailable: %s", error)
+        retry = request.path if request.method == "GET" and not request.path.startswith("/SAML2/") else None
+        response = problem_page(problems.SERVICE_UNAVAILABLE, next_url=retry)
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(error):
         log.exception("unexpected error: %s", type(error).__name__)
         return problem_page(problems.GENERIC, status=500)
 
     return app
+
+
+def _install_rate_limit(app: Flask, hub: HubServices) -> None:
+    """Refuse a client's requests to the SAML endpoints beyond the limit with 429 and Retry-After."""
+    limiter = hub.rate_limiter
+    if limiter is None:
+        return
+
+    @app.before_request
+    def rate_limit():
+        if request.endpoint not in limiter.endpoints:
+            return None
+        client = request.remote_addr or "unknown"
+        decision = limiter.check(client, request.endpoint)
+        if decision.allowed:
+            return None
+        log.warning("rate limited: %s (client %s)", request.endpoint, limiter.client_hash(client))
+        response = problem_page(problems.SERVICE_UNAVAILABLE, status=429)
+        response.headers["Retry-After"] = str(decision.retry_after_seconds)
+        return response

@@ -1,6 +1,9 @@
 """Everything the hub builds once at start-up and its views share: config, keys, stores, clients.
 
 Keys are loaded here, once per process; the request path only uses the objects this module built.
+Settings read here: `REDIS_URL` (sessions and replay cache in Redis; then `HUB_SESSION_KEY` and
+`HUB_SECRET` are required), `HUB_REDIS_PREFIX` (key prefix, default `hub:`), `HUB_RATE_LIMIT_PER_MINUTE`
+(per client and SAML endpoint, default 120, 0 = off).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from federation.credentials import (
 from federation.metadata import build_federation_metadata
 from federation.runtime import Runtime
 from hub.matching_client import MatchingServiceClient
+from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
 from hub.store.base import ReplayCache, SessionStore
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
@@ -50,6 +54,7 @@ class HubServices:
     matching: MatchingServiceClient
     secret: bytes
     now: Callable[[], dt.datetime] = utc_now
+    rate_limiter: RateLimiter | None = None
     _metadata: tuple[dt.datetime, bytes] | None = field(default=None, repr=False)
 
     def relying_party(self, entity_id: str) -> RelyingParty | None:
@@ -103,9 +108,16 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     chain = (load_certificate(keys / "metadata-ca.crt"),)
     if store is None:
         redis_url = runtime.setting("REDIS_URL")
-        store = RedisStore(redis_url) if redis_url else MemoryStore()
+        prefix = runtime.setting("HUB_REDIS_PREFIX") or "hub:"
+        store = RedisStore(redis_url, key_prefix=prefix) if redis_url else MemoryStore()
     sessions = SessionRepository(store, SessionCodec(_session_key(runtime)), config.session_lifetime)
     secret = bytes.fromhex(runtime.setting("HUB_SECRET", "") or "") or secrets.token_bytes(32)
+    rate_limiter = build_rate_limiter(
+        per_minute_setting(runtime.setting("HUB_RATE_LIMIT_PER_MINUTE")),
+        store,
+        secret=secret,
+        redis=isinstance(store, RedisStore),
+    )
     return HubServices(
         config=config,
         signing=signing,
@@ -117,4 +129,5 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
         sessions=sessions,
         matching=MatchingServiceClient(timeout=config.matching_service_timeout_seconds),
         secret=secret,
+        rate_limiter=rate_limiter,
     )

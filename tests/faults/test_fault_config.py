@@ -1,0 +1,68 @@
+"""A broken federation config stops every service before it serves anything: exit status 2 and one line
+on stderr naming the file, the entity and the field, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from federation.demo import DEMO_CONFIG
+from federation.launcher import free_port
+from federation.runtime import REPO_DIR
+
+SERVICES = ("hub", "stub_idps", "matching_service", "relying_party_example")
+
+# (name, text replaced in the demo config, replacement, entity and field the message must name)
+MISTAKES = {
+    "unknown-loa-in-rp": (
+        "    levels_of_assurance: [LEVEL_2]\n    matching_service_entity_id",
+        "    levels_of_assurance: [LEVEL_9]\n    matching_service_entity_id",
+        ("relying party 'https://test-rp.federation.test'", "field 'levels_of_assurance'", "LEVEL_9"),
+    ),
+    "unknown-loa-in-idp": (
+        "    levels_of_assurance: [LEVEL_2]\n    enabled: true",
+        "    levels_of_assurance: [LEVEL_7]\n    enabled: true",
+        ("identity provider 'https://stub-idp-three.federation.test'", "field 'levels_of_assurance'", "LEVEL_7"),
+    ),
+    "negative-session-lifetime": (
+        "session_lifetime_minutes: 90",
+        "session_lifetime_minutes: -90",
+        ("federation", "field 'federation.session_lifetime_minutes'", "greater than 0"),
+    ),
+    "missing-certificate": (
+        "    encryption_certificate: test-rp-ms-encryption.crt",
+        "    encryption_certificate: no-such-certificate.crt",
+        ("matching service 'https://test-rp-ms.federation.test'", "field 'encryption_certificate'", "not found"),
+    ),
+}
+
+
+def _broken_copy(directory, name: str) -> tuple:
+    old, new, expected = MISTAKES[name]
+    text = DEMO_CONFIG.read_text()
+    assert text.count(old) == 1, f"the demo config changed: {old!r} no longer occurs exactly once"
+    path = directory / f"broken-{name}.yaml"
+    path.write_text(text.replace(old, new))
+    return path, expected
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_refuses_to_start_naming_file_entity_and_field(service, mistake, keys_dir, tmp_path):
+    config, expected = _broken_copy(tmp_path, mistake)
+    env = {**os.environ, "FEDERATION_CONFIG": str(config), "FEDERATION_KEYS_DIR": str(keys_dir)}
+    env["VAR_DIR"] = str(tmp_path / "var")
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "federation.serve", service, "--port", str(port)],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"{service}: refusing to start: {config}: "), message
+    for part in expected:
+        assert part in message, (part, message)
+    assert "Traceback" not in result.stderr

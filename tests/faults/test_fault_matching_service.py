@@ -1,0 +1,157 @@
+"""A faulty matching service: too slow, answering garbage, an unsigned or wrongly signed Response. The
+citizen gets the "could not check your records" page (502) and the service an error status.
+
+The faulty partner is a small HTTP server in this test process, standing in for a department's matching
+service that misbehaves. The federation runs from a copy of the demo config whose matching service
+`attribute_query_url` points at it and whose `matching_service_timeout_seconds` is 1. A well-behaved answer
+from the same server (a correctly signed no-match) is tried first, to show the faults are what fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from federation import xmlsecurity
+from federation.credentials import load_signing_credential
+from federation.demo import DEMO_CONFIG
+from federation.saml import constants as c
+from federation.saml import soap
+from federation.saml.constants import DS_NS, q
+from federation.saml.response import Status, build_response
+from tests.e2e.journey import IDP_TWO, at_idp_headless, choose, return_to_service, start_at_service
+from tests.faults.faults_support import log_text, running_federation, wait_for
+
+pytestmark = pytest.mark.e2e
+
+MS_ENTITY = "https://test-rp-ms.federation.test"
+SLOW_SECONDS = 4.0
+NO_MATCH = Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH)
+
+
+class FaultyMatchingService:
+    """Answers the hub's AttributeQuery according to `mode`; counts the queries it was sent."""
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.mode = "valid"
+        self.queries = 0
+        self.ms_key = load_signing_credential(keys_dir / "test-rp-ms-signing.key", keys_dir / "test-rp-ms-signing.crt")
+        self.idp_key = load_signing_credential(
+            keys_dir / "stub-idp-one-signing.key", keys_dir / "stub-idp-one-signing.crt"
+        )
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                fake.queries += 1
+                status, payload = fake.answer(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/xml; charset=utf-8")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the hub gave up waiting, as it should
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/matching-service/POST"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, body: bytes) -> tuple[int, bytes]:
+        if self.mode == "slow":
+            time.sleep(SLOW_SECONDS)
+        if self.mode == "garbage":
+            return 200, b"this is not a SOAP envelope"
+        query_id = soap.unwrap(body).get("ID")
+        signer = self.idp_key if self.mode == "wrong-signer" else self.ms_key
+        response = build_response(
+            issuer=MS_ENTITY, in_response_to=query_id, status=NO_MATCH, credential=signer, now=_now()
+        )
+        if self.mode == "unsigned":
+            response.remove(response.find(q(DS_NS, "Signature")))
+        assert xmlsecurity.has_signature(response) == (self.mode != "unsigned")
+        return 200, soap.wrap(response)
+
+    def __enter__(self) -> FaultyMatchingService:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def faulty_ms(keys_dir) -> Iterator[FaultyMatchingService]:
+    with FaultyMatchingService(keys_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def federation(faulty_ms, keys_dir, tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("faulty-ms")
+    text = DEMO_CONFIG.read_text()
+    original_url = "attribute_query_url: ${MS_URL:-http://127.0.0.1:8082}/matching-service/POST"
+    assert original_url in text and "matching_service_timeout_seconds: 5" in text
+    text = text.replace(original_url, f"attribute_query_url: {faulty_ms.url}")
+    text = text.replace("matching_service_timeout_seconds: 5", "matching_service_timeout_seconds: 1")
+    config = var_dir / "federation-faulty-ms.yaml"
+    config.write_text(text)
+    with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config)) as running:
+        yield running
+
+
+def _to_matching(browser, federation):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    return at_idp_headless(browser, page, "alice")
+
+
+def test_a_correctly_signed_answer_from_the_stand_in_is_accepted(federation, faulty_ms, browser):
+    faulty_ms.mode = "valid"
+    page = _to_matching(browser, federation)
+    assert page.status == 200 and "/cycle3" in page.url, (page.url, page.heading)  # no-match: cycle 3
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("slow", "request failed: timeout"),
+        ("garbage", "request failed: bad-response:"),
+        ("unsigned", "request failed: bad-response:signature-missing"),
+        ("wrong-signer", "request failed: bad-response:"),
+    ],
+)
+def test_faulty_matching_service_gives_502_and_an_error_to_the_service(federation, faulty_ms, browser, mode, reason):
+    faulty_ms.mode = mode
+    queries_before, log_before = faulty_ms.queries, len(log_text(federation, "hub"))
+    started = time.monotonic()
+    page = _to_matching(browser, federation)
+    elapsed = time.monotonic() - started
+    assert faulty_ms.queries == queries_before + 1
+    assert page.status == 502, (page.status, page.heading)
+    assert "could not check your records" in page.heading
+    if mode == "slow":
+        assert elapsed < SLOW_SECONDS - 0.5, f"the hub waited {elapsed:.1f} s for a 1 s timeout"
+    assert wait_for(lambda: reason in log_text(federation, "hub")[log_before:], timeout=5), log_text(federation, "hub")[
+        log_before:
+    ][-2000:]
+    page = return_to_service(browser, page)  # the hub's Responder status reaches the service
+    assert 'id="outcome-authentication_failed"' in page.text, page.heading
+    assert page.heading == "Your identity could not be proved"

@@ -1,0 +1,160 @@
+"""Two hub processes share one Redis (ARCHITECTURE section 7): one journey alternates between them, a
+message replayed to the other process is refused there, and a hub killed mid-journey loses nothing.
+
+Both processes run with the same config and environment, so both believe HUB_URL is the first one's
+public URL (as behind a load balancer). The IDP and the service post to that URL; the test moves the
+requests it drives itself (the citizen's pages and the IDP's Response) to the second process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from tests.e2e.journey import IDP_TWO, expected_hashed_pid, return_to_service, start_at_service
+from tests.faults.faults_support import (
+    SHARED_REDIS_URL,
+    form_fields,
+    log_text,
+    running_federation,
+    shared_hub_env,
+    wait_for,
+    with_port,
+)
+from tests.support.browser_client import BrowserClient, Page
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def federation(shared_redis_prefix, keys_dir, tmp_path_factory):
+    env = {"REDIS_URL": SHARED_REDIS_URL, "HUB_REDIS_PREFIX": shared_redis_prefix, **shared_hub_env()}
+    with running_federation(tmp_path_factory.mktemp("two-hubs"), keys_dir, **env) as running:
+        running.start_extra("hub", name="hub-2")
+        yield running
+
+
+def _idp_answer(browser: BrowserClient, to_idp: Page, username: str) -> Page:
+    """The stub IDP's page that auto-posts its signed Response to the hub (not yet posted)."""
+    return browser.auto_submit(to_idp, action_suffix="/headless", extra={"username": username, "outcome": "success"})
+
+
+def _post_idp_response(browser: BrowserClient, idp_page: Page, hub: str) -> Page:
+    form = idp_page.form(auto=True)
+    return browser.post(with_port(form.get("action"), hub), dict(form_fields(form)), from_url=idp_page.url)
+
+
+def test_one_journey_alternating_between_two_hub_processes(federation, browser):
+    hub_1, hub_2 = federation.url("hub"), federation.url("hub-2")
+    assert hub_1 != hub_2
+    page = start_at_service(browser, federation)  # the service's AuthnRequest reaches hub 1
+    assert page.url.startswith(hub_1)
+    page = browser.post(hub_2 + "/start", {**form_fields(page.form()), "verified_before": "yes"})
+    assert page.url == hub_2 + "/choose-a-certified-company", (page.url, page.heading)
+    choice = page.form(button=f"Choose {IDP_TWO}")
+    to_idp = browser.post(hub_1 + "/choose-a-certified-company", dict(form_fields(choice)))
+    assert to_idp.status == 200 and to_idp.url.startswith(hub_1), (to_idp.url, to_idp.heading)
+    idp_page = _idp_answer(browser, to_idp, "alice")
+    form = idp_page.form(auto=True)
+    # the IDP's cross-site POST (no cookie) to hub 2; the citizen's next page is then fetched from hub 1
+    consumed = requests.post(
+        with_port(form.get("action"), hub_2), data=dict(form_fields(form)), allow_redirects=False, timeout=30
+    )
+    assert consumed.status_code == 303 and consumed.headers["Location"].endswith("/journey/result")
+    page = browser.get(hub_1 + "/journey/result")  # matched: the page that posts the hub's Response
+    assert page.status == 200, (page.status, page.heading)
+    page = browser.auto_submit(page)
+    assert "signed in" in page.text.lower(), page.heading
+    assert expected_hashed_pid("stub-idp-two", "alice") in page.text
+
+    # the same Response again, now to the other process: refused (the session has ended)
+    replayed = _post_idp_response(browser, idp_page, hub_1)
+    assert replayed.status == 400
+    assert "idp response refused: unknown-in-response-to" in log_text(federation, "hub")
+
+
+def test_result_and_return_pages_on_the_other_process(federation, browser):
+    """An outcome that needs the citizen's click (authentication failed) shown by one process, the way
+    back to the service taken on the other."""
+    hub_1, hub_2 = federation.url("hub"), federation.url("hub-2")
+    page = start_at_service(browser, federation)
+    page = browser.submit(page, page.form(), {"verified_before": "yes"})
+    to_idp = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
+    idp_page = browser.auto_submit(
+        to_idp, action_suffix="/headless", extra={"username": "alice", "outcome": "authn-failed"}
+    )
+    page = _post_idp_response(browser, idp_page, hub_2)
+    assert page.url == hub_2 + "/journey/result" and "could not prove your identity" in page.heading
+    page = browser.get(hub_1 + "/journey/result")
+    assert "could not prove your identity" in page.heading
+    page = browser.get(hub_2 + "/journey/return-to-service")
+    page = browser.auto_submit(page)
+    assert "signed in" not in page.text.lower()
+    assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
+
+
+def test_authn_request_replayed_to_the_other_process_is_refused(federation, browser):
+    page = browser.get(federation.urls["RP_URL"] + "/")
+    rp_page = browser.submit(page, page.form(button="Prove your identity"))
+    form = rp_page.form(auto=True)
+    first = browser.post(with_port(form.get("action"), federation.url("hub")), dict(form_fields(form)))
+    assert first.url.endswith("/start")
+    again = browser.post(with_port(form.get("action"), federation.url("hub-2")), dict(form_fields(form)))
+    assert again.status == 400
+    assert "authn request refused: request-id-replayed" in log_text(federation, "hub-2")
+
+
+def test_idp_response_posted_to_both_processes_at_once_is_accepted_once(federation):
+    """The replay cache in Redis gives exactly one winner; the loser refuses the Response. Which check
+    refuses it depends on timing (the replay cache, or the session already having moved on), so the
+    race is run a few times until the replay cache has been seen to refuse it at least once."""
+    hubs = (federation.url("hub"), federation.url("hub-2"))
+    seen_replay_refusal = False
+    for attempt in range(8):
+        before = {name: len(log_text(federation, name)) for name in ("hub", "hub-2")}
+        browsers = (BrowserClient(), BrowserClient())
+        try:
+            page = start_at_service(browsers[0], federation)
+            page = browsers[0].submit(page, page.form(), {"verified_before": "yes"})
+            to_idp = browsers[0].submit(page, page.form(button=f"Choose {IDP_TWO}"))
+            idp_page = _idp_answer(browsers[0], to_idp, "alice")
+            browsers[1].http.cookies.update(browsers[0].http.cookies)  # the same citizen, two tabs
+            barrier, results = threading.Barrier(2), [None, None]
+
+            def post(i: int, idp_page=idp_page, barrier=barrier, results=results, browsers=browsers) -> None:
+                barrier.wait(timeout=10)
+                results[i] = _post_idp_response(browsers[i], idp_page, hubs[i])
+
+            threads = [threading.Thread(target=post, args=(i,)) for i in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        finally:
+            for client in browsers:
+                client.http.close()
+        statuses = sorted(r.status for r in results)
+        assert statuses == [200, 400], [(r.url, r.status, r.heading) for r in results]
+        loser = ("hub", "hub-2")[[r.status for r in results].index(400)]
+        assert wait_for(lambda: "idp response refused" in log_text(federation, loser)[before[loser] :], timeout=5)
+        refusal = log_text(federation, loser)[before[loser] :]
+        if "idp response refused: response-replayed" in refusal or "assertion-replayed" in refusal:
+            seen_replay_refusal = True
+            break
+        assert "session-not-awaiting-this-response" in refusal, refusal[-2000:]
+    assert seen_replay_refusal, f"the replay cache never decided the race in {attempt + 1} attempts"
+
+
+def test_hub_killed_and_restarted_mid_journey(federation, browser):
+    page = start_at_service(browser, federation)
+    page = browser.submit(page, page.form(), {"verified_before": "yes"})
+    to_idp = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
+    federation.kill("hub")
+    federation.start("hub")  # same port, same keys; the session is in Redis
+    idp_page = _idp_answer(browser, to_idp, "alice")
+    page = browser.auto_submit(idp_page)  # to HUB_URL: the restarted process
+    page = return_to_service(browser, page)
+    assert "signed in" in page.text.lower(), page.heading
+    assert expected_hashed_pid("stub-idp-two", "alice") in page.text
