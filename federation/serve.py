@@ -43,7 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     from waitress import serve
 
     logging.getLogger(__name__).info("%s listening on http://%s:%d", args.service, args.host, args.port)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident=None, clear_untrusted_proxy_headers=True)
+    # Behind a reverse proxy or load balancer, name it in TRUSTED_PROXY (its address) so the client address
+    # (rate limits) and the scheme (Secure cookies, HSTS) come from its X-Forwarded-* headers; otherwise
+    # those headers are dropped, so a client cannot spoof them.
+    proxy = {}
+    if runtime.setting("TRUSTED_PROXY"):
+        proxy = {
+            "trusted_proxy": runtime.setting("TRUSTED_PROXY"),
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+        }
+    serve(
+        app, host=args.host, port=args.port, threads=args.threads, ident=None,
+        clear_untrusted_proxy_headers=True, **proxy,
+    )  # fmt: skip
     return 0
 
 

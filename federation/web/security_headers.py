@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from flask import Response
+from flask import Response, has_request_context, request
 
 _INLINE_SCRIPT = re.compile(r"<script(?:\s+nonce=\"[^\"]*\")?>(.*?)</script>", re.DOTALL)
 _ORIGIN_HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
@@ -70,6 +70,8 @@ def apply_security_headers(response: Response, csp: str) -> Response:
     # no Referer, so the hub's URLs never leak to IDPs or services.
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if has_request_context() and request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
