@@ -70,7 +70,7 @@ class RedisRateCounter:
     @classmethod
     def for_store(cls, store: Any) -> RedisRateCounter:
         """Share the `RedisStore`'s connection pool (its private client, read only) and key prefix."""
-        return cls(store._client, key_prefix=store._prefix + "ratelimit:")
+        return cls(store.client, key_prefix=store.key_prefix + "ratelimit:")
 
     def hit(self, key: str, window: int, ttl_seconds: int) -> int:
         redis_key = f"{self._prefix}{key}:{window}"

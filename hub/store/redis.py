@@ -91,6 +91,16 @@ class RedisStore:
         self._prefix = key_prefix
         self._where = where
 
+
+    @property
+    def client(self) -> redis.Redis:
+        """The connection pool, for other shared counters of the hub (rate limits); read-only use."""
+        return self._client
+
+    @property
+    def key_prefix(self) -> str:
+        return self._prefix
+
     def __repr__(self) -> str:
         return f"RedisStore({self._where!r}, key_prefix={self._prefix!r})"
 
