@@ -71,10 +71,18 @@ def consume_idp_response():
     idp = hub.identity_provider(session.selected_idp_entity_id)
     rp = hub.relying_party(session.rp_entity_id)
     idp_certs = tuple(cert.certificate for cert in idp.signing_certificates)
+
+    def certificates_for_issuer(issuer: str) -> tuple:
+        if issuer == idp.entity_id:
+            return idp_certs
+        if hub.identity_provider(issuer) is not None:  # a known IDP, but not the one this session chose
+            raise SamlValidationError("issuer-not-selected-idp", "the Response is not from the selected IDP")
+        return ()
+
     try:
         response = parse_response(
             root,
-            certificates_for_issuer=lambda issuer: idp_certs if issuer == idp.entity_id else (),
+            certificates_for_issuer=certificates_for_issuer,
             expected_destination=config.hub.response_url,
             expected_in_response_to=session.hub_request_id,
             expected_audience=config.hub.entity_id,
