@@ -68,8 +68,10 @@ keys: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Coverage-guided fuzzing of the inbound parsers (atheris, the `fuzz` extra). FUZZ_ARGS="--seconds 120" etc.
 fuzz: setup
-	$(BIN)/python -m tests.fuzz
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,fuzz]'
+	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench

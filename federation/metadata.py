@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import requests
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -176,7 +176,7 @@ def _check_chain(
             raise ValueError
         leaf.verify_directly_issued_by(intermediate)
         intermediate.verify_directly_issued_by(anchor)
-    except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature) as exc:
+    except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature, UnsupportedAlgorithm) as exc:
         raise MetadataError(
             "untrusted-chain", f"the metadata certificate does not chain to the trust anchor ({exc})"
         ) from None
@@ -188,7 +188,7 @@ def _certs(descriptor: etree._Element, use: str) -> tuple[x509.Certificate, ...]
     for kd in descriptor.findall("md:KeyDescriptor", _NS):
         if kd.get("use") in (use, None):
             for node in kd.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS):
-                found.append(x509.load_der_x509_certificate(base64.b64decode("".join(node.text.split()))))
+                found.append(xs.read_certificate(base64.b64decode("".join(node.text.split()))))
     return tuple(found)
 
 

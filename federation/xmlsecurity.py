@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import xmlsec
 from cryptography import x509
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -111,6 +111,10 @@ class DecryptionError(XmlSecurityError):
 # --- parsing ------------------------------------------------------------------------------------------
 
 _FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# The encoding named by an XML declaration. Anything but UTF-8 is refused: in an ASCII-incompatible encoding
+# (UTF-7, EBCDIC) `<!DOCTYPE` would slip past the byte-level check above, and libxml2 would then read files
+# named by external parameter entities (`file:///dev/zero`: a hang) before the tree check below refuses it.
+_DECLARED_ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 
 
 def _parser() -> etree.XMLParser:
@@ -124,6 +128,7 @@ def _parser() -> etree.XMLParser:
         remove_comments=True,  # so NameID and attribute text is always read whole
         remove_pis=True,
         collect_ids=False,
+        encoding="utf-8",  # whatever the document declares: never switch to an encoding the checks cannot read
     )
 
 
@@ -134,6 +139,9 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Elem
     if len(data) > max_bytes:
         raise UnsafeXmlError("too-large", f"the message is larger than {max_bytes} bytes")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted")
+    declared = _DECLARED_ENCODING.match(data)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted")
     if _FORBIDDEN_MARKUP.search(data):
         raise UnsafeXmlError("doctype", "documents with a DOCTYPE or entity declarations are refused")
@@ -198,12 +206,27 @@ def has_signature(element: etree._Element) -> bool:
     return element.find(f"{{{DS}}}Signature") is not None
 
 
+def read_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate read whole now (ValueError if any part is malformed).
+
+    `cryptography` parses names, validity and the key lazily, on first access: without this, a malformed
+    certificate would raise ValueError later, wherever a caller first looks at it.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.extensions)
+        cert.public_key()
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise ValueError(f"malformed certificate: {exc}") from None
+    return cert
+
+
 def signature_certificates(element: etree._Element) -> list[x509.Certificate]:
     """The certificates in the KeyInfo of `element`'s signature: untrusted until a path to an anchor is checked."""
     certs = []
     for node in element.findall("ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS):
         try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split()))))
+            certs.append(read_certificate(base64.b64decode("".join((node.text or "").split()))))
         except ValueError:
             raise SignatureError("keyinfo-malformed", "a KeyInfo certificate could not be read") from None
     return certs
@@ -252,8 +275,9 @@ def _check_signature_shape(element: etree._Element, element_id: str) -> etree._E
     value = _one(signature, "ds:SignatureValue", "SignatureValue")
     if not (value.text or "").strip():
         raise SignatureError("signature-empty", "the signature value is empty")
-    if signature.find("ds:Object", NS) is not None:
-        raise SignatureError("signature-malformed", "ds:Object inside a signature is refused")
+    allowed_children = {f"{{{DS}}}SignedInfo", f"{{{DS}}}SignatureValue", f"{{{DS}}}KeyInfo"}
+    if any(child.tag not in allowed_children for child in signature):
+        raise SignatureError("signature-malformed", "only SignedInfo, SignatureValue and KeyInfo may be in a signature")
     return signature
 
 

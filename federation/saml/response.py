@@ -8,6 +8,7 @@ returns the decrypted plaintext next to the parsed data: the hub forwards IDP as
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from federation.saml.constants import IDA_NS, SAML_NS, SAMLP_NS, XENC_NS, q
 from federation.saml.errors import SamlValidationError
 from federation.saml.ids import instant, new_id
 
+log = logging.getLogger(__name__)
 _TAG = q(SAMLP_NS, "Response")
 _STATUS_VALUE = q(IDA_NS, "StatusValue")
 
@@ -79,6 +81,8 @@ def decrypt_assertion(
     try:
         plaintext = xmlsecurity.decrypt(data, credentials)
     except xmlsecurity.XmlSecurityError as exc:
+        # The sender only ever learns "decryption-failed"; the operator's log says what was refused.
+        log.warning("encrypted assertion refused: %s", getattr(exc, "detail", exc.reason))
         raise SamlValidationError(exc.reason, str(exc)) from None
     element = _common.parse(plaintext, max_bytes=max_bytes)
     if element.tag != q(SAML_NS, "Assertion"):

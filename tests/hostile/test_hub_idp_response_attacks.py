@@ -204,7 +204,7 @@ RESPONSE_WRAPPING = {
     "inside-ds-object": (_r_in_object, "reference-mismatch"),
     "inside-extensions": (_r_in_extensions, "reference-mismatch"),
     "ds-object-smuggling": (_r_object_smuggling, "signature-malformed"),
-    "evil-inside-genuine-signature": (_r_inside_genuine_signature, "signature-invalid"),
+    "evil-inside-genuine-signature": (_r_inside_genuine_signature, "signature-malformed"),
     "evil-assertion-beside": (_r_evil_beside, "signature-invalid"),
 }
 

@@ -502,9 +502,7 @@ def test_repository_surfaces_store_unavailable(second_redis):
 
 def test_build_services_uses_redis_when_redis_url_is_set(keys_dir, federation_config, tmp_path, raw):
     from federation.runtime import Runtime
-    from hub.services import build_services
-
-    from hub.services import SharedStoreSettingsMissing
+    from hub.services import SharedStoreSettingsMissing, build_services
 
     with pytest.raises(SharedStoreSettingsMissing):
         build_services(Runtime(federation_config, keys_dir, tmp_path, environ={"REDIS_URL": REDIS_URL}))
