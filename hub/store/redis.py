@@ -91,7 +91,6 @@ class RedisStore:
         self._prefix = key_prefix
         self._where = where
 
-
     @property
     def client(self) -> redis.Redis:
         """The connection pool, for other shared counters of the hub (rate limits); read-only use."""
