@@ -28,7 +28,7 @@ from federation.web import register_web
 from relying_party_example import views
 from relying_party_example.client import HubClient
 
-SERVICES = ("test-rp", "test-rp-non-matching")  # relying-party names in the federation config
+SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts")  # relying-party names in the federation config
 KEYS_NAME = "test-rp"  # <keys_dir>/test-rp-signing.key etc.
 SESSION_COOKIE_NAME = "rp_session"  # not "session": the hub shares the host 127.0.0.1 in the demo
 MAX_FORM_BYTES = 1024 * 1024  # a base64 SAMLResponse of the largest message we accept, and some

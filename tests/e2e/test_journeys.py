@@ -140,3 +140,34 @@ def test_non_matching_service_receives_the_idp_assertions(federation, browser):
     rp = "https://test-rp-nonmatching.federation.test"
     expected = hashlib.sha256(("https://stub-idp-three.federation.test" + rp + pid).encode()).hexdigest()
     assert expected in page.text
+
+
+def test_cycle3_answer_finds_the_record(federation, browser):
+    """No match from the IDP's details alone; the National Insurance number the citizen types finds him."""
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "peter")
+    assert "/cycle3" in page.url, (page.url, page.heading)
+    page = browser.submit(page, page.form(button="Continue"), {"cycle3_value": "not a number"})
+    assert page.status == 400 and "/cycle3" in page.url  # the format rule, asked again
+    page = browser.submit(page, page.form(button="Continue"), {"cycle3_value": "jw 12 34 56 c"})
+    page = return_to_service(browser, page)
+    assert expected_hashed_pid("stub-idp-two", "peter") in page.text, page.heading
+
+
+def test_cycle3_cancelled_reaches_the_service(federation, browser):
+    page = start_at_service(browser, federation)
+    page = choose(browser, page, IDP_TWO)
+    page = at_idp_headless(browser, page, "kofi")
+    page = browser.submit(page, page.form(button="I do not have this information"))
+    page = return_to_service(browser, page)
+    assert "signed in" not in page.text.lower()
+
+
+def test_account_creation_then_cycle_0_for_the_new_account(federation, browser):
+    page = sign_in(browser, federation, "nora", IDP_THREE, path="/new-accounts/")
+    assert "created an account" in page.text, page.heading
+    assert expected_hashed_pid("stub-idp-three", "nora") in page.text
+    again = sign_in(browser, federation, "nora", IDP_THREE, path="/new-accounts/")
+    assert expected_hashed_pid("stub-idp-three", "nora") in again.text
+    assert "created an account" not in again.text  # matched at cycle 0 this time

@@ -18,8 +18,10 @@ SERVICES = ("hub", "stub_idps", "matching_service", "relying_party_example")
 # (name, text replaced in the demo config, replacement, entity and field the message must name)
 MISTAKES = {
     "unknown-loa-in-rp": (
-        "    levels_of_assurance: [LEVEL_2]\n    matching_service_entity_id",
-        "    levels_of_assurance: [LEVEL_9]\n    matching_service_entity_id",
+        "    levels_of_assurance: [LEVEL_2]\n    matching_service_entity_id: https://test-rp-ms.federation.test\n"
+        "    cycle3_attribute",
+        "    levels_of_assurance: [LEVEL_9]\n    matching_service_entity_id: https://test-rp-ms.federation.test\n"
+        "    cycle3_attribute",
         ("relying party 'https://test-rp.federation.test'", "field 'levels_of_assurance'", "LEVEL_9"),
     ),
     "unknown-loa-in-idp": (

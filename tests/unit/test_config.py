@@ -29,6 +29,7 @@ from keys.pki import make_self_signed
 HUB = "https://hub.federation.test"
 TEST_RP = "https://test-rp.federation.test"
 NON_MATCHING_RP = "https://test-rp-nonmatching.federation.test"
+NEW_ACCOUNTS_RP = "https://test-rp-new-accounts.federation.test"
 MS = "https://test-rp-ms.federation.test"
 IDP_ONE = "https://stub-idp-one.federation.test"
 IDP_TWO = "https://stub-idp-two.federation.test"
@@ -46,7 +47,7 @@ def test_demo_federation_loads(federation_config: FederationConfig) -> None:
     assert config.hub.response_url == "http://127.0.0.1:8080/SAML2/SSO/Response/POST"
     assert [c.path.name for c in config.hub.signing_certificates] == ["hub-signing.crt"]
     assert [c.path.name for c in config.hub.encryption_certificates] == ["hub-encryption.crt"]
-    assert [rp.entity_id for rp in config.relying_parties] == [TEST_RP, NON_MATCHING_RP]
+    assert [rp.entity_id for rp in config.relying_parties] == [TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP]
     assert [idp.entity_id for idp in config.identity_providers] == [IDP_ONE, IDP_TWO, IDP_THREE]
     assert [ms.entity_id for ms in config.matching_services] == [MS]
     assert config.metadata.signing_certificate.path.name == "metadata-signing.crt"
@@ -166,7 +167,7 @@ def test_expiring_certificates(federation_config: FederationConfig) -> None:
     leaf_expiry = federation_config.hub.signing_certificates[0].not_after
     soon = expiring_certificates(federation_config, now=leaf_expiry - timedelta(days=10))
     entities = {entity for entity, _ in soon}
-    assert {HUB, TEST_RP, NON_MATCHING_RP, MS, IDP_ONE, IDP_TWO, IDP_THREE, "metadata"} == entities
+    assert {HUB, TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, MS, IDP_ONE, IDP_TWO, IDP_THREE, "metadata"} == entities
     names = {cert.path.name for _, cert in soon}
     assert "hub-signing.crt" in names and "stub-idp-two-encryption.crt" in names
     assert "root-ca.crt" not in names  # the trust anchor lives ten years
