@@ -97,6 +97,9 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
     except MatchingServiceUnavailable as exc:
         log.error("matching service %s request failed: %s", ms.entity_id, exc.reason)
         return s.transition(session, s.MatchingServiceError(), now)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the journey must not be left hanging
+        log.exception("matching service %s request failed unexpectedly: %s", ms.entity_id, type(exc).__name__)
+        return s.transition(session, s.MatchingServiceError(), now)
     cycle3 = session.state is s.State.CYCLE3_MATCH_REQUEST_SENT
     if answer.result in (MatchResult.MATCH, MatchResult.CREATED):
         data = {RP_ASSERTIONS: pack_assertions(answer.encrypted_assertions)}
