@@ -158,3 +158,30 @@ def test_hub_killed_and_restarted_mid_journey(federation, browser):
     page = return_to_service(browser, page)
     assert "signed in" in page.text.lower(), page.heading
     assert expected_hashed_pid("stub-idp-two", "alice") in page.text
+
+
+def test_idp_disabled_since_selection_is_refused(federation, browser, tmp_path):
+    """The operator disables a company while a citizen is with it: a hub process started with the new
+    config (sharing the session through Redis) refuses that company's answer, and the citizen can choose
+    another company."""
+    from federation.demo import DEMO_CONFIG
+
+    text = DEMO_CONFIG.read_text()
+    marker = "  - name: stub-idp-two\n"
+    head, tail = text.split(marker, 1)
+    tail = tail.replace("    enabled: true\n", "    enabled: false\n", 1)
+    changed = tmp_path / "federation.yaml"
+    changed.write_text(head + marker + tail)
+    hub_3 = federation.start_extra("hub", name="hub-3", extra_env={"FEDERATION_CONFIG": str(changed)})
+    try:
+        page = start_at_service(browser, federation)
+        page = browser.post(federation.url("hub") + "/start", {**form_fields(page.form()), "verified_before": "yes"})
+        to_idp = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
+        idp_page = _idp_answer(browser, to_idp, "alice")
+        refused = _post_idp_response(browser, idp_page, hub_3)
+        assert refused.status == 400, (refused.status, refused.heading)
+        assert wait_for(lambda: "idp response refused: idp-no-longer-allowed" in log_text(federation, "hub-3"))
+        page = browser.get(refused.link("Start again"))  # back to the company list, on hub 3
+        assert IDP_TWO not in page.text and "Stub IDP Three" in page.text, page.heading
+    finally:
+        federation.stop("hub-3")
