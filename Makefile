@@ -75,6 +75,7 @@ fuzz: setup
 
 bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench
+	$(BIN)/python -m tests.bench.journey_bench
 
 clean:
 	rm -rf $(VENV) node_modules hub/static/govuk
