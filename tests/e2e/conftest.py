@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 
-from federation.launcher import start_federation
-from matching_service.cli import main as matching_service_cli
 from tests.support.browser_client import BrowserClient
-
-RECORDS = "matching_service/demo/records.csv"
+from tests.support.federation_under_test import RECORDS, running_federation  # noqa: F401  (RECORDS re-exported)
 
 
 @pytest.fixture(scope="session")
@@ -20,18 +15,8 @@ def var_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def federation(keys_dir, var_dir):
-    matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
-    running = start_federation(
-        keys_dir=keys_dir,
-        var_dir=var_dir,
-        extra_env={
-            "STUB_IDP_HEADLESS": "1",
-            "HUB_SESSION_KEY": secrets.token_hex(32),
-            "HUB_SECRET": secrets.token_hex(32),
-        },
-    )
-    yield running
-    running.stop_all()
+    with running_federation(var_dir, keys_dir) as running:
+        yield running
 
 
 @pytest.fixture

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import requests
 
-from federation.launcher import Federation, free_port, start_federation
-from matching_service.cli import main as matching_service_cli
+from federation.launcher import Federation, free_port
+from tests.support.federation_under_test import running_federation, shared_hub_env  # noqa: F401 (re-exported)
 
-RECORDS = "matching_service/demo/records.csv"
 SHARED_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -28,22 +25,6 @@ def redis_answers(url: str) -> bool:
             return bool(client.ping())
     except redis.RedisError:
         return False
-
-
-def shared_hub_env() -> dict[str, str]:
-    """What every hub process sharing a store must share: the session key and the secret."""
-    return {"HUB_SESSION_KEY": secrets.token_hex(32), "HUB_SECRET": secrets.token_hex(32)}
-
-
-@contextmanager
-def running_federation(var_dir: Path, keys_dir: Path, **extra_env: str) -> Iterator[Federation]:
-    """The four services with headless stub IDPs and the demo matching records; always stopped after."""
-    matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
-    running = start_federation(keys_dir=keys_dir, var_dir=var_dir, extra_env={"STUB_IDP_HEADLESS": "1", **extra_env})
-    try:
-        yield running
-    finally:
-        running.stop_all()
 
 
 def log_text(federation: Federation, name: str) -> str:

@@ -6,17 +6,15 @@ comes from 127.0.0.1 in quick succession, and the refusal under test must be the
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from federation.launcher import start_federation
-from matching_service.cli import main as matching_service_cli
-from tests.e2e.conftest import RECORDS, browser  # noqa: F401  (reused fixture)
+from tests.e2e.conftest import browser  # noqa: F401  (reused fixture)
 from tests.hostile.forge import Forge, make_forge
+from tests.support.federation_under_test import running_federation
 
 BAD_REQUEST_HEADING = "Sorry, there is a problem with your request"
 
@@ -28,19 +26,8 @@ def var_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def federation(keys_dir, var_dir):
-    matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
-    running = start_federation(
-        keys_dir=keys_dir,
-        var_dir=var_dir,
-        extra_env={
-            "STUB_IDP_HEADLESS": "1",
-            "HUB_SESSION_KEY": secrets.token_hex(32),
-            "HUB_SECRET": secrets.token_hex(32),
-            "HUB_RATE_LIMIT_PER_MINUTE": "0",
-        },
-    )
-    yield running
-    running.stop_all()
+    with running_federation(var_dir, keys_dir, HUB_RATE_LIMIT_PER_MINUTE="0") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
