@@ -19,7 +19,7 @@ from federation.web import problems, register_web
 from hub import audit
 from hub.services import HubServices, build_services
 from hub.store.base import StoreUnavailable
-from hub.views import idp_response, journey, metadata, sso
+from hub.views import idp_response, journey, metadata, metrics, sso
 from hub.views.pages import problem_page
 from hub.web_session import csrf_token
 
@@ -46,7 +46,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         service_url="/",
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
-    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):
+    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, metrics.bp):
         app.register_blueprint(blueprint)
 
     _install_rate_limit(app, hub)

@@ -171,3 +171,15 @@ def test_account_creation_then_cycle_0_for_the_new_account(federation, browser):
     again = sign_in(browser, federation, "nora", IDP_THREE, path="/new-accounts/")
     assert expected_hashed_pid("stub-idp-three", "nora") in again.text
     assert "created an account" not in again.text  # matched at cycle 0 this time
+
+
+def test_metrics_count_journey_events_without_personal_data(federation, browser):
+    import requests
+
+    sign_in(browser, federation, "alice", IDP_TWO)
+    body = requests.get(federation.urls["HUB_URL"] + "/metrics", timeout=10).text
+    assert "# TYPE hub_journey_events_total counter" in body
+    matched = [line for line in body.splitlines() if 'event="cycle01_match"' in line]
+    assert matched and all('rp="https://test-rp.federation.test"' in line for line in matched)
+    assert int(matched[0].rsplit(" ", 1)[1]) >= 1
+    assert "Alice" not in body and "Evans" not in body
