@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import functools
 import logging
 import os
@@ -296,6 +297,10 @@ def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) ->
     certificates = list(certificates)
     if not certificates:
         raise SignatureError("no-trusted-key", "no certificate is trusted for this issuer")
+    now = datetime.datetime.now(datetime.UTC)
+    certificates = [c for c in certificates if c.not_valid_before_utc <= now <= c.not_valid_after_utc]
+    if not certificates:
+        raise SignatureError("certificate-expired", "every certificate trusted for this issuer has expired")
     root = element.getroottree().getroot()
     xmlsec.tree.add_ids(root, ["ID"])
     for cert in certificates:

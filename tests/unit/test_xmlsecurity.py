@@ -274,3 +274,21 @@ def test_oaep_with_sha1_mgf_under_xmlenc11_refused(creds):
     enc = xs.encrypt(ASSERTION, creds["hub"][1].certificate)
     enc.find(f".//{{{xs.XENC11}}}MGF").set("Algorithm", "http://www.w3.org/2009/xmlenc11#mgf1sha1")
     _generic_failure(enc, creds["hub"][1], "oaep-mgf-not-allowed")
+
+
+def test_expired_certificate_is_not_trusted(tmp_path):
+    import datetime as dt
+
+    from keys.pki import make_self_signed
+
+    now = dt.datetime.now(dt.UTC)
+    key_pem, cert_pem = make_self_signed(
+        "expired", not_before=now - dt.timedelta(days=10), not_after=now - dt.timedelta(days=1)
+    )
+    (tmp_path / "e.key").write_bytes(key_pem)
+    (tmp_path / "e.crt").write_bytes(cert_pem)
+    cred = load_signing_credential(tmp_path / "e.key", tmp_path / "e.crt")
+    root = xs.parse_xml(signed_assertion(cred))
+    with pytest.raises(xs.SignatureError) as err:
+        xs.verify(root, [cred.certificate])
+    assert err.value.reason == "certificate-expired"
