@@ -179,7 +179,10 @@ def test_metrics_count_journey_events_without_personal_data(federation, browser)
     sign_in(browser, federation, "alice", IDP_TWO)
     body = requests.get(federation.urls["HUB_URL"] + "/metrics", timeout=10).text
     assert "# TYPE hub_journey_events_total counter" in body
-    matched = [line for line in body.splitlines() if 'event="cycle01_match"' in line]
-    assert matched and all('rp="https://test-rp.federation.test"' in line for line in matched)
-    assert int(matched[0].rsplit(" ", 1)[1]) >= 1
+    ours = (
+        'hub_journey_events_total{event="cycle01_match",rp="https://test-rp.federation.test",'
+        'idp="https://stub-idp-two.federation.test"} '
+    )
+    counts = [int(line[len(ours) :]) for line in body.splitlines() if line.startswith(ours)]
+    assert counts and counts[0] >= 1, body
     assert "Alice" not in body and "Evans" not in body
