@@ -236,21 +236,13 @@ def build_assertion(
         version=c.SAML_VERSION,
         issue_instant=instant(now),
         issuer=saml.Issuer(text=issuer),
-        subject=saml.Subject(
-            name_id=saml.NameID(
-                text=name_id,
-                format=c.NAMEID_FORMAT_PERSISTENT,
-                sp_name_qualifier=sp_name_qualifier,
-                name_qualifier=name_qualifier,
-            ),
-            subject_confirmation=[
-                saml.SubjectConfirmation(
-                    method=c.SUBJECT_CONFIRMATION_BEARER,
-                    subject_confirmation_data=saml.SubjectConfirmationData(
-                        recipient=recipient, not_on_or_after=expires, in_response_to=in_response_to
-                    ),
-                )
-            ],
+        subject=_common.bearer_subject(
+            name_id=name_id,
+            sp_name_qualifier=sp_name_qualifier,
+            name_qualifier=name_qualifier,
+            recipient=recipient,
+            in_response_to=in_response_to,
+            not_on_or_after=expires,
         ),
         conditions=saml.Conditions(
             not_before=instant(now),

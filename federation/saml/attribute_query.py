@@ -56,21 +56,13 @@ def build_attribute_query(
         issue_instant=instant(now),
         destination=destination,
         issuer=saml.Issuer(text=issuer),
-        subject=saml.Subject(
-            name_id=saml.NameID(
-                text=name_id,
-                format=c.NAMEID_FORMAT_PERSISTENT,
-                sp_name_qualifier=sp_name_qualifier,
-                name_qualifier=name_qualifier,
-            ),
-            subject_confirmation=[
-                saml.SubjectConfirmation(
-                    method=c.SUBJECT_CONFIRMATION_BEARER,
-                    subject_confirmation_data=saml.SubjectConfirmationData(
-                        recipient=rp_acs_url, in_response_to=rp_request_id, not_on_or_after=instant(not_on_or_after)
-                    ),
-                )
-            ],
+        subject=_common.bearer_subject(
+            name_id=name_id,
+            sp_name_qualifier=sp_name_qualifier,
+            name_qualifier=name_qualifier,
+            recipient=rp_acs_url,
+            in_response_to=rp_request_id,
+            not_on_or_after=instant(not_on_or_after),
         ),
         attribute=[
             saml.Attribute(name=name, name_format=c.ATTRNAME_FORMAT_UNSPECIFIED) for name in requested_attributes
