@@ -7,6 +7,7 @@ life: the IDP's POST back to the hub is then cross-site and a SameSite=Lax cooki
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,10 +21,17 @@ import requests
 
 from federation.runtime import REPO_DIR
 
-ORDER = ("matching_service", "stub_idps", "hub", "relying_party_example")
-DEMO_PORTS = {"hub": 8080, "stub_idps": 8081, "matching_service": 8082, "relying_party_example": 8083}
+ORDER = ("matching_service", "stub_idps", "hub", "hub_operator", "relying_party_example")
+DEMO_PORTS = {
+    "hub": 8080,
+    "stub_idps": 8081,
+    "matching_service": 8082,
+    "relying_party_example": 8083,
+    "hub_operator": 8090,  # the operator's listener (metrics): an internal address only
+}
 HEALTH_PATHS = {
     "hub": "/healthcheck",
+    "hub_operator": "/healthcheck",
     "stub_idps": "/healthcheck",
     "matching_service": "/healthcheck",
     "relying_party_example": "/healthcheck",
@@ -61,6 +69,8 @@ class Federation:
         """The configured URL of a service, or the direct 127.0.0.1 URL of an extra process by its name."""
         if service in self.extras:
             return f"http://127.0.0.1:{self.extras[service][1]}"
+        if service == "hub_operator":
+            return f"http://127.0.0.1:{self.ports[service]}"
         key = {"hub": "HUB_URL", "stub_idps": "IDP_URL", "matching_service": "MS_URL"}.get(service, "RP_URL")
         return self.urls[key]
 
@@ -156,7 +166,16 @@ def start_federation(
     var_dir = Path(var_dir or REPO_DIR / "var")
     log_dir = var_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **federation_urls(ports), "VAR_DIR": str(var_dir), **(extra_env or {})}
+    metrics_dir = var_dir / "metrics"  # prometheus_client's multi-process files: emptied for each start
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        **federation_urls(ports),
+        "VAR_DIR": str(var_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **(extra_env or {}),
+    }
     if keys_dir:
         env["FEDERATION_KEYS_DIR"] = str(keys_dir)
     env.setdefault("PYTHONUNBUFFERED", "1")

@@ -17,6 +17,7 @@ from federation.runtime import load_runtime
 
 SERVICES = {
     "hub": "hub.app",
+    "hub_operator": "hub.operator_app",
     "stub_idps": "stub_idps.app",
     "matching_service": "matching_service.app",
     "relying_party_example": "relying_party_example.app",

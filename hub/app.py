@@ -19,7 +19,7 @@ from federation.web import problems, register_web
 from hub import audit
 from hub.services import HubServices, build_services
 from hub.store.base import StoreUnavailable
-from hub.views import idp_response, journey, metadata, metrics, sso
+from hub.views import idp_response, journey, metadata, sso
 from hub.views.pages import problem_page
 from hub.web_session import csrf_token
 
@@ -46,7 +46,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         service_url="/",
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
-    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, metrics.bp):
+    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):
         app.register_blueprint(blueprint)
 
     _install_rate_limit(app, hub)
@@ -99,14 +99,14 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
 
 
 def _install_rate_limit(app: Flask, hub: HubServices) -> None:
-    """Refuse a client's requests to the SAML endpoints beyond the limit with 429 and Retry-After."""
+    """Refuse a client's requests to the limited endpoints beyond the limit with 429 and Retry-After."""
     limiter = hub.rate_limiter
     if limiter is None:
         return
 
     @app.before_request
     def rate_limit():
-        if request.endpoint not in limiter.endpoints:
+        if not limiter.applies(request.endpoint, request.method):
             return None
         client = request.remote_addr or "unknown"
         decision = limiter.check(client, request.endpoint)

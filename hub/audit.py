@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from federation.loa import LevelOfAssurance
+from hub.metrics import JOURNEY_EVENTS
 
 EVENTS: frozenset[str] = frozenset(
     {
@@ -58,14 +59,6 @@ _PID_HASH = re.compile(r"^[0-9a-f]{64}$")
 _lock = threading.Lock()
 _sink: TextIO | None = None
 _owned = False
-# Counters of events by (event, RP, IDP), for the metrics endpoint: the same facts as the audit line.
-_counts: dict[tuple[str, str, str], int] = {}
-
-
-def event_counts() -> dict[tuple[str, str, str], int]:
-    """How many of each (event, RP, IDP) this process has emitted."""
-    with _lock:
-        return dict(_counts)
 
 
 def pid_hash(idp_entity_id: str, pid: str) -> str:
@@ -158,5 +151,4 @@ def emit(
         sink = _sink if _sink is not None else sys.stderr
         sink.write(line)
         sink.flush()
-        key = (event_name, rp_entity_id or "", idp_entity_id or "")
-        _counts[key] = _counts.get(key, 0) + 1
+    JOURNEY_EVENTS.labels(event=event_name, rp=rp_entity_id or "", idp=idp_entity_id or "").inc()

@@ -1,8 +1,9 @@
 """Ask the service's matching service about the citizen, and move the session on with its answer.
 
 Used after a successful IDP response (cycles 0 and 1), after the citizen's cycle 3 answer, and for account
-creation. The IDP's two assertions travel unchanged (still IDP-signed) re-encrypted for the matching
-service; the hub never sees the matching service's assertion in clear (it is encrypted for the service).
+creation. The IDP's two assertions travel unchanged (still IDP-signed), re-encrypted for the matching
+service when they arrived (`hub.idp_engine`): the session keeps only those EncryptedAssertions. The hub
+never sees the matching service's assertion in clear either (it is encrypted for the service).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import datetime as dt
 import logging
 from dataclasses import replace
 
+from federation import xmlsecurity
 from federation.saml.assertion import Attribute, build_assertion
 from federation.saml.attribute_query import build_attribute_query
 from federation.saml.ids import new_id
-from federation.saml.response import encrypt_assertion, reencrypt_assertion
+from federation.saml.response import encrypt_assertion
 from hub import audit
 from hub.matching_client import MatchingServiceUnavailable, MatchResult
 from hub.policy import states as s
@@ -24,26 +26,44 @@ from hub.services import HubServices
 
 log = logging.getLogger("hub.matching")
 
-IDP_ASSERTIONS = "idp_assertions"  # session.data: the IDP's assertion plaintexts, base64, space separated
+IDP_ASSERTIONS = "idp_assertions"  # session.data: the IDP's assertions encrypted for the MS, base64, space separated
 PID = "pid"
 CYCLE3_VALUE = "cycle3_value"
 QUERY_VALIDITY = dt.timedelta(minutes=5)
 
 
-def keep_idp_assertions(plaintexts: list[bytes], pid: str) -> dict[str, str]:
-    return {IDP_ASSERTIONS: " ".join(base64.b64encode(p).decode() for p in plaintexts), PID: pid}
+def keep_idp_assertions(sealed: tuple[str, ...], pid: str) -> dict[str, str]:
+    """Session data for the queries to come: the MS-encrypted assertions (base64) and the PID."""
+    return {IDP_ASSERTIONS: " ".join(sealed), PID: pid}
 
 
-def _idp_assertions(session: s.Session) -> list[bytes]:
-    return [base64.b64decode(item) for item in session.data.get(IDP_ASSERTIONS, "").split()]
+def _idp_assertions(session: s.Session) -> list:
+    return [xmlsecurity.parse_xml(base64.b64decode(item)) for item in session.data.get(IDP_ASSERTIONS, "").split()]
 
 
 def new_query_id() -> str:
     return new_id()
 
 
+def continue_matching(hub: HubServices, session: s.Session) -> s.Session:
+    """Ask the matching service what `session` awaits, apply the answer, save; call it holding the journey lock.
+
+    Each send uses a fresh query ID, recorded (and saved) before the query leaves: if a process dies while
+    the matching service answers, the next request sends the query again instead of leaving the citizen
+    stuck, and the matching service never sees one query ID twice.
+    """
+    while session.state in s.AWAITING_MATCHING_SERVICE:
+        query_id = new_query_id()
+        session = s.transition(session, s.MatchingQuerySent(matching_request_id=query_id), hub.now())
+        hub.sessions.put(session, now=hub.now())
+        account_creation = session.state is s.State.USER_ACCOUNT_CREATION_REQUEST_SENT
+        session = send_query(hub, session, query_id, account_creation=account_creation)
+        hub.sessions.put(session, now=hub.now())
+    return session
+
+
 def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_creation: bool = False) -> s.Session:
-    """Send the AttributeQuery with ID `query_id` for `session` and apply the matching service's answer."""
+    """Send the AttributeQuery with ID `query_id` for `session`; the session moved on by the answer."""
     config, now = hub.config, hub.now()
     rp = hub.relying_party(session.rp_entity_id)
     ms = config.matching_service(rp.matching_service_entity_id)
@@ -72,7 +92,7 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
         rp_acs_url=session.acs_url,
         rp_request_id=session.authn_request_id,
         not_on_or_after=now + QUERY_VALIDITY,
-        encrypted_assertions=[reencrypt_assertion(p, recipient) for p in _idp_assertions(session)],
+        encrypted_assertions=_idp_assertions(session),
         credential=hub.signing,
         now=now,
         cycle3_assertion=cycle3_assertion,
@@ -80,7 +100,7 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
         query_id=query_id,
     )
     common = {
-        "session_id": session.session_id,
+        "session_id": session.journey_id,
         "rp_entity_id": rp.entity_id,
         "idp_entity_id": session.selected_idp_entity_id,
         "levels": session.idp_level,
@@ -122,10 +142,8 @@ def send_query(hub: HubServices, session: s.Session, query_id: str, *, account_c
     if next_event is s.EventType.CYCLE3_REQUESTED:
         audit.emit("waiting_for_cycle3_attributes", **common)
         return s.transition(session, s.Cycle3Requested(), now)
-    if next_event is s.EventType.ACCOUNT_CREATION_REQUESTED:
-        creation_id = new_query_id()
-        session = s.transition(session, s.AccountCreationRequested(matching_request_id=creation_id), now)
-        return send_query(hub, session, creation_id, account_creation=True)
+    if next_event is s.EventType.ACCOUNT_CREATION_REQUESTED:  # sent next by continue_matching
+        return s.transition(session, s.AccountCreationRequested(matching_request_id=new_query_id()), now)
     return _drop_identity(s.transition(session, s.NoMatch(), now))
 
 

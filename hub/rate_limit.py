@@ -30,7 +30,15 @@ log = logging.getLogger("hub.rate_limit")
 
 DEFAULT_PER_MINUTE = 120
 WINDOW_SECONDS = 60
-LIMITED_ENDPOINTS = ("sso.single_sign_on", "idp_response.consume_idp_response")
+# Every endpoint that signs, verifies or stores something for an anonymous caller: the SAML endpoints, and
+# the choice of a company (each choice signs an AuthnRequest and stores an index entry). Only the methods
+# named are counted: reading the company list is not limited, choosing from it is.
+LIMITED_ENDPOINTS = ("sso.single_sign_on", "idp_response.consume_idp_response", "journey.choose_company")
+LIMITED_METHODS = {
+    "sso.single_sign_on": frozenset({"GET", "POST"}),
+    "idp_response.consume_idp_response": frozenset({"POST"}),
+    "journey.choose_company": frozenset({"POST"}),
+}
 
 
 class RateCounter(Protocol):
@@ -112,6 +120,10 @@ class RateLimiter:
         self.endpoints = frozenset(endpoints)
         self._secret = secret
         self._clock = clock
+
+    def applies(self, endpoint: str | None, method: str) -> bool:
+        """Whether a request to `endpoint` with `method` counts against the limit."""
+        return endpoint in self.endpoints and method in LIMITED_METHODS.get(endpoint, frozenset({"GET", "POST"}))
 
     def client_hash(self, client: str) -> str:
         """A keyed hash of the client address: stable per hub deployment, meaningless outside it."""

@@ -28,7 +28,7 @@ from federation.metadata import build_federation_metadata
 from federation.runtime import Runtime
 from hub.matching_client import MatchingServiceClient
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
-from hub.store.base import ReplayCache, SessionStore
+from hub.store.base import HubStore, ReplayCache
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
@@ -48,7 +48,7 @@ class HubServices:
     decryption: tuple[DecryptionCredential, ...]
     metadata_signing: SigningCredential
     metadata_chain: tuple[x509.Certificate, ...]
-    store: SessionStore
+    store: HubStore
     replay: ReplayCache
     sessions: SessionRepository
     matching: MatchingServiceClient

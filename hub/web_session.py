@@ -2,7 +2,8 @@
 
 The cookie is HttpOnly and SameSite=Lax (Secure when served over TLS). An IDP's POST back to the hub is
 cross-site, so the cookie does not come with it: that view finds the session from the Response's
-InResponseTo instead and answers 303 to a page of ours, a top-level GET that carries the cookie again.
+InResponseTo (through the request index kept here, in a namespace of its own) and parks the answer until a
+top-level GET that carries the cookie again claims it (`hub.idp_answer`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from hub.policy.states import Session
 from hub.services import HubServices
 
 COOKIE_NAME = "hub_session"
-IDP_REQUEST_PREFIX = "idp-request:"
+IDP_REQUESTS = "idp-request"  # store namespace: the hub's request ID to an IDP -> the session that sent it
+ANSWERED = b""  # ... or this, once the request's answer has been applied
 
 
 def services() -> HubServices:
@@ -26,9 +28,9 @@ def services() -> HubServices:
 def current_session() -> Session | None:
     """The session named by the cookie (in TIMEOUT if it has expired), or None."""
     session_id = request.cookies.get(COOKIE_NAME)
-    if not session_id or len(session_id) > 100:
+    if not session_id:
         return None
-    session = services().sessions.get(session_id, services().now())
+    session = services().sessions.get(session_id, services().now())  # None for anything but a live session
     if session is not None:
         g.hub_session_id = session.session_id
     return session
@@ -53,9 +55,16 @@ def csrf_valid() -> bool:
 
 def remember_idp_request(hub_request_id: str, session_id: str) -> None:
     ttl = int(services().config.session_lifetime.total_seconds())
-    services().store.save(IDP_REQUEST_PREFIX + hub_request_id, session_id.encode(), ttl)
+    services().store.put(IDP_REQUESTS, hub_request_id, session_id.encode(), ttl)
 
 
 def session_for_idp_request(hub_request_id: str) -> str | None:
-    value = services().store.load(IDP_REQUEST_PREFIX + hub_request_id)
-    return value.decode() if value else None
+    """The ID of the session that sent the request; "" once it has had its answer; None if never sent."""
+    value = services().store.get(IDP_REQUESTS, hub_request_id)
+    return None if value is None else value.decode()
+
+
+def mark_idp_request_answered(hub_request_id: str) -> None:
+    """The request has had its answer (and its session a new ID): another answer to it is refused by name."""
+    ttl = int(services().config.session_lifetime.total_seconds())
+    services().store.put(IDP_REQUESTS, hub_request_id, ANSWERED, ttl)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request, send_from_directory
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_context
@@ -96,6 +96,16 @@ def csrf_field(context: Context) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD_NAME, token)
 
 
+def local_path(path: str) -> str:
+    """`path` as a link that cannot leave this site.
+
+    Browsers read a link starting `//` or `/\\` as another host's, and a request path can start so
+    (`/%5Cattacker.example/` arrives as `/\\attacker.example/`): leading slashes and backslashes collapse
+    to one slash, and the rest is percent-encoded, so the link is always a path on this site.
+    """
+    return quote("/" + path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
+
+
 def _lang_switch_url(lang: str, path: str | None = None) -> str:
     """Link that switches language. Other query parameters are dropped on purpose: a page reached
     with a SAML message in its query string must not replay it. For pages answering a POST the app's
@@ -107,7 +117,7 @@ def _lang_switch_url(lang: str, path: str | None = None) -> str:
             path = request.script_root + request.path
         else:
             path = current_app.extensions[BLUEPRINT_NAME]["service_url"]
-    return f"{path}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
+    return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
 
 
 def register_web(

@@ -22,6 +22,8 @@ NO_MATCH = "no_match"
 SERVICE_UNAVAILABLE = "service_unavailable"
 BAD_REQUEST = "bad_request"
 COOKIES_MISSING = "cookies_missing"
+ANSWER_FROM_ANOTHER_BROWSER = "answer_from_another_browser"
+IN_PROGRESS = "in_progress"
 GENERIC = "generic"
 
 PROBLEM_STATUS = MappingProxyType(
@@ -39,6 +41,8 @@ PROBLEM_STATUS = MappingProxyType(
         SERVICE_UNAVAILABLE: 503,
         BAD_REQUEST: 400,
         COOKIES_MISSING: 400,
+        ANSWER_FROM_ANOTHER_BROWSER: 400,
+        IN_PROGRESS: 200,
         GENERIC: 500,
     }
 )

@@ -72,6 +72,7 @@ class EventType(enum.Enum):
     ACCOUNT_CREATED = "ACCOUNT_CREATED"
     ACCOUNT_CREATION_FAILED = "ACCOUNT_CREATION_FAILED"
     MATCHING_SERVICE_ERROR = "MATCHING_SERVICE_ERROR"
+    MATCHING_QUERY_SENT = "MATCHING_QUERY_SENT"
     TIMED_OUT = "TIMED_OUT"
 
 
@@ -131,8 +132,13 @@ class Session:
     pid_hash: str | None = None
     matching_request_id: str | None = None
     data: Mapping[str, str] = field(default_factory=dict)
+    # Names the journey in audit events; unlike the session ID (a bearer secret, renewed at sign-in) it
+    # stays the same from the service's request to the answer. Defaults to the first session ID.
+    journey_id: str = ""
 
     def __post_init__(self) -> None:
+        if not self.journey_id:
+            object.__setattr__(self, "journey_id", self.session_id)
         object.__setattr__(self, "data", _frozen_data(self.data))
         object.__setattr__(self, "accepted_levels", tuple(self.accepted_levels))
         object.__setattr__(self, "idp_shortlist", tuple(self.idp_shortlist))
@@ -298,6 +304,14 @@ class MatchingServiceError(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MatchingQuerySent(Event):
+    """The hub is about to send (or, after a crash, send again) its query, with ID `matching_request_id`."""
+
+    type: ClassVar[EventType] = EventType.MATCHING_QUERY_SENT
+    matching_request_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TimedOut(Event):
     type: ClassVar[EventType] = EventType.TIMED_OUT
 
@@ -323,6 +337,7 @@ EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
             AccountCreated,
             AccountCreationFailed,
             MatchingServiceError,
+            MatchingQuerySent,
             TimedOut,
         )
     }
@@ -369,6 +384,15 @@ _TABLE: dict[tuple[State, EventType], State] = {
     (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.ACCOUNT_CREATED): _S.USER_ACCOUNT_CREATED,
     (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.ACCOUNT_CREATION_FAILED): _S.USER_ACCOUNT_CREATION_FAILED,
     (_S.USER_ACCOUNT_CREATION_REQUEST_SENT, _E.MATCHING_SERVICE_ERROR): _S.MATCHING_SERVICE_REQUEST_ERROR,
+    # the query of a state that awaits the matching service is sent (again, if an earlier send was lost)
+    **{
+        (state, _E.MATCHING_QUERY_SENT): state
+        for state in (
+            _S.CYCLE_0_AND_1_MATCH_REQUEST_SENT,
+            _S.CYCLE3_MATCH_REQUEST_SENT,
+            _S.USER_ACCOUNT_CREATION_REQUEST_SENT,
+        )
+    },  # fmt: skip
     # the lifetime is checked on every step
     **{(state, _E.TIMED_OUT): _S.TIMEOUT for state in State if state is not _S.TIMEOUT},
 }
@@ -411,6 +435,11 @@ def outcome_for_rp(state: State) -> RpOutcome:
         return _RP_OUTCOMES[state]
     except KeyError:
         raise ValueError(f"no response to the RP may be sent in state {state.name}") from None
+
+
+AWAITING_MATCHING_SERVICE: frozenset[State] = frozenset(
+    {_S.CYCLE_0_AND_1_MATCH_REQUEST_SENT, _S.CYCLE3_MATCH_REQUEST_SENT, _S.USER_ACCOUNT_CREATION_REQUEST_SENT}
+)
 
 
 def may_respond_to_rp(state: State) -> bool:
@@ -460,7 +489,7 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
         changes.update(idp_level=event.level, pid_hash=event.pid_hash, hub_request_id=None)
     elif isinstance(event, IdpResponseEvent):  # the IDP's failures: that request has had its answer
         changes.update(hub_request_id=None)
-    elif isinstance(event, Cycle3Submitted | AccountCreationRequested):
+    elif isinstance(event, Cycle3Submitted | AccountCreationRequested | MatchingQuerySent):
         changes.update(matching_request_id=event.matching_request_id)
     else:  # the matching service's answers
         changes.update(matching_request_id=None)

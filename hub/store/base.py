@@ -1,7 +1,11 @@
 """The storage interface the hub is written against; in-process and Redis implementations both fit it.
 
-Every operation maps to one atomic Redis command (SET EX, GET, DEL, SET NX EX), so two hub processes
-sharing one store see one consistent journey and one replay cache.
+Every operation maps to one atomic Redis command (SET EX, GET, GETDEL, DEL, SET NX EX) or one short
+script, so two hub processes sharing one store see one consistent journey and one replay cache.
+
+Three kinds of thing live in a store, each in a namespace of its own, so that no value a client sends can
+address another kind: sessions (the cookie's session ID is only ever looked up among sessions), replay
+markers, and short-lived entries (a parked IDP answer, a request-to-session index, a per-session lock).
 """
 
 from __future__ import annotations
@@ -35,8 +39,42 @@ class ReplayCache(Protocol):
         ...
 
 
+@runtime_checkable
+class EntryStore(Protocol):
+    """Short-lived entries that are not sessions, each kind under its own namespace."""
+
+    def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
+        """Store (or replace) the entry; it disappears after `ttl_seconds`."""
+        ...
+
+    def get(self, namespace: str, key: str) -> bytes | None:
+        """The entry, or None when absent or expired."""
+        ...
+
+    def take(self, namespace: str, key: str) -> bytes | None:
+        """Atomically read and delete the entry: of two callers, at most one gets it (one-time use)."""
+        ...
+
+    def remove(self, namespace: str, key: str) -> None:
+        """Delete the entry; deleting an absent one is not an error."""
+        ...
+
+    def try_lock(self, namespace: str, key: str, ttl_seconds: int) -> str | None:
+        """Take the lock `key` for at most `ttl_seconds`: a token to unlock with, or None if it is held."""
+        ...
+
+    def unlock(self, namespace: str, key: str, token: str) -> None:
+        """Release the lock if `token` still holds it (a lock that expired and was retaken is left alone)."""
+        ...
+
+
 def check_ttl(ttl_seconds: int) -> int:
     """Whole seconds, at least one: what Redis EX accepts."""
     if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
         raise ValueError(f"ttl_seconds must be a positive whole number, not {ttl_seconds!r}")
     return ttl_seconds
+
+
+@runtime_checkable
+class HubStore(SessionStore, ReplayCache, EntryStore, Protocol):
+    """Everything the hub keeps between requests: what `MemoryStore` and `RedisStore` both are."""

@@ -1,8 +1,9 @@
-"""Sessions at rest: JSON, encrypted and authenticated with AES-256-GCM under a hub key.
+"""Sessions and other entries at rest: JSON, encrypted and authenticated with AES-256-GCM under a hub key.
 
-The session ID is associated data, so a blob copied under another session ID does not decrypt. Blob
-layout: version byte, 96-bit random nonce, ciphertext with tag. Old keys may be given for decryption
-only, so the hub key can be rotated without ending journeys under way.
+The session ID is associated data, so a blob copied under another session ID does not decrypt; other
+entries (`seal`/`unseal`) are bound the same way to their purpose and key. Blob layout: version byte,
+96-bit random nonce, ciphertext with tag. Old keys may be given for decryption only, so the hub key can
+be rotated without ending journeys under way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _VERSION = b"\x01"
 _NONCE_BYTES = 12
 _KEY_BYTES = 32
 _AAD_PREFIX = b"hub-session\x00" + _VERSION
+_SEALED_AAD_PREFIX = b"hub-entry\x00" + _VERSION
 
 
 class SessionCorrupt(Exception):
@@ -52,6 +54,7 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "pid_hash": session.pid_hash,
         "matching_request_id": session.matching_request_id,
         "data": dict(session.data),
+        "journey_id": session.journey_id,
     }
 
 
@@ -76,6 +79,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         pid_hash=raw["pid_hash"],
         matching_request_id=raw["matching_request_id"],
         data=raw["data"],
+        journey_id=str(raw.get("journey_id") or raw["session_id"]),
     )
 
 
@@ -96,21 +100,41 @@ class SessionCodec:
 
     def encode(self, session: Session) -> bytes:
         plaintext = json.dumps(session_to_dict(session), separators=(",", ":"), sort_keys=True).encode()
-        nonce = os.urandom(_NONCE_BYTES)
-        return _VERSION + nonce + self._current.encrypt(nonce, plaintext, self._aad(session.session_id))
+        return self._encrypt(plaintext, self._aad(session.session_id))
 
-    def decode(self, session_id: str, blob: bytes) -> Session:
+    def _encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + self._current.encrypt(nonce, plaintext, aad)
+
+    def _decrypt(self, blob: bytes, aad: bytes) -> bytes:
         if len(blob) < 1 + _NONCE_BYTES + 16 or blob[:1] != _VERSION:
-            raise SessionCorrupt("not a session blob")
+            raise SessionCorrupt("not a blob of ours")
         nonce, ciphertext = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         for aead in self._all:
             try:
-                plaintext = aead.decrypt(nonce, ciphertext, self._aad(session_id))
-                break
+                return aead.decrypt(nonce, ciphertext, aad)
             except InvalidTag:
                 continue
-        else:
-            raise SessionCorrupt("session blob does not authenticate")
+        raise SessionCorrupt("blob does not authenticate")
+
+    def seal(self, purpose: str, key: str, payload: dict[str, Any]) -> bytes:
+        """An entry other than a session (e.g. a parked IDP answer), bound to its purpose and key."""
+        plaintext = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        return self._encrypt(plaintext, _SEALED_AAD_PREFIX + purpose.encode() + b"\x00" + key.encode())
+
+    def unseal(self, purpose: str, key: str, blob: bytes) -> dict[str, Any]:
+        """The payload `seal` was given; SessionCorrupt if the blob was made for another purpose or key."""
+        plaintext = self._decrypt(blob, _SEALED_AAD_PREFIX + purpose.encode() + b"\x00" + key.encode())
+        try:
+            payload = json.loads(plaintext)
+        except ValueError as exc:
+            raise SessionCorrupt("sealed entry holds no JSON") from exc
+        if not isinstance(payload, dict):
+            raise SessionCorrupt("sealed entry holds no object")
+        return payload
+
+    def decode(self, session_id: str, blob: bytes) -> Session:
+        plaintext = self._decrypt(blob, self._aad(session_id))
         try:
             session = session_from_dict(json.loads(plaintext))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

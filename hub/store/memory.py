@@ -7,6 +7,7 @@ unread replay cache cannot grow without bound.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +52,18 @@ class _ExpiringDict:
         with self._lock:
             self._entries.pop(key, None)
 
+    def take(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._live(key, self._clock())
+            if value is not None:
+                del self._entries[key]
+            return value
+
+    def delete_if(self, key: str, value: bytes) -> None:
+        with self._lock:
+            if self._live(key, self._clock()) == value:
+                del self._entries[key]
+
     def set_if_absent(self, key: str, value: bytes, ttl_seconds: int) -> bool:
         with self._lock:
             now = self._clock()
@@ -64,12 +77,18 @@ class _ExpiringDict:
             return len(self._entries)
 
 
+def _entry_key(namespace: str, key: str) -> str:
+    # length-prefixed so ("a:b", "c") and ("a", "b:c") never collide
+    return f"{len(namespace)}:{namespace}:{key}"
+
+
 class MemoryStore:
-    """Both a `SessionStore` and a `ReplayCache`, in one process's memory."""
+    """A `SessionStore`, a `ReplayCache` and an `EntryStore`, in one process's memory."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, sweep_every: int = 1000) -> None:
         self._sessions = _ExpiringDict(clock, sweep_every)
         self._seen = _ExpiringDict(clock, sweep_every)
+        self._entries = _ExpiringDict(clock, sweep_every)
 
     def save(self, session_id: str, blob: bytes, ttl_seconds: int) -> None:
         self._sessions.set(session_id, bytes(blob), check_ttl(ttl_seconds))
@@ -81,10 +100,30 @@ class MemoryStore:
         self._sessions.delete(session_id)
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
-        # length-prefixed so ("a:b", "c") and ("a", "b:c") never collide
-        entry = f"{len(namespace)}:{namespace}:{key}"
-        return self._seen.set_if_absent(entry, b"", check_ttl(ttl_seconds))
+        return self._seen.set_if_absent(_entry_key(namespace, key), b"", check_ttl(ttl_seconds))
+
+    def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
+        self._entries.set(_entry_key(namespace, key), bytes(blob), check_ttl(ttl_seconds))
+
+    def get(self, namespace: str, key: str) -> bytes | None:
+        return self._entries.get(_entry_key(namespace, key))
+
+    def take(self, namespace: str, key: str) -> bytes | None:
+        return self._entries.take(_entry_key(namespace, key))
+
+    def remove(self, namespace: str, key: str) -> None:
+        self._entries.delete(_entry_key(namespace, key))
+
+    def try_lock(self, namespace: str, key: str, ttl_seconds: int) -> str | None:
+        token = secrets.token_hex(16)
+        acquired = self._entries.set_if_absent(
+            _entry_key("lock:" + namespace, key), token.encode(), check_ttl(ttl_seconds)
+        )
+        return token if acquired else None
+
+    def unlock(self, namespace: str, key: str, token: str) -> None:
+        self._entries.delete_if(_entry_key("lock:" + namespace, key), token.encode())
 
     def entry_count(self) -> int:
-        """Sessions and replay keys held, expired or not yet swept (for tests and metrics)."""
-        return len(self._sessions) + len(self._seen)
+        """Sessions, replay keys and entries held, expired or not yet swept (for tests and metrics)."""
+        return len(self._sessions) + len(self._seen) + len(self._entries)

@@ -4,7 +4,8 @@ Each operation is one atomic command (SET EX, GET, DEL, SET NX EX): no read-modi
 racing on the same assertion ID get exactly one winner from Redis itself. Values are the SessionCodec's
 AES-GCM blobs; this module never sees a plaintext session.
 
-Keys are `<prefix>session:<sha256(id)>` and `<prefix>replay:<namespace>:<sha256(key)>`. IDs come from
+Keys are `<prefix>session:<sha256(id)>`, `<prefix>replay:<namespace>:<sha256(key)>`,
+`<prefix>entry:<namespace>:<sha256(key)>` and `<prefix>lock:<namespace>:<sha256(key)>`. IDs come from
 cookies and from InResponseTo/ID attributes an attacker writes, so they are hashed: they never become
 raw Redis keys, and every key has a bounded length. The hash has a fixed length, so (namespace, key)
 pairs cannot collide however the namespace is spelt.
@@ -23,6 +24,7 @@ single key, so nothing else changes.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +37,9 @@ from redis.retry import Retry
 from hub.store.base import StoreUnavailable, check_ttl
 
 _ERRORS = (redis.RedisError, OSError)
+
+# Delete a lock only while it still holds our token (it may have expired and been taken by another).
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 def _digest(value: str) -> str:
@@ -54,7 +59,7 @@ def redacted(url: str) -> str:
 
 
 class RedisStore:
-    """Both a `SessionStore` and a `ReplayCache`, shared by every hub process that uses the same Redis."""
+    """A `SessionStore`, `ReplayCache` and `EntryStore`, shared by every hub process on the same Redis."""
 
     def __init__(
         self,
@@ -111,6 +116,12 @@ class RedisStore:
     def replay_key(self, namespace: str, key: str) -> str:
         return f"{self._prefix}replay:{namespace}:{_digest(key)}"
 
+    def entry_key(self, namespace: str, key: str) -> str:
+        return f"{self._prefix}entry:{namespace}:{_digest(key)}"
+
+    def lock_key(self, namespace: str, key: str) -> str:
+        return f"{self._prefix}lock:{namespace}:{_digest(key)}"
+
     @contextmanager
     def _unavailable_as(self, operation: str) -> Iterator[None]:
         try:
@@ -142,6 +153,35 @@ class RedisStore:
         ttl = check_ttl(ttl_seconds)
         with self._unavailable_as("add_if_absent"):
             return bool(self._client.set(self.replay_key(namespace, key), b"1", nx=True, ex=ttl))
+
+    # ------------------------------------------------------------------------------------- EntryStore
+
+    def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
+        ttl = check_ttl(ttl_seconds)
+        with self._unavailable_as("put"):
+            self._client.set(self.entry_key(namespace, key), bytes(blob), ex=ttl)
+
+    def get(self, namespace: str, key: str) -> bytes | None:
+        with self._unavailable_as("get"):
+            return self._client.get(self.entry_key(namespace, key))
+
+    def take(self, namespace: str, key: str) -> bytes | None:
+        with self._unavailable_as("take"):
+            return self._client.getdel(self.entry_key(namespace, key))
+
+    def remove(self, namespace: str, key: str) -> None:
+        with self._unavailable_as("remove"):
+            self._client.delete(self.entry_key(namespace, key))
+
+    def try_lock(self, namespace: str, key: str, ttl_seconds: int) -> str | None:
+        ttl, token = check_ttl(ttl_seconds), secrets.token_hex(16)
+        with self._unavailable_as("try_lock"):
+            acquired = self._client.set(self.lock_key(namespace, key), token.encode(), nx=True, ex=ttl)
+        return token if acquired else None
+
+    def unlock(self, namespace: str, key: str, token: str) -> None:
+        with self._unavailable_as("unlock"):
+            self._client.eval(_UNLOCK, 1, self.lock_key(namespace, key), token.encode())
 
     # ------------------------------------------------------------------------------------- operations
 

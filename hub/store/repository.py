@@ -1,20 +1,34 @@
-"""Sessions by ID: encode, store with a TTL, load, check the lifetime, end.
+"""Sessions by ID: encode, store with a TTL, load, check the lifetime, renew the ID, end.
 
 The store keeps a session a `grace` period beyond its expiry, so a citizen who comes back late sees the
 time-out page and the RP gets its NoAuthnContext response, rather than "no session". An expired session
 comes back from `get` in state TIMEOUT with its personal data already dropped.
+
+Session IDs come from cookies, so `get` treats anything that is not the shape of an ID we issue, or a blob
+that does not decrypt as that session, as simply unknown: a read never deletes or changes anything.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hub.policy.states import Session, check_timeout
+from hub.policy.states import Session, check_timeout, new_session_id
 from hub.store.base import SessionStore
 from hub.store.crypto import SessionCodec, SessionCorrupt
 
+log = logging.getLogger("hub.sessions")
+
 DEFAULT_GRACE = timedelta(minutes=15)
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # new_session_id(): 32 random bytes, URL-safe base64
+
+
+def is_session_id(value: object) -> bool:
+    """Whether `value` has the shape of a session ID the hub issues (anything else is unknown)."""
+    return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
 
 
 class SessionRepository:
@@ -34,15 +48,17 @@ class SessionRepository:
         self.grace = grace
 
     def get(self, session_id: str, now: datetime) -> Session | None:
-        """The session (moved to TIMEOUT if expired), None if unknown; SessionCorrupt if tampered."""
+        """The session (moved to TIMEOUT if expired); None if unknown, malformed or not decryptable."""
+        if not is_session_id(session_id):
+            return None
         blob = self.store.load(session_id)
         if blob is None:
             return None
         try:
             session = self.codec.decode(session_id, blob)
         except SessionCorrupt:
-            self.store.delete(session_id)
-            raise
+            log.warning("session refused: session-corrupt")  # e.g. a retired session key; left to expire
+            return None
         return check_timeout(session, now)
 
     def put(self, session: Session, *, now: datetime | None = None) -> None:
@@ -50,6 +66,13 @@ class SessionRepository:
         remaining = min(session.expires_at - now, self.lifetime) + self.grace
         ttl = max(1, math.ceil(remaining.total_seconds()))
         self.store.save(session.session_id, self.codec.encode(session), ttl)
+
+    def renew(self, session: Session, *, now: datetime) -> Session:
+        """The same journey under a new session ID; the old ID stops working at once (no fixation)."""
+        renewed = replace(session, session_id=new_session_id())
+        self.put(renewed, now=now)
+        self.store.delete(session.session_id)
+        return renewed
 
     def end(self, session_id: str) -> None:
         """The journey is over: the session and every piece of personal data in it are deleted."""

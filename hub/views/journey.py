@@ -1,8 +1,13 @@
 """The citizen's pages: start, what you need, choose a certified company, the outcome, cycle 3.
 
-Every page needs the session cookie; every form carries a CSRF token; every failure renders a page that
-says what happened and what to do next, with a way back to the service (which then receives the SAML
-status that matches).
+Every page needs the session cookie; every step that changes the journey is a POST carrying the session's
+CSRF token (a link from another site cannot move or end a journey); every failure renders a page that says
+what happened and what to do next, with a way back to the service (which then receives the SAML status
+that matches).
+
+Steps that ask the matching service run under the journey's lock (`hub.session_lock`): the state that
+awaits the answer is saved first, and whichever request finds it so (the redirect after the IDP's answer
+or cycle 3, a reload, a second click) asks once, while any other waits and then shows the outcome.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.rp_response import build_rp_response
+from hub.session_lock import journey_lock
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import csrf_valid, current_session, remember_idp_request, services
 
@@ -118,7 +124,7 @@ def choose_company():
         return _outcome_page(session)
     offered = _offered(session)
     if not offered:
-        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, rp_home_url=return_to_service_url())
+        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     if request.method == "GET":
         return render_template(
             "choose_company.html",
@@ -135,7 +141,7 @@ def choose_company():
     try:
         levels = requested_levels(g.rp, chosen)
     except LevelOfAssuranceError:
-        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, rp_home_url=return_to_service_url())
+        return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     now = hub.now()
     request_element = build_authn_request(
         issuer=hub.config.hub.entity_id,
@@ -153,7 +159,7 @@ def choose_company():
     remember_idp_request(hub_request_id, session.session_id)
     audit.emit(
         "idp_selected",
-        session_id=session.session_id,
+        session_id=session.journey_id,
         rp_entity_id=g.rp.entity_id,
         idp_entity_id=chosen.entity_id,
         levels=levels,
@@ -188,35 +194,60 @@ _TRY_AGAIN = {
 }
 
 
+_SUCCESS_STATES = (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCESS, s.State.USER_ACCOUNT_CREATED)
+
+
 def _outcome_page(session: s.Session):
-    if session.state in (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCESS, s.State.USER_ACCOUNT_CREATED):
-        return return_to_service()
+    if session.state in _SUCCESS_STATES:
+        return render_template("continue_to_service.html", action=return_to_service_url(), rp_name=g.rp.display_name)
     if session.state is s.State.AWAITING_CYCLE3_DATA:
         return redirect(url_for("journey.cycle3"), code=303)
     if session.state is s.State.IDP_SELECTED:
         return redirect(url_for("journey.choose_company"), code=303)
+    if session.state is s.State.SESSION_STARTED and "problem" not in session.data:  # not started yet
+        return redirect(url_for("journey.start"), code=303)
+    if session.state in s.AWAITING_MATCHING_SERVICE:  # the result page asks, or waits for whoever asks
+        return redirect(url_for("journey.result"), code=303)
     problem = session.data.get("problem") or _OUTCOME_PROBLEMS.get(session.state, problems.GENERIC)
     if session.state is s.State.TIMEOUT and not session.data.get("timeout_audited"):
-        audit.emit("session_timeout", session_id=session.session_id, rp_entity_id=session.rp_entity_id)
+        audit.emit("session_timeout", session_id=session.journey_id, rp_entity_id=session.rp_entity_id)
         _save(replace(session, data={**session.data, "timeout_audited": "1"}))
-    context = {"rp_home_url": return_to_service_url()}
+    context = {"return_action": return_to_service_url()}
     if problem in _TRY_AGAIN:
         context["next_url"] = url_for("journey.choose_company")
     elif problem in (problems.PENDING_REGISTRATION, problems.FRAUD, problems.NO_MATCH):
-        context["next_url"] = return_to_service_url()  # their action is "Return to the service"
+        context["next_action"] = return_to_service_url()  # their action is "Return to the service"
     idp = services().identity_provider(session.selected_idp_entity_id)
     if idp is not None:
         context["idp_name"] = idp.display_name
     return problem_page(problem, rp=g.rp, **context)
 
 
+def _settle(session: s.Session) -> s.Session:
+    """The session once any matching-service query it awaits has been answered (asked here if need be)."""
+    hub = services()
+    with journey_lock(hub, session.session_id) as held:
+        if not held:
+            return session  # still being asked elsewhere: the page says so
+        session = hub.sessions.get(session.session_id, hub.now()) or session
+        if session.state in s.AWAITING_MATCHING_SERVICE:
+            session = matching_step.continue_matching(hub, session)
+    g.session = session
+    return session
+
+
 @bp.get("/journey/result")
 @with_session
 def result():
-    return _outcome_page(g.session)
+    session = g.session
+    if session.state in s.AWAITING_MATCHING_SERVICE:
+        session = _settle(session)
+        if session.state in s.AWAITING_MATCHING_SERVICE:  # another request is still asking
+            return problem_page(problems.IN_PROGRESS, rp=g.rp, next_url=url_for("journey.result"))
+    return _outcome_page(session)
 
 
-@bp.get("/journey/return-to-service")
+@bp.post("/journey/return-to-service")
 @with_session
 def return_to_service():
     """Post the hub's signed Response to the service, then end the session and its personal data."""
@@ -258,25 +289,28 @@ def cycle3():
     value = _normalise_cycle3(request.form.get("cycle3_value", ""))
     if not value or len(value) > 64 or not re.fullmatch(attribute.pattern, value):
         return render_template("cycle3.html", error=True, value=value[:64], **context), 400
-    query_id = matching_step.new_query_id()
-    session = s.transition(
-        session, s.Cycle3Submitted(matching_request_id=query_id, data={matching_step.CYCLE3_VALUE: value}), hub.now()
-    )
-    _save(session)
-    session = matching_step.send_query(hub, session, query_id)
-    _save(session)
-    return redirect(url_for("journey.result"), code=303)
+    with journey_lock(hub, session.session_id) as held:
+        session = hub.sessions.get(session.session_id, hub.now()) if held else None
+        if session is not None and session.state is s.State.AWAITING_CYCLE3_DATA:  # else a second submit
+            event = s.Cycle3Submitted(
+                matching_request_id=matching_step.new_query_id(), data={matching_step.CYCLE3_VALUE: value}
+            )
+            _save(s.transition(session, event, hub.now()))
+    return redirect(url_for("journey.result"), code=303)  # which asks the matching service, once
 
 
 @bp.post("/cycle3/cancel")
 @with_session
 def cycle3_cancel():
-    session, hub = g.session, services()
-    if session.state is s.State.AWAITING_CYCLE3_DATA:
+    hub = services()
+    with journey_lock(hub, g.session.session_id) as held:
+        session = hub.sessions.get(g.session.session_id, hub.now()) if held else None
+        if session is None or session.state is not s.State.AWAITING_CYCLE3_DATA:
+            return redirect(url_for("journey.result"), code=303)
         session = _save(s.transition(session, s.Cycle3Cancelled(), hub.now()))
         audit.emit(
             "cycle3_input_cancelled",
-            session_id=session.session_id,
+            session_id=session.journey_id,
             rp_entity_id=session.rp_entity_id,
             idp_entity_id=session.selected_idp_entity_id,
         )

@@ -105,7 +105,7 @@ def single_sign_on():
     hub.sessions.put(session, now=now)
     audit.emit(
         "session_started",
-        session_id=session.session_id,
+        session_id=session.journey_id,
         rp_entity_id=rp.entity_id,
         levels=rp.levels_of_assurance,
     )

@@ -177,12 +177,13 @@ def test_metrics_count_journey_events_without_personal_data(federation, browser)
     import requests
 
     sign_in(browser, federation, "alice", IDP_TWO)
-    body = requests.get(federation.urls["HUB_URL"] + "/metrics", timeout=10).text
+    assert requests.get(federation.urls["HUB_URL"] + "/metrics", timeout=10).status_code == 404  # not for citizens
+    body = requests.get(federation.url("hub_operator") + "/metrics", timeout=10).text
     assert "# TYPE hub_journey_events_total counter" in body
     ours = (
-        'hub_journey_events_total{event="cycle01_match",rp="https://test-rp.federation.test",'
-        'idp="https://stub-idp-two.federation.test"} '
+        'hub_journey_events_total{event="cycle01_match",idp="https://stub-idp-two.federation.test",'
+        'rp="https://test-rp.federation.test"} '
     )
-    counts = [int(line[len(ours) :]) for line in body.splitlines() if line.startswith(ours)]
+    counts = [float(line[len(ours) :]) for line in body.splitlines() if line.startswith(ours)]
     assert counts and counts[0] >= 1, body
     assert "Alice" not in body and "Evans" not in body

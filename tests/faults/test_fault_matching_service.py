@@ -26,12 +26,14 @@ from federation.saml import soap
 from federation.saml.constants import DS_NS, q
 from federation.saml.response import Status, build_response
 from tests.e2e.journey import IDP_TWO, at_idp_headless, choose, return_to_service, start_at_service
-from tests.faults.faults_support import log_text, running_federation, wait_for
+from tests.faults.faults_support import form_fields, log_text, running_federation, wait_for
+from tests.support.browser_client import BrowserClient
 
 pytestmark = pytest.mark.e2e
 
 MS_ENTITY = "https://test-rp-ms.federation.test"
 SLOW_SECONDS = 4.0
+DELAY_SECONDS = 0.6  # under the 1 s timeout this module's federation is given
 NO_MATCH = Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH)
 
 
@@ -72,6 +74,8 @@ class FaultyMatchingService:
     def answer(self, body: bytes) -> tuple[int, bytes]:
         if self.mode == "slow":
             time.sleep(SLOW_SECONDS)
+        if self.mode == "delayed":  # slow, but within the hub's timeout: a query in flight for a while
+            time.sleep(DELAY_SECONDS)
         if self.mode == "garbage":
             return 200, b"this is not a SOAP envelope"
         query_id = soap.unwrap(body).get("ID")
@@ -155,3 +159,80 @@ def test_faulty_matching_service_gives_502_and_an_error_to_the_service(federatio
     page = return_to_service(browser, page)  # the hub's Responder status reaches the service
     assert 'id="outcome-authentication_failed"' in page.text, page.heading
     assert page.heading == "Your identity could not be proved"
+
+
+# --- one query in flight per journey -------------------------------------------------------------------------
+
+
+def _at_cycle3(federation, faulty_ms, browser):
+    faulty_ms.mode = "valid"
+    page = _to_matching(browser, federation)
+    assert "/cycle3" in page.url, (page.url, page.heading)
+    return {**form_fields(page.form(button="Continue")), "cycle3_value": "AB 12 34 56 C"}
+
+
+def _same_browser(browser: BrowserClient) -> BrowserClient:
+    """Another connection of the same browser (another tab): the same cookies."""
+    tab = BrowserClient()
+    tab.http.cookies.update(browser.http.cookies)
+    return tab
+
+
+def _all_at_once(*calls):
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=10)
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_cycle3_answers_sent_at_once_reach_the_matching_service_once(federation, faulty_ms, browser):
+    fields = _at_cycle3(federation, faulty_ms, browser)
+    cycle3 = federation.url("hub") + "/cycle3"
+    tabs = [_same_browser(browser), _same_browser(browser)]
+    faulty_ms.mode = "delayed"
+    before = faulty_ms.queries
+    try:
+        pages = _all_at_once(*(lambda tab=tab: tab.post(cycle3, fields) for tab in tabs))
+    finally:
+        for tab in tabs:
+            tab.http.close()
+    assert faulty_ms.queries == before + 1, "the cycle 3 query was sent more than once"
+    for page in pages:  # both get the outcome of the one query: no match (the stand-in says so)
+        assert page.status == 200 and "could not find your records" in page.heading, (page.status, page.heading)
+
+
+def test_a_reload_or_second_submit_while_the_query_is_in_flight_gets_a_page(federation, faulty_ms, browser):
+    fields = _at_cycle3(federation, faulty_ms, browser)
+    hub = federation.url("hub")
+    tabs = [_same_browser(browser) for _ in range(3)]
+    faulty_ms.mode = "delayed"
+    before = faulty_ms.queries
+
+    def submit():
+        return tabs[0].post(hub + "/cycle3", fields)
+
+    def reload_later():
+        time.sleep(DELAY_SECONDS / 3)  # while the first submit's query is in flight
+        return tabs[1].get(hub + "/journey/result")
+
+    def resubmit_later():
+        time.sleep(DELAY_SECONDS / 3)
+        return tabs[2].post(hub + "/cycle3", fields)
+
+    try:
+        pages = _all_at_once(submit, reload_later, resubmit_later)
+    finally:
+        for tab in tabs:
+            tab.http.close()
+    assert faulty_ms.queries == before + 1
+    for page in pages:
+        assert page.status < 500, (page.url, page.status, page.heading)
+        assert "could not find your records" in page.heading, (page.url, page.heading)

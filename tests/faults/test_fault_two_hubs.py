@@ -62,17 +62,19 @@ def test_one_journey_alternating_between_two_hub_processes(federation, browser):
     consumed = requests.post(
         with_port(form.get("action"), hub_2), data=dict(form_fields(form)), allow_redirects=False, timeout=30
     )
-    assert consumed.status_code == 303 and consumed.headers["Location"].endswith("/journey/result")
-    page = browser.get(hub_1 + "/journey/result")  # matched: the page that posts the hub's Response
-    assert page.status == 200, (page.status, page.heading)
-    page = browser.auto_submit(page)
+    location = consumed.headers["Location"]
+    assert consumed.status_code == 303 and "/journey/identity-provider-answer?key=" in location, location
+    # the answer parked by hub 2 is applied by hub 1, in the browser that holds the journey
+    page = browser.get(hub_1 + location[location.index("/journey/") :])
+    assert page.status == 200 and page.url == hub_1 + "/journey/result", (page.status, page.url, page.heading)
+    page = return_to_service(browser, page)  # matched: the hub posts its Response to the service
     assert "signed in" in page.text.lower(), page.heading
     assert expected_hashed_pid("stub-idp-two", "alice") in page.text
 
-    # the same Response again, now to the other process: refused (the session has ended)
+    # the same Response again, now to the other process: refused (the request has had its answer)
     replayed = _post_idp_response(browser, idp_page, hub_1)
     assert replayed.status == 400
-    assert "idp response refused: unknown-in-response-to" in log_text(federation, "hub")
+    assert "idp response refused: idp-request-already-answered" in log_text(federation, "hub")
 
 
 def test_result_and_return_pages_on_the_other_process(federation, browser):
@@ -89,7 +91,8 @@ def test_result_and_return_pages_on_the_other_process(federation, browser):
     assert page.url == hub_2 + "/journey/result" and "could not prove your identity" in page.heading
     page = browser.get(hub_1 + "/journey/result")
     assert "could not prove your identity" in page.heading
-    page = browser.get(hub_2 + "/journey/return-to-service")
+    back = page.form(button="Return to")
+    page = browser.post(hub_2 + "/journey/return-to-service", dict(form_fields(back)))
     page = browser.auto_submit(page)
     assert "signed in" not in page.text.lower()
     assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
@@ -108,7 +111,7 @@ def test_authn_request_replayed_to_the_other_process_is_refused(federation, brow
 
 def test_idp_response_posted_to_both_processes_at_once_is_accepted_once(federation):
     """The replay cache in Redis gives exactly one winner; the loser refuses the Response. Which check
-    refuses it depends on timing (the replay cache, or the session already having moved on), so the
+    refuses it depends on timing (the replay cache, or the request already having had its answer), so the
     race is run a few times until the replay cache has been seen to refuse it at least once."""
     hubs = (federation.url("hub"), federation.url("hub-2"))
     seen_replay_refusal = False
@@ -143,7 +146,7 @@ def test_idp_response_posted_to_both_processes_at_once_is_accepted_once(federati
         if "idp response refused: response-replayed" in refusal or "assertion-replayed" in refusal:
             seen_replay_refusal = True
             break
-        assert "session-not-awaiting-this-response" in refusal, refusal[-2000:]
+        assert "idp-request-already-answered" in refusal, refusal[-2000:]
     assert seen_replay_refusal, f"the replay cache never decided the race in {attempt + 1} attempts"
 
 

@@ -478,21 +478,21 @@ def test_comment_inside_an_attribute_value_after_signing_is_read_whole(forge, aw
 
 
 def test_same_response_posted_twice(forge, awaiting, forged, hub_log):
-    """After a match the journey ends and the session is deleted: the hub no longer knows the request."""
+    """Once an answer has been applied, the hub refuses any other answer to that request by name."""
     first_page = forged.post(awaiting)
     assert first_page.status == 200, first_page.heading
     watch = hub_log()
-    assert_refused(forged.post(awaiting), watch, "unknown-in-response-to")
+    assert_refused(forged.post(awaiting), watch, "idp-request-already-answered")
 
 
 def test_same_cancel_response_posted_twice(forge, awaiting, forged, hub_log):
-    """A cancel moves the session back to the company list; the same answer again is out of turn."""
+    """A cancel moves the session back to the company list; the same answer again is refused."""
     cancel = Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT, detail=c.STATUS_DETAIL_AUTHN_CANCEL)
     response = forged.reassemble(assertions=[], status=cancel)
     first_page = post_to_hub_acs(forge, awaiting, response)
     assert first_page.status == 200 and "did not finish" in first_page.heading, first_page.heading
     watch = hub_log()
-    assert_refused(post_to_hub_acs(forge, awaiting, response), watch, "session-not-awaiting-this-response:")
+    assert_refused(post_to_hub_acs(forge, awaiting, response), watch, "idp-request-already-answered")
 
 
 def test_response_replayed_while_the_session_still_awaits_an_answer(forge, awaiting, forged, hub_log):

@@ -237,3 +237,14 @@ def test_app_without_a_limit(federation_config, keys_dir, tmp_path):
     assert app.extensions["hub"].rate_limiter is None
     client = app.test_client()
     assert all(client.post("/SAML2/SSO", data={}).status_code == 400 for _ in range(5))
+
+
+def test_choosing_a_company_is_limited_but_reading_the_list_is_not(federation_config, keys_dir, tmp_path):
+    """Each choice signs an AuthnRequest and stores an index entry, so it is limited like /SAML2/SSO."""
+    client = _app(federation_config, keys_dir, tmp_path, HUB_RATE_LIMIT_PER_MINUTE="2").test_client()
+    # without a session these are refused, but a flood is still counted and cut off before any work
+    statuses = [client.post("/choose-a-certified-company", data={"entity_id": "x"}).status_code for _ in range(3)]
+    assert statuses[:2] != [429, 429] and statuses[2] == 429, statuses
+    assert all(client.get("/choose-a-certified-company").status_code != 429 for _ in range(5))
+    # the SSO endpoint has a counter of its own
+    assert client.post("/SAML2/SSO", data={"SAMLRequest": "x"}).status_code == 400

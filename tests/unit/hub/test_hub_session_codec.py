@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from federation.loa import LevelOfAssurance as LoA
-from hub.policy.states import Session, State, start_session
+from hub.policy.states import Session, State, new_session_id, start_session
 from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
@@ -164,23 +164,45 @@ def test_repository_ttl_is_remaining_lifetime_plus_grace(repo, clock):
     assert repo.store.load(session.session_id) is None
 
 
-def test_repository_deletes_and_reports_a_tampered_session(repo):
+def test_repository_treats_a_tampered_session_as_unknown_and_never_deletes(repo):
     session = a_session()
     repo.put(session, now=NOW)
     blob = bytearray(repo.store.load(session.session_id))
     blob[-1] ^= 0xFF
     repo.store.save(session.session_id, bytes(blob), 60)
-    with pytest.raises(SessionCorrupt):
-        repo.get(session.session_id, NOW)
-    assert repo.store.load(session.session_id) is None
+    assert repo.get(session.session_id, NOW) is None
+    assert repo.store.load(session.session_id) == bytes(blob)
 
 
 def test_a_blob_copied_to_another_session_id_is_refused(repo):
     victim = a_session()
     repo.put(victim, now=NOW)
-    repo.store.save("attacker-session", repo.store.load(victim.session_id), 60)
+    attacker = new_session_id()
+    repo.store.save(attacker, repo.store.load(victim.session_id), 60)
     with pytest.raises(SessionCorrupt):
-        repo.get("attacker-session", NOW)
+        repo.codec.decode(attacker, repo.store.load(attacker))
+    assert repo.get(attacker, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "cookie", ["idp-request:_abc", "", "x" * 43 + "!", "a" * 44, "../session", "session:" + "a" * 35, "\n" * 43]
+)
+def test_a_value_that_is_not_a_session_id_is_unknown_and_touches_nothing(repo, cookie):
+    repo.store.save(cookie or "empty", b"something else entirely", 60)
+    repo.store.put("idp-request", "_abc", b"a-session-id", 60)
+    assert repo.get(cookie, NOW) is None
+    assert repo.store.load(cookie or "empty") == b"something else entirely"
+    assert repo.store.get("idp-request", "_abc") == b"a-session-id"
+
+
+def test_renew_moves_the_journey_to_a_new_id_and_the_old_one_stops_working(repo):
+    session = a_session()
+    repo.put(session, now=NOW)
+    renewed = repo.renew(session, now=NOW)
+    assert renewed.session_id != session.session_id
+    assert repo.get(session.session_id, NOW) is None
+    assert repo.get(renewed.session_id, NOW) == renewed
+    assert renewed.journey_id == session.journey_id  # audit events of one journey still join up
 
 
 def test_repository_validates_its_settings():

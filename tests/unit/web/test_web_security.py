@@ -152,3 +152,22 @@ def test_static_files_cannot_escape_their_folder(client):
 def test_register_web_rejects_an_unknown_phase():
     with pytest.raises(ValueError):
         register_web(Flask(__name__), service_name="Test", phase="gamma")
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/start", "/start"),
+        ("//attacker.example/", "/attacker.example/"),
+        ("/\\attacker.example/", "/attacker.example/"),
+        ("/\\/attacker.example", "/attacker.example"),
+        ("\\\\attacker.example", "/attacker.example"),
+        ("/a\\b", "/a%5Cb"),
+        ("/caf\u00e9", "/caf%C3%A9"),
+        ('/"><script>', "/%22%3E%3Cscript%3E"),
+    ],
+)
+def test_local_path_never_leaves_the_site(path, expected):
+    from federation.web import local_path
+
+    assert local_path(path) == expected

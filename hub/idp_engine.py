@@ -1,0 +1,159 @@
+"""The IDP-side engine: a SAML Response from an identity provider in, a typed `IdpOutcome` out.
+
+Everything SAML about an IDP's answer happens here, checked per ARCHITECTURE section 6: the signature
+from the selected IDP's metadata, decryption, Destination, InResponseTo (the request this session sent),
+Audience, times, replay of the Response and of each assertion, the IDP still being allowed to serve the
+service, the level of assurance, and the fraud attributes. On success the IDP's assertions, untouched and
+still IDP-signed, are re-encrypted at once for whoever reads them next (the service's matching service, or
+a service without one), so the outcome never holds them in clear.
+
+No Flask here and no journey state changes: the caller decides when and in which browser the outcome
+takes effect (`hub.views.idp_response`).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+
+from lxml import etree
+
+from federation import xmlsecurity
+from federation.config import IdentityProvider, RelyingParty
+from federation.saml import constants as c
+from federation.saml.assertion import split_idp_assertions
+from federation.saml.errors import SamlValidationError
+from federation.saml.hashed_pid import audit_pid
+from federation.saml.response import ResponseData, parse_response, reencrypt_assertion
+from federation.web import problems
+from hub.policy import eligibility
+from hub.policy import outcomes as o
+from hub.policy.loa_rules import LevelOfAssuranceError, check_returned_level
+from hub.policy.states import Session
+from hub.services import HubServices
+
+log = logging.getLogger("hub.idp_response")
+
+
+class ResponseRefused(Exception):
+    """The Response cannot be used; `reason` is a short machine-readable code for the operator's log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The unverified InResponseTo of a Response: used only to find the session it claims to answer."""
+
+    in_response_to: str
+
+
+def route(root: etree._Element) -> Routing:
+    in_response_to = root.get("InResponseTo")
+    if not in_response_to or len(in_response_to) > 256:
+        raise ResponseRefused("no-in-response-to")
+    return Routing(in_response_to)
+
+
+def read_idp_response(
+    hub: HubServices, root: etree._Element, session: Session, idp: IdentityProvider, rp: RelyingParty
+) -> o.IdpOutcome:
+    """Verify `root` as `idp`'s answer to the request `session` sent; ResponseRefused on any failure."""
+    config, now = hub.config, hub.now()
+    idp_certs = tuple(cert.certificate for cert in idp.signing_certificates)
+
+    def certificates_for_issuer(issuer: str) -> tuple:
+        if issuer == idp.entity_id:
+            return idp_certs
+        if hub.identity_provider(issuer) is not None:  # a known IDP, but not the one this session chose
+            raise SamlValidationError("issuer-not-selected-idp", "the Response is not from the selected IDP")
+        return ()
+
+    try:
+        response = parse_response(
+            root,
+            certificates_for_issuer=certificates_for_issuer,
+            expected_destination=config.hub.response_url,
+            expected_in_response_to=session.hub_request_id,
+            expected_audience=config.hub.entity_id,
+            decryption_credentials=hub.decryption,
+            now=now,
+            clock_skew=config.clock_skew,
+        )
+    except SamlValidationError as exc:
+        raise ResponseRefused(exc.reason) from exc
+    _check_replay(hub, response)
+    if not eligibility.may_serve(idp, rp, now):
+        raise ResponseRefused("idp-no-longer-allowed")
+    return _outcome(hub, session, response, idp, rp)
+
+
+def _check_replay(hub: HubServices, response: ResponseData) -> None:
+    now = hub.now()
+    ttl = int((hub.config.session_lifetime + hub.config.clock_skew).total_seconds())
+    if not hub.replay.add_if_absent("idp-response", f"{response.issuer} {response.id}", ttl):
+        raise ResponseRefused("response-replayed")
+    for assertion in response.assertions:
+        remaining = int((assertion.data.not_on_or_after - now + hub.config.clock_skew).total_seconds()) + 1
+        if not hub.replay.add_if_absent("assertion", f"{assertion.data.issuer} {assertion.data.id}", max(remaining, 1)):
+            raise ResponseRefused("assertion-replayed")
+
+
+def _outcome(
+    hub: HubServices, session: Session, response: ResponseData, idp: IdentityProvider, rp: RelyingParty
+) -> o.IdpOutcome:
+    status = response.status
+    ref = {"idp_entity_id": idp.entity_id, "in_response_to": response.in_response_to}
+    if status.code == c.STATUS_SUCCESS:
+        assertions = [a.data for a in response.assertions]
+        if not assertions:
+            raise ResponseRefused("success-without-assertions")
+        fraud = next((a for a in assertions if a.is_fraud), None)
+        if fraud is not None:
+            if not fraud.fraud_event_id or not fraud.gpg45_status:
+                raise ResponseRefused("fraud-response-without-fraud-attributes")
+            return o.IdpFraud(**ref, indicator=fraud.gpg45_status)
+        try:
+            pair = split_idp_assertions(assertions, response_issuer=response.issuer)
+        except SamlValidationError as exc:
+            raise ResponseRefused(exc.reason) from exc
+        level = pair.authn.level_of_assurance
+        try:
+            check_returned_level(
+                level,
+                rp_levels=session.accepted_levels,
+                idp_levels=idp.levels_of_assurance,
+                comparison=idp.authn_context_comparison,
+            )
+        except LevelOfAssuranceError as exc:
+            log.warning("idp response refused: level-of-assurance %s (%s)", exc.reason, level.name if level else None)
+            return o.IdpAuthnFailed(**ref, reason=f"loa-{exc.reason}", problem=problems.LOA_TOO_LOW, level=level)
+        matching = rp.matching_service_entity_id is not None
+        if matching:
+            recipient = hub.config.matching_service(rp.matching_service_entity_id).encryption_certificate.certificate
+        else:
+            recipient = rp.encryption_certificate.certificate
+        sealed = tuple(
+            base64.b64encode(xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient))).decode()
+            for a in response.assertions
+        )
+        pid = pair.authn.name_id
+        return o.IdpSuccess(
+            **ref,
+            level=level,
+            pid=pid,
+            pid_hash=audit_pid(idp.entity_id, pid),
+            sealed_assertions=sealed,
+            for_matching_service=matching,
+        )
+    detail, sub = status.detail, status.sub_code
+    if detail == c.STATUS_DETAIL_LOA_PENDING:
+        return o.IdpPending(**ref)
+    if detail == c.STATUS_DETAIL_AUTHN_CANCEL or (sub == c.STATUS_NO_AUTHN_CONTEXT and detail is None):
+        return o.IdpCancelled(**ref)
+    if status.code == c.STATUS_REQUESTER:
+        return o.IdpRequesterError(**ref)
+    return o.IdpAuthnFailed(**ref, reason=detail or "authn-failed")

@@ -1,0 +1,45 @@
+"""One step at a time per journey: a lock in the shared store around each read-change-save of a session.
+
+Two requests of one citizen can arrive together (a double click on cycle 3, a reload while the matching
+service is being asked, two hub processes behind a balancer). Without a lock both read the same state and
+both act: the matching service would be asked twice and one answer lost. With it, the second request waits
+for the first to finish and then sees its outcome.
+
+The lock expires by itself (`ttl`), so a process that dies while holding it cannot stall the journey for
+longer than that; the next request then finds the work undone and does it (see `hub.matching_step`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hub.services import HubServices
+
+NAMESPACE = "journey"
+POLL_SECONDS = 0.05
+
+
+def lock_ttl_seconds(hub: HubServices) -> int:
+    """Long enough for the slowest step: a matching query, then an account-creation query, then saves."""
+    return int(hub.config.matching_service_timeout_seconds * 3) + 5
+
+
+@contextmanager
+def journey_lock(hub: HubServices, session_id: str, *, wait_seconds: float | None = None) -> Iterator[bool]:
+    """Hold the journey's lock; yields False if it could not be had within `wait_seconds` (default: its TTL).
+
+    The caller must reload the session once it holds the lock: another request may have moved it on.
+    """
+    ttl = lock_ttl_seconds(hub)
+    deadline = time.monotonic() + (ttl if wait_seconds is None else wait_seconds)
+    token = hub.store.try_lock(NAMESPACE, session_id, ttl)
+    while token is None and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        token = hub.store.try_lock(NAMESPACE, session_id, ttl)
+    try:
+        yield token is not None
+    finally:
+        if token is not None:
+            hub.store.unlock(NAMESPACE, session_id, token)
