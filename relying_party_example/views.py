@@ -1,29 +1,28 @@
 """The service's pages: one Blueprint per relying party, thin views over the client library.
 
-The sign-in attempt (request ID and RelayState) lives in the service's own signed session cookie
-(HttpOnly, SameSite=Lax). The hub's POST back is same-site in the demo, so the cookie comes with it; if it
-does not (another browser, cookies blocked, an answer already used), the citizen is told to start again.
-Log lines carry reasons and IDs only, never personal data.
+The sign-in attempt (request ID and RelayState) and its result live in the citizen's server-side session
+(`browser_session`: the cookie holds only a random ID). The hub's POST back is same-site in the demo, so
+the cookie comes with it; if it does not (another browser, cookies blocked, an answer already used), the
+citizen is told to start again. The session ID is renewed when the hub's answer is applied, and sign-out
+ends the session in the store. Log lines carry reasons and IDs only, never personal data.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 from dataclasses import dataclass
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import translate
+from relying_party_example.browser_session import current, sessions_of_app
 from relying_party_example.client import HubClient, HubResponseError, Scenario, new_relay_state
 
 log = logging.getLogger("relying_party_example")
-
-CSRF_SESSION_KEY = "csrf"
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,11 @@ class Service:
 
 def csrf_token() -> str:
     """The form token of this browser's session (a Jinja global: federation.web's csrf_field uses it)."""
-    token = session.get(CSRF_SESSION_KEY)
-    if not token:
-        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
-    return token
+    return sessions_of_app().csrf_token(current())
 
 
 def _csrf_ok() -> bool:
-    expected = session.get(CSRF_SESSION_KEY)
-    sent = request.form.get("csrf_token", "")
-    return bool(expected) and hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
+    return sessions_of_app().csrf_valid(current(), request.form.get("csrf_token", ""))
 
 
 def problem(name: str, status: int, *, relying_party: RelyingParty | None = None, home_url: str = "/"):
@@ -67,7 +61,7 @@ def service_blueprint(service: Service) -> Blueprint:
 
     @blueprint.get("/")
     def home() -> ResponseReturnValue:
-        result = session.get(result_key)
+        result = current().data.get(result_key)
         signed_in = bool(result) and Scenario(result["scenario"]).is_verified
         return render_template(
             "relying_party/service.html",
@@ -84,8 +78,10 @@ def service_blueprint(service: Service) -> Blueprint:
             request_id, post = client.start_sign_in(new_relay_state())
         except MetadataError as exc:
             return refuse(f"metadata-{exc.reason}", "unavailable", 503)
-        session[pending_key] = {"request_id": request_id, "relay_state": post.relay_state}
-        session.pop(result_key, None)
+        session = current()
+        session.data[pending_key] = {"request_id": request_id, "relay_state": post.relay_state}
+        session.data.pop(result_key, None)
+        sessions_of_app().save(session)
         log.info("sign-in started service=%s request_id=%s", rp.name, request_id)
         return render_template(
             "federation/saml_post.html",
@@ -98,9 +94,11 @@ def service_blueprint(service: Service) -> Blueprint:
 
     @blueprint.post(service.acs_path)
     def assertion_consumer_service() -> ResponseReturnValue:
-        pending = session.pop(pending_key, None)  # one answer per attempt, whatever happens next
+        sessions, session = sessions_of_app(), current()
+        pending = session.data.pop(pending_key, None)  # one answer per attempt, whatever happens next
         if not pending:
             return refuse("no-sign-in-attempt-in-session", "no_attempt")
+        sessions.save(session)
         saml_response = request.form.get("SAMLResponse")
         if not saml_response:
             return refuse("missing-saml-response")
@@ -122,16 +120,18 @@ def service_blueprint(service: Service) -> Blueprint:
             outcome.scenario.name,
             level.name if level else "-",
         )
-        session[result_key] = {
+        sessions.renew(session)  # sign-in: a session ID known before it is worth nothing after it
+        session.data[result_key] = {
             "scenario": outcome.scenario.value,
             "hashed_pid": outcome.hashed_pid,
             "level": level.name if level else None,
         }
+        sessions.save(session)
         return redirect(url_for(".result"), 303)  # a refresh then reloads the page, not the POST
 
     @blueprint.get("/signed-in")
     def result() -> ResponseReturnValue:
-        result = session.get(result_key)
+        result = current().data.get(result_key)
         if not result:
             return redirect(url_for(".home"), 303)
         return render_template(
@@ -148,7 +148,7 @@ def service_blueprint(service: Service) -> Blueprint:
     def sign_out() -> ResponseReturnValue:
         if not _csrf_ok():
             return refuse("csrf-token-missing-or-wrong", "form_expired")
-        session.pop(result_key, None)
+        sessions_of_app().end(current())  # every service of this app: the browser has one session with it
         return redirect(url_for(".home"), 303)
 
     return blueprint
