@@ -36,6 +36,7 @@ from federation.web import register_web
 from relying_party_example import views
 from relying_party_example.browser_session import BrowserSessions, install
 from relying_party_example.client import HubClient
+from relying_party_example.sign_ins import SignIns
 from relying_party_example.store import MemoryStore, Store, StoreUnavailable, store_from_settings
 
 SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts")  # relying-party names in the federation config
@@ -121,8 +122,9 @@ def create_app(
         messages=_messages(),
     )
     app.jinja_env.globals["csrf_token"] = views.csrf_token
+    sign_ins = SignIns(sessions.store, int((config.session_lifetime + config.clock_skew).total_seconds()))
     for service in services:
-        app.register_blueprint(views.service_blueprint(service))
+        app.register_blueprint(views.service_blueprint(service, sign_ins))
 
     @app.get("/healthcheck")
     def healthcheck() -> dict[str, str]:

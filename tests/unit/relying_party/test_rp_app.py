@@ -29,8 +29,12 @@ def post_to_acs(client, url: str, saml_response: str, relay_state: str):
 
 
 def signed_in_page(client, response, prefix: str = "") -> str:
+    """The ACS's 303 to its one-time continue URL, then that URL's 303 to the signed-in page."""
     assert response.status_code == 303, response.get_data(as_text=True)
-    assert response.headers["Location"].endswith(f"{prefix}/signed-in")
+    assert response.headers["Location"].startswith(f"{prefix}/SAML2/SSO/POST/continue?key=")
+    applied = client.get(response.headers["Location"])
+    assert applied.status_code == 303, applied.get_data(as_text=True)
+    assert applied.headers["Location"] == f"{prefix}/signed-in"
     page = client.get(f"{prefix}/signed-in")
     assert page.status_code == 200
     return page.get_data(as_text=True)
@@ -106,7 +110,7 @@ def test_signed_in_page_in_welsh(client, fed):
     sign_in = start_sign_in(client)
     assertion = matching_service_assertion(fed, in_response_to=sign_in.request_id)
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
-    post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
+    signed_in_page(client, post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state))
     page = client.get("/signed-in?lang=cy").get_data(as_text=True)
     assert "Rydych wedi mewngofnodi" in page and "Lefel 2" in page
 
@@ -196,12 +200,13 @@ def test_assertion_minted_by_the_hub_is_refused(client, fed, caplog):
     refused(post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state), caplog, "signature-invalid")
 
 
-def test_in_response_to_mismatch_is_refused(client, fed, caplog):
+def test_an_answer_to_a_request_the_service_never_sent_is_refused(client, fed, caplog):
     sign_in = start_sign_in(client)
     other = "_" + "0" * 40
     assertion = matching_service_assertion(fed, in_response_to=other)
     saml = hub_response(fed, fed.matching_rp, in_response_to=other, assertions=[assertion])
-    refused(post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state), caplog, "wrong-in-response-to")
+    response = post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
+    refused(response, caplog, "no-sign-in-attempt", problem="no_attempt")
 
 
 def test_assertion_answering_another_request_is_refused(client, fed, caplog):
@@ -256,8 +261,9 @@ def test_missing_cookie_asks_to_start_again(app, fed, caplog):
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
     other_browser = app.test_client()  # no cookie: a different browser, or cookies blocked
     response = post_to_acs(other_browser, "/SAML2/SSO/POST", saml, sign_in.relay_state)
-    refused(response, caplog, "no-sign-in-attempt-in-session", problem="no_attempt")
-    assert "We could not find your sign-in attempt" in response.get_data(as_text=True)
+    assert response.status_code == 303  # verified and parked, not applied: the continue GET decides
+    refused(other_browser.get(response.headers["Location"]), caplog, "answer-brought-to-another-session", "no_attempt")
+    assert "We could not find your sign-in attempt" in other_browser.get(response.headers["Location"]).text
 
 
 def test_an_answer_is_used_once(client, fed, caplog):
@@ -266,7 +272,7 @@ def test_an_answer_is_used_once(client, fed, caplog):
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
     assert post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state).status_code == 303
     again = post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
-    refused(again, caplog, "no-sign-in-attempt-in-session", problem="no_attempt")
+    refused(again, caplog, "no-sign-in-attempt", problem="no_attempt")
 
 
 def test_garbage_is_refused_without_a_stack_trace(client, fed, caplog):
