@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from rp_support import (
@@ -323,3 +324,35 @@ def test_english_and_welsh_messages_have_the_same_keys():
     messages = _messages()
     assert set(_flatten(messages["en"])) == set(_flatten(messages["cy"]))
     assert len(_flatten(messages["en"])) > 30
+
+
+EVIL = "https://evil.example/"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/signed-in"),
+        ("get", "/non-matching/signed-in"),
+        ("get", "/SAML2/SSO/POST/continue"),
+        ("post", "/sign-out"),
+        ("get", "/non-matching"),
+    ],
+)
+@pytest.mark.parametrize("param", ["next", "return_to", "redirect", "url", "RelayState", "came_from"])
+def test_the_service_redirects_only_to_its_own_pages(client, method, path, param):
+    """No return URL is read from the request: every redirect the service answers stays on the service."""
+    client.get("/")
+    for value in (EVIL, "//evil.example/", "/\\evil.example/", "https:evil.example"):
+        response = getattr(client, method)(path, query_string={param: value}, data={param: value})
+        location = response.headers.get("Location")
+        if location is not None:
+            parts = urlsplit(location)
+            assert parts.netloc in ("", "localhost") and not parts.path.startswith("//"), location
+
+
+def test_a_sign_in_is_never_sent_on_to_a_relay_state_url(client, fed, caplog):
+    """Some services treat RelayState as a return URL; ours is an opaque random value, compared, never followed."""
+    sign_in = start_sign_in(client)
+    saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, status=Status(c.STATUS_REQUESTER))
+    refused(post_to_acs(client, "/SAML2/SSO/POST", saml, EVIL), caplog, "relay-state-mismatch")
