@@ -1,16 +1,18 @@
 """The example department service (demo port 8083): signs citizens in through the hub.
 
-It serves two relying parties of the demo federation: `test-rp` (matching journey) at `/` and
-`test-rp-non-matching` (no matching service) at `/non-matching/`; paths come from each RP's service home
-page and ACS URL in the federation config. All use the `test-rp` keys, as the demo config says.
+It serves three relying parties of the demo federation: `test-rp` (matching journey) at `/`,
+`test-rp-non-matching` (no matching service) at `/non-matching/` and `test-rp-new-accounts` (account
+creation) at `/new-accounts/`; paths come from each RP's service home page and ACS URL in the federation
+config. All use the `test-rp` keys, as the demo config says.
 
 The citizen's session is kept server-side (`browser_session`; the cookie holds only a random ID) in the
 service's store (`store`), for as long as a hub session lasts (`session_lifetime` in the federation config).
 Settings:
   `RP_SECRET_KEY`        keys the form tokens (CSRF); a random per-process key otherwise. Every process of
                          one service needs the same key, so it is required with `RP_REDIS_URL`.
-  `RP_REDIS_URL`         keep sessions in this Redis (redis://, rediss://, unix://), shared by every
-                         process of the service; in process memory otherwise (lost on restart).
+  `RP_REDIS_URL`         keep sessions, sign-in attempts and the hub's parked answers in this Redis
+                         (redis://, rediss://, unix://), shared by every process of the service; in
+                         process memory otherwise (lost on restart).
   `RP_REDIS_KEY_PREFIX`  the prefix of the service's Redis keys (default "rp:").
 """
 
