@@ -49,7 +49,7 @@ def federation_urls(ports: Mapping[str, int]) -> dict[str, str]:
         "HUB_URL": f"http://127.0.0.1:{ports['hub']}",
         "IDP_URL": f"http://localhost:{ports['stub_idps']}",
         "MS_URL": f"http://127.0.0.1:{ports['matching_service']}",
-        "RP_URL": f"http://127.0.0.1:{ports['relying_party_example']}",
+        "RP_URL": f"http://localhost:{ports['relying_party_example']}",  # another site than the hub's, as in life
     }
 
 

@@ -1,9 +1,10 @@
 """A small client library for the hub: a department calls two methods and writes no SAML.
 
     client = HubClient(config, relying_party, credentials, metadata_source)
-    request_id, post = client.start_sign_in(relay_state)   # keep request_id in the user's session
+    request_id, post = client.start_sign_in(relay_state)   # keep request_id server-side, for this session
     ...                                                     # browser POSTs `post` to the hub
-    outcome = client.handle_response(form["SAMLResponse"], expected_request_id=request_id)
+    request_id = client.request_id_answered(form["SAMLResponse"])  # unverified: finds the attempt
+    outcome = client.handle_response(form["SAMLResponse"], expected_request_id=request_id_of_the_attempt)
     outcome.scenario, outcome.hashed_pid, outcome.level_of_assurance
 
 The hub's own certificates and SSO URL come from signed federation metadata; the department's matching
@@ -62,6 +63,7 @@ from federation.saml.hashed_pid import hashed_pid
 from federation.saml.ids import now_utc
 
 Clock = Callable[[], datetime]
+MAX_ID_LENGTH = 256  # our request IDs are 41 characters; anything far longer is not an answer to one
 
 __all__ = ["HubClient", "HubResponseError", "Outcome", "SamlPost", "Scenario", "new_relay_state"]
 
@@ -184,6 +186,22 @@ class HubClient:
         return request.get("ID"), post
 
     # --- reading the hub's answer ---------------------------------------------------------------------
+
+    def request_id_answered(self, saml_response_b64: str) -> str:
+        """The request ID a hub Response says it answers (its InResponseTo), NOT verified: only to find the
+        sign-in attempt, when the hub's POST comes without the browser's cookie (the hub on another site).
+        `handle_response` then checks it against the attempt on the signed Response. Raises HubResponseError.
+        """
+        try:
+            root = xmlsecurity.parse_xml(decode_post(saml_response_b64))
+        except SamlValidationError as exc:
+            raise HubResponseError(exc.reason, exc.message) from None
+        except xmlsecurity.XmlSecurityError as exc:
+            raise HubResponseError(exc.reason, str(exc)) from None
+        in_response_to = root.get("InResponseTo")
+        if not in_response_to or len(in_response_to) > MAX_ID_LENGTH:
+            raise HubResponseError("no-in-response-to", "the Response names no request it answers")
+        return in_response_to
 
     def handle_response(self, saml_response_b64: str, *, expected_request_id: str) -> Outcome:
         """Validate the hub's Response to our request and say what it means. Raises HubResponseError."""

@@ -1,29 +1,31 @@
 """The service's pages: one Blueprint per relying party, thin views over the client library.
 
-The sign-in attempt (request ID and RelayState) lives in the service's own signed session cookie
-(HttpOnly, SameSite=Lax). The hub's POST back is same-site in the demo, so the cookie comes with it; if it
-does not (another browser, cookies blocked, an answer already used), the citizen is told to start again.
-Log lines carry reasons and IDs only, never personal data.
+The citizen's session is server-side (`browser_session`: the cookie holds only a random ID). A sign-in
+attempt is kept by its request ID, and the hub's answer reaches the session in two steps (`sign_ins`):
+the ACS takes the hub's POST without relying on the cookie (a cross-site POST does not carry it), verifies
+it and parks the outcome under a one-time key; the GET it redirects to carries the cookie and applies the
+outcome only to the session that started the attempt. Anything else gets a page that says to start again.
+The session ID is renewed when an answer is applied, and sign-out ends the session in the store. Log
+lines carry reasons and IDs only, never personal data.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 from dataclasses import dataclass
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import translate
+from relying_party_example.browser_session import current, sessions_of_app
 from relying_party_example.client import HubClient, HubResponseError, Scenario, new_relay_state
+from relying_party_example.sign_ins import SignIns, result_of
 
 log = logging.getLogger("relying_party_example")
-
-CSRF_SESSION_KEY = "csrf"
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,11 @@ class Service:
 
 def csrf_token() -> str:
     """The form token of this browser's session (a Jinja global: federation.web's csrf_field uses it)."""
-    token = session.get(CSRF_SESSION_KEY)
-    if not token:
-        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
-    return token
+    return sessions_of_app().csrf_token(current())
 
 
 def _csrf_ok() -> bool:
-    expected = session.get(CSRF_SESSION_KEY)
-    sent = request.form.get("csrf_token", "")
-    return bool(expected) and hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
+    return sessions_of_app().csrf_valid(current(), request.form.get("csrf_token", ""))
 
 
 def problem(name: str, status: int, *, relying_party: RelyingParty | None = None, home_url: str = "/"):
@@ -56,9 +53,9 @@ def problem(name: str, status: int, *, relying_party: RelyingParty | None = None
     return page, status
 
 
-def service_blueprint(service: Service) -> Blueprint:
+def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
     rp, client = service.relying_party, service.client
-    pending_key, result_key = f"{rp.name}:pending", f"{rp.name}:result"
+    result_key = f"{rp.name}:result"
     blueprint = Blueprint(service.key, __name__, url_prefix=service.prefix or None)
 
     def refuse(reason: str, page: str = "bad_response", status: int = 400) -> ResponseReturnValue:
@@ -67,7 +64,7 @@ def service_blueprint(service: Service) -> Blueprint:
 
     @blueprint.get("/")
     def home() -> ResponseReturnValue:
-        result = session.get(result_key)
+        result = current().data.get(result_key)
         signed_in = bool(result) and Scenario(result["scenario"]).is_verified
         return render_template(
             "relying_party/service.html",
@@ -84,8 +81,10 @@ def service_blueprint(service: Service) -> Blueprint:
             request_id, post = client.start_sign_in(new_relay_state())
         except MetadataError as exc:
             return refuse(f"metadata-{exc.reason}", "unavailable", 503)
-        session[pending_key] = {"request_id": request_id, "relay_state": post.relay_state}
-        session.pop(result_key, None)
+        session = current()
+        sign_ins.begin(rp.name, request_id, post.relay_state, session.ref)
+        if session.data.pop(result_key, None) is not None:  # a new sign-in replaces the last one
+            sessions_of_app().save(session)
         log.info("sign-in started service=%s request_id=%s", rp.name, request_id)
         return render_template(
             "federation/saml_post.html",
@@ -98,17 +97,21 @@ def service_blueprint(service: Service) -> Blueprint:
 
     @blueprint.post(service.acs_path)
     def assertion_consumer_service() -> ResponseReturnValue:
-        pending = session.pop(pending_key, None)  # one answer per attempt, whatever happens next
-        if not pending:
-            return refuse("no-sign-in-attempt-in-session", "no_attempt")
+        """The hub's POST: cross-site when the hub is on another site, so no cookie (see `sign_ins`)."""
         saml_response = request.form.get("SAMLResponse")
         if not saml_response:
             return refuse("missing-saml-response")
+        try:
+            attempt = sign_ins.take_attempt(rp.name, client.request_id_answered(saml_response))
+        except HubResponseError as exc:
+            return refuse(exc.reason)
+        if attempt is None:  # unknown, expired, or already answered: one answer per attempt
+            return refuse("no-sign-in-attempt", "no_attempt")
         relay_state = request.form.get("RelayState", "")
-        if not hmac.compare_digest(relay_state.encode("utf-8"), pending["relay_state"].encode("utf-8")):
+        if not hmac.compare_digest(relay_state.encode("utf-8"), attempt.relay_state.encode("utf-8")):
             return refuse("relay-state-mismatch")
         try:
-            outcome = client.handle_response(saml_response, expected_request_id=pending["request_id"])
+            outcome = client.handle_response(saml_response, expected_request_id=attempt.request_id)
         except HubResponseError as exc:
             return refuse(exc.reason)
         except MetadataError as exc:
@@ -117,21 +120,31 @@ def service_blueprint(service: Service) -> Blueprint:
         log.info(
             "sign-in outcome service=%s request_id=%s response_id=%s scenario=%s loa=%s",
             rp.name,
-            pending["request_id"],
+            attempt.request_id,
             outcome.response_id,
             outcome.scenario.name,
             level.name if level else "-",
         )
-        session[result_key] = {
-            "scenario": outcome.scenario.value,
-            "hashed_pid": outcome.hashed_pid,
-            "level": level.name if level else None,
-        }
-        return redirect(url_for(".result"), 303)  # a refresh then reloads the page, not the POST
+        key = sign_ins.park(rp.name, attempt, result_of(outcome))
+        return redirect(url_for(".continue_sign_in", key=key), 303)  # a top-level GET: the cookie is back
+
+    @blueprint.get(service.acs_path + "/continue")
+    def continue_sign_in() -> ResponseReturnValue:
+        answer = sign_ins.take_answer(rp.name, request.args.get("key", ""))  # once, whatever happens next
+        if answer is None:
+            return refuse("no-answer-for-this-key", "no_attempt")
+        sessions, session = sessions_of_app(), current()
+        if not session.started_by_this_browser(answer.session_ref):
+            return refuse("answer-brought-to-another-session", "no_attempt")  # never applied, now or later
+        sessions.renew(session)  # sign-in: a session ID known before it is worth nothing after it
+        session.data[result_key] = answer.result
+        sessions.save(session)
+        log.info("sign-in applied service=%s request_id=%s", rp.name, answer.request_id)
+        return redirect(url_for(".result"), 303)  # a refresh then reloads the page, not this one-time URL
 
     @blueprint.get("/signed-in")
     def result() -> ResponseReturnValue:
-        result = session.get(result_key)
+        result = current().data.get(result_key)
         if not result:
             return redirect(url_for(".home"), 303)
         return render_template(
@@ -148,7 +161,7 @@ def service_blueprint(service: Service) -> Blueprint:
     def sign_out() -> ResponseReturnValue:
         if not _csrf_ok():
             return refuse("csrf-token-missing-or-wrong", "form_expired")
-        session.pop(result_key, None)
+        sessions_of_app().end(current())  # every service of this app: the browser has one session with it
         return redirect(url_for(".home"), 303)
 
     return blueprint

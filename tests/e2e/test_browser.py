@@ -3,7 +3,8 @@
 What only a real browser proves: the SAML auto-post pages go by themselves under our Content Security
 Policy; without JavaScript their Continue buttons do the same job; and Chrome really withholds the hub's
 SameSite=Lax cookie from the IDP's cross-site POST (the IDP is on `localhost`, the hub on `127.0.0.1`),
-yet the journey continues. Screenshots of the pages are saved under the test's tmp_path.
+and the service's cookie from the hub's cross-site POST to the service (also on `localhost`), yet the
+journey continues. Screenshots of the pages are saved under the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ USERNAME, PASSWORD = "alice", "bar"  # stub_idps/data/users.yaml: a LEVEL_2 user
 IDP_NAME = "stub-idp-two"  # serves LEVEL_2, which the example service asks for
 HUB_COOKIE = "hub_session"
 HUB_RETURN_PATH = "/journey/return-to-service"
+SERVICE_COOKIE = "rp_session"
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,14 @@ class Recorder:
     page: Page
     hub_cookie: dict | None = None  # read on the hub's start page (the hub ends its session at the end)
     requests: list[Request] = field(default_factory=list)
+    every_request: list[Request] = field(default_factory=list)  # sub-resources too
     shown: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         main = self.page.main_frame
         self.page.on("request", lambda r: self.requests.append(r) if r.is_navigation_request() else None)
+        self.page.on("request", lambda r: self.every_request.append(r))
         self.page.on("framenavigated", lambda frame: self.shown.append(frame.url) if frame == main else None)
         self.page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
@@ -187,9 +191,10 @@ def assert_journey(seen: Recorder, at: Endpoints) -> None:
     assert hub_cookie["httpOnly"] is True, hub_cookie
     assert hub_cookie["sameSite"] == "Lax", hub_cookie
 
-    # The pages were on the sites they should be: the IDP on localhost, the hub and the service on 127.0.0.1.
+    # The pages were on the sites they should be: the IDP and the service on localhost, the hub on 127.0.0.1.
     hosts = {urlsplit(url).hostname for url in seen.shown if url.startswith((at.idp_login, at.idp_consent))}
     assert hosts == {"localhost"}, seen.shown
+    assert {urlsplit(url).hostname for url in (at.service_home, at.service_signed_in)} == {"localhost"}
     hub_pages = [url for url in seen.shown if url.startswith((at.hub_start, at.hub_companies))]
     assert hub_pages and {urlsplit(url).hostname for url in hub_pages} == {"127.0.0.1"}, seen.shown
     sites = [Endpoints.origin(r.url) for r in seen.requests]
@@ -213,6 +218,24 @@ def assert_journey(seen: Recorder, at: Endpoints) -> None:
     follow_up = seen.first_after(idp_post)
     assert follow_up.method == "GET" and Endpoints.origin(follow_up.url) == hub, follow_up.url
     assert f"{HUB_COOKIE}={hub_cookie['value']}" in follow_up.all_headers().get("cookie", "")
+
+    # Likewise the hub's POST to the service: cross-site, so Chrome sent no service cookie with it; the
+    # service verified it and redirected to its one-time continue URL, whose top-level GET carried the
+    # cookie, and only there applied the answer to the session that started the sign-in.
+    (hub_post,) = seen.posts_to(at.service_acs)
+    hub_post_headers = hub_post.all_headers()
+    assert hub_post_headers.get("sec-fetch-site") == "cross-site", hub_post_headers
+    assert "referer" not in hub_post_headers, hub_post_headers
+    assert f"{SERVICE_COOKIE}=" not in hub_post_headers.get("cookie", ""), hub_post_headers
+    answer = hub_post.response()
+    assert answer is not None and answer.status == 303, answer and answer.status
+    continue_get = seen.first_after(hub_post)
+    assert continue_get.method == "GET" and continue_get.url.startswith(at.service_acs + "/continue?key="), continue_get
+    assert f"{SERVICE_COOKIE}=" in continue_get.all_headers().get("cookie", "")
+    assert seen.first_after(continue_get).url == at.service_signed_in
+    # The one-time key went to no one in a Referer (not even to the service itself).
+    key = continue_get.url.split("key=", 1)[1]
+    assert not [r.url for r in seen.every_request if key in (r.all_headers().get("referer") or "")]
 
     # Nothing the Content Security Policy refused (the auto-posts, scripts and styles all allowed).
     assert not [m for m in seen.console_errors if "Content Security Policy" in m], seen.console_errors

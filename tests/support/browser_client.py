@@ -3,6 +3,7 @@
 It talks real HTTP to the services. Like a browser, it does not send SameSite=Lax or Strict cookies with
 a cross-site POST (an IDP posting back to the hub), so a journey that relies on such a cookie fails here
 as it would in Chrome. Sites are compared by host name (127.0.0.1 and localhost are different sites).
+Every HTTP exchange, redirect hops included, is recorded in `exchanges` with the cookies it carried.
 """
 
 from __future__ import annotations
@@ -16,6 +17,20 @@ import requests
 
 def _site(url: str) -> str:
     return urlsplit(url).hostname or ""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request as sent and its answer: what a browser's network panel shows."""
+
+    method: str
+    url: str
+    cookie_header: str  # the Cookie header sent, "" if none
+    status: int
+    location: str | None  # where a redirect pointed
+
+    def sent_cookie(self, name: str) -> bool:
+        return any(part.strip().startswith(f"{name}=") for part in self.cookie_header.split(";"))
 
 
 @dataclass
@@ -63,6 +78,20 @@ class BrowserClient:
     def __init__(self) -> None:
         self.http = requests.Session()
         self.history: list[Page] = []
+        self.exchanges: list[Exchange] = []
+        self.http.hooks["response"].append(self._record)
+
+    def _record(self, response: requests.Response, *args, **kwargs) -> None:
+        sent = response.request
+        self.exchanges.append(
+            Exchange(
+                method=sent.method or "",
+                url=sent.url or "",
+                cookie_header=sent.headers.get("Cookie", ""),
+                status=response.status_code,
+                location=response.headers.get("Location"),
+            )
+        )
 
     def _page(self, response: requests.Response) -> Page:
         page = Page(url=response.url, status=response.status_code, text=response.text)

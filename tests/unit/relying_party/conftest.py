@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
-from rp_support import Parties, parties
+import redis
+from rp_support import REDIS_URL, Parties, parties
 
 from federation.runtime import Runtime
 from relying_party_example.app import create_app
@@ -31,3 +35,26 @@ def app(fed, keys_dir, federation_config, tmp_path_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def raw_redis() -> Iterator[redis.Redis]:
+    """A plain client on the machine's Redis, to look behind the store (skips when none answers)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        client.close()
+        pytest.skip(f"no Redis answers at {REDIS_URL}: start one with `make redis`")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(raw_redis: redis.Redis) -> Iterator[str]:
+    """A key prefix of this test's own; every key under it is deleted afterwards."""
+    value = f"test-rp-{uuid.uuid4().hex}:"
+    yield value
+    keys = list(raw_redis.scan_iter(match=f"{value}*", count=1000))
+    if keys:
+        raw_redis.delete(*keys)

@@ -8,6 +8,7 @@ with stub-idp-two's key; the Response is built with `build_response` and signed 
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from federation.saml import (
 )
 from federation.saml import constants as c
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # `make redis` starts one
 HASHED_PID = "a3f1c2" * 10 + "beef"  # what the matching service would compute; opaque to the RP
 IDP_PID = "stub-idp-two-pid-0001"
 SUCCESS = Status(c.STATUS_SUCCESS)
@@ -222,3 +224,28 @@ def start_sign_in(client, prefix: str = "") -> SignIn:
     xml = decode_post(fields["SAMLRequest"])
     request_id = xmlsecurity.parse_xml(xml).get("ID")
     return SignIn(request_id, fields["RelayState"], xml, auto_post_action(posted))
+
+
+def csrf_token_of(client, prefix: str = "") -> str:
+    """The form token on the service page, as a browser would read it."""
+    return hidden_fields(client.get(f"{prefix}/").get_data(as_text=True))["csrf_token"]
+
+
+def follow_redirects(client, response, *, limit: int = 5):
+    """Follow the service's 303s as a browser would (GET, same cookies); returns the last response."""
+    for _ in range(limit):
+        if response.status_code not in (302, 303):
+            return response
+        response = client.get(response.headers["Location"])
+    raise AssertionError("too many redirects")
+
+
+def sign_in_matched(client, p: Parties, prefix: str = "") -> str:
+    """A whole successful sign-in at test-rp through the service's pages; returns the signed-in page."""
+    sign_in = start_sign_in(client, prefix)
+    assertion = matching_service_assertion(p, in_response_to=sign_in.request_id)
+    saml = hub_response(p, p.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
+    response = client.post(f"{prefix}/SAML2/SSO/POST", data={"SAMLResponse": saml, "RelayState": sign_in.relay_state})
+    page = follow_redirects(client, response)
+    assert page.status_code == 200 and 'id="hashed-pid"' in page.get_data(as_text=True), page.get_data(as_text=True)
+    return page.get_data(as_text=True)

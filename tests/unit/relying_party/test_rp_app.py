@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from rp_support import (
@@ -29,8 +30,12 @@ def post_to_acs(client, url: str, saml_response: str, relay_state: str):
 
 
 def signed_in_page(client, response, prefix: str = "") -> str:
+    """The ACS's 303 to its one-time continue URL, then that URL's 303 to the signed-in page."""
     assert response.status_code == 303, response.get_data(as_text=True)
-    assert response.headers["Location"].endswith(f"{prefix}/signed-in")
+    assert response.headers["Location"].startswith(f"{prefix}/SAML2/SSO/POST/continue?key=")
+    applied = client.get(response.headers["Location"])
+    assert applied.status_code == 303, applied.get_data(as_text=True)
+    assert applied.headers["Location"] == f"{prefix}/signed-in"
     page = client.get(f"{prefix}/signed-in")
     assert page.status_code == 200
     return page.get_data(as_text=True)
@@ -106,7 +111,7 @@ def test_signed_in_page_in_welsh(client, fed):
     sign_in = start_sign_in(client)
     assertion = matching_service_assertion(fed, in_response_to=sign_in.request_id)
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
-    post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
+    signed_in_page(client, post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state))
     page = client.get("/signed-in?lang=cy").get_data(as_text=True)
     assert "Rydych wedi mewngofnodi" in page and "Lefel 2" in page
 
@@ -196,12 +201,13 @@ def test_assertion_minted_by_the_hub_is_refused(client, fed, caplog):
     refused(post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state), caplog, "signature-invalid")
 
 
-def test_in_response_to_mismatch_is_refused(client, fed, caplog):
+def test_an_answer_to_a_request_the_service_never_sent_is_refused(client, fed, caplog):
     sign_in = start_sign_in(client)
     other = "_" + "0" * 40
     assertion = matching_service_assertion(fed, in_response_to=other)
     saml = hub_response(fed, fed.matching_rp, in_response_to=other, assertions=[assertion])
-    refused(post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state), caplog, "wrong-in-response-to")
+    response = post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
+    refused(response, caplog, "no-sign-in-attempt", problem="no_attempt")
 
 
 def test_assertion_answering_another_request_is_refused(client, fed, caplog):
@@ -256,8 +262,9 @@ def test_missing_cookie_asks_to_start_again(app, fed, caplog):
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
     other_browser = app.test_client()  # no cookie: a different browser, or cookies blocked
     response = post_to_acs(other_browser, "/SAML2/SSO/POST", saml, sign_in.relay_state)
-    refused(response, caplog, "no-sign-in-attempt-in-session", problem="no_attempt")
-    assert "We could not find your sign-in attempt" in response.get_data(as_text=True)
+    assert response.status_code == 303  # verified and parked, not applied: the continue GET decides
+    refused(other_browser.get(response.headers["Location"]), caplog, "answer-brought-to-another-session", "no_attempt")
+    assert "We could not find your sign-in attempt" in other_browser.get(response.headers["Location"]).text
 
 
 def test_an_answer_is_used_once(client, fed, caplog):
@@ -266,7 +273,7 @@ def test_an_answer_is_used_once(client, fed, caplog):
     saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
     assert post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state).status_code == 303
     again = post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state)
-    refused(again, caplog, "no-sign-in-attempt-in-session", problem="no_attempt")
+    refused(again, caplog, "no-sign-in-attempt", problem="no_attempt")
 
 
 def test_garbage_is_refused_without_a_stack_trace(client, fed, caplog):
@@ -317,3 +324,35 @@ def test_english_and_welsh_messages_have_the_same_keys():
     messages = _messages()
     assert set(_flatten(messages["en"])) == set(_flatten(messages["cy"]))
     assert len(_flatten(messages["en"])) > 30
+
+
+EVIL = "https://evil.example/"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/signed-in"),
+        ("get", "/non-matching/signed-in"),
+        ("get", "/SAML2/SSO/POST/continue"),
+        ("post", "/sign-out"),
+        ("get", "/non-matching"),
+    ],
+)
+@pytest.mark.parametrize("param", ["next", "return_to", "redirect", "url", "RelayState", "came_from"])
+def test_the_service_redirects_only_to_its_own_pages(client, method, path, param):
+    """No return URL is read from the request: every redirect the service answers stays on the service."""
+    client.get("/")
+    for value in (EVIL, "//evil.example/", "/\\evil.example/", "https:evil.example"):
+        response = getattr(client, method)(path, query_string={param: value}, data={param: value})
+        location = response.headers.get("Location")
+        if location is not None:
+            parts = urlsplit(location)
+            assert parts.netloc in ("", "localhost") and not parts.path.startswith("//"), location
+
+
+def test_a_sign_in_is_never_sent_on_to_a_relay_state_url(client, fed, caplog):
+    """Some services treat RelayState as a return URL; ours is an opaque random value, compared, never followed."""
+    sign_in = start_sign_in(client)
+    saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, status=Status(c.STATUS_REQUESTER))
+    refused(post_to_acs(client, "/SAML2/SSO/POST", saml, EVIL), caplog, "relay-state-mismatch")

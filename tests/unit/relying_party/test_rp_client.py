@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -205,3 +206,24 @@ def test_encrypted_for_someone_else_is_refused(matching, fed):
             hub_response(fed, rp, in_response_to=request_id, assertions=[wrong]), expected_request_id=request_id
         )
     assert refused.value.reason == "decryption-failed"
+
+
+def test_request_id_answered_reads_in_response_to_to_find_the_attempt(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    saml = hub_response(fed, fed.matching_rp, in_response_to=request_id, status=Status(c.STATUS_REQUESTER))
+    assert matching.request_id_answered(saml) == request_id
+
+
+@pytest.mark.parametrize(
+    ("saml", "reason"),
+    [
+        ("not base64!", "invalid-base64"),
+        (base64.b64encode(b"<x/>").decode(), "no-in-response-to"),
+        (base64.b64encode(b'<x InResponseTo="' + b"_" * 300 + b'"/>').decode(), "no-in-response-to"),
+        (base64.b64encode(b'<!DOCTYPE x [<!ENTITY e "e">]><x InResponseTo="_1"/>').decode(), "doctype"),
+    ],
+)
+def test_request_id_answered_refuses_what_is_not_an_answer(matching, saml, reason):
+    with pytest.raises(HubResponseError) as refused:
+        matching.request_id_answered(saml)
+    assert refused.value.reason == reason
