@@ -50,6 +50,14 @@ def _auto_submits(page: Page) -> bool:
     return any(f.get("data-federation-auto-submit") is not None for f in page.forms())
 
 
+def hub_response_page(browser: BrowserClient, page: Page) -> Page:
+    """From the hub's success page to the page that auto-posts the hub's Response to the service."""
+    form = page.form(auto=True)
+    if form.get("action") == "/journey/return-to-service":
+        return browser.auto_submit(page)
+    return page
+
+
 def return_to_service(browser: BrowserClient, page: Page) -> Page:
     """From a hub outcome page back to the service, which receives the hub's signed Response.
 

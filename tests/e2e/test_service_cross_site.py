@@ -19,6 +19,7 @@ from tests.e2e.journey import (
     at_idp_headless,
     choose,
     expected_hashed_pid,
+    hub_response_page,
     sign_in,
     start_at_service,
 )
@@ -42,7 +43,7 @@ def hub_page_posting_to_the_service(browser: BrowserClient, federation, username
     """A sign-in up to the hub's page that auto-posts its Response to the service."""
     page = start_at_service(browser, federation)
     page = choose(browser, page, idp)
-    page = at_idp_headless(browser, page, username)
+    page = hub_response_page(browser, at_idp_headless(browser, page, username))
     assert page.form(auto=True).get("action") == acs_url(federation), (page.url, page.heading)
     return page
 
