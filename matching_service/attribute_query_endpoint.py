@@ -55,7 +55,7 @@ from matching_service.datasets import (
     attributes_to_json,
     to_matching_rule_dataset,
 )
-from matching_service.local_matcher import LocalMatcherClient, LocalMatcherError
+from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
 from matching_service.local_matching_contract import MatchRequest
 from matching_service.replay import ReplayCache
 from matching_service.responses import (
