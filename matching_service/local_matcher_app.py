@@ -197,7 +197,7 @@ def create_app(runtime: Runtime) -> Flask:
     database = records_database(runtime)
     try:
         store = open_record_store(database)
-    except (RecordStoreError, sqlite3.Error) as exc:
+    except (RecordStoreError, sqlite3.Error, OSError) as exc:
         raise ValueError(f"cannot open the records database {database} (MATCHING_SERVICE_DB): {exc}") from None
     csv_file = runtime.setting("MATCHING_SERVICE_IMPORT_CSV")
     if csv_file:
