@@ -52,11 +52,11 @@ def free_port() -> int:
 
 def federation_urls(ports: Mapping[str, int]) -> dict[str, str]:
     return {
+        "LOCAL_MATCHER_URL": f"http://127.0.0.1:{ports['local_matcher']}",
         "HUB_URL": f"http://127.0.0.1:{ports['hub']}",
         "IDP_URL": f"http://localhost:{ports['stub_idps']}",
         "MS_URL": f"http://127.0.0.1:{ports['matching_service']}",
         "RP_URL": f"http://127.0.0.1:{ports['relying_party_example']}",
-        "LOCAL_MATCHER_URL": f"http://127.0.0.1:{ports['local_matcher']}",
     }
 
 
