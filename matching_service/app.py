@@ -28,6 +28,7 @@ from federation.config import ConfigError, MatchingService
 from federation.credentials import EntityCredentials, load_entity_credentials
 from federation.metadata import MetadataSource
 from federation.runtime import Runtime
+from matching_service import local_matcher_app
 from matching_service.attribute_query_endpoint import AttributeQueryService
 from matching_service.local_matcher_client import LocalMatcherClient
 from matching_service.local_matching_auth import load_local_matching_token
@@ -38,6 +39,8 @@ from matching_service.responses import SoapReply, fault
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "test-rp-ms"
+# The records file's name in VAR_DIR: the local matcher opens it; `matching-service import` names it from here.
+DATABASE_FILE = local_matcher_app.DATABASE_FILE
 
 
 def _this_matching_service(runtime: Runtime) -> MatchingService:
