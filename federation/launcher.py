@@ -1,12 +1,16 @@
-"""Start the whole federation as four processes on localhost, and stop it: used by `make demo` and the tests.
+"""Start the whole federation as five processes on localhost, and stop it: used by `make demo` and the tests.
 
 The hub is addressed as 127.0.0.1 and the identity providers as localhost, two different sites, as in real
 life: the IDP's POST back to the hub is then cross-site and a SameSite=Lax cookie would not come with it.
+The matching service's local matcher is a process of its own (LOCAL_MATCHER_URL), started before the
+matching service; the two share a bearer token (a fresh one per federation unless the environment names
+one), which no other process is given.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,12 +25,13 @@ import requests
 
 from federation.runtime import REPO_DIR
 
-ORDER = ("matching_service", "stub_idps", "hub", "hub_operator", "relying_party_example")
+ORDER = ("local_matcher", "matching_service", "stub_idps", "hub", "hub_operator", "relying_party_example")
 DEMO_PORTS = {
     "hub": 8080,
     "stub_idps": 8081,
     "matching_service": 8082,
     "relying_party_example": 8083,
+    "local_matcher": 8084,
     "hub_operator": 8090,  # the operator's listener (metrics): an internal address only
 }
 HEALTH_PATHS = {
@@ -35,7 +40,11 @@ HEALTH_PATHS = {
     "stub_idps": "/healthcheck",
     "matching_service": "/healthcheck",
     "relying_party_example": "/healthcheck",
+    "local_matcher": "/healthcheck",
 }
+# The local matcher's credential: only the matching service (which sends it) and the matcher get it.
+LOCAL_MATCHING_TOKEN_SETTINGS = ("LOCAL_MATCHING_TOKEN", "LOCAL_MATCHING_TOKEN_FILE")
+LOCAL_MATCHING_TOKEN_HOLDERS = frozenset({"matching_service", "local_matcher"})
 
 
 def free_port() -> int:
@@ -46,6 +55,7 @@ def free_port() -> int:
 
 def federation_urls(ports: Mapping[str, int]) -> dict[str, str]:
     return {
+        "LOCAL_MATCHER_URL": f"http://127.0.0.1:{ports['local_matcher']}",
         "HUB_URL": f"http://127.0.0.1:{ports['hub']}",
         "IDP_URL": f"http://localhost:{ports['stub_idps']}",
         "MS_URL": f"http://127.0.0.1:{ports['matching_service']}",
@@ -71,8 +81,20 @@ class Federation:
             return f"http://127.0.0.1:{self.extras[service][1]}"
         if service == "hub_operator":
             return f"http://127.0.0.1:{self.ports[service]}"
-        key = {"hub": "HUB_URL", "stub_idps": "IDP_URL", "matching_service": "MS_URL"}.get(service, "RP_URL")
+        key = {
+            "hub": "HUB_URL",
+            "stub_idps": "IDP_URL",
+            "matching_service": "MS_URL",
+            "local_matcher": "LOCAL_MATCHER_URL",
+        }.get(service, "RP_URL")
         return self.urls[key]
+
+    @property
+    def local_matching_token(self) -> str:
+        """The bearer token the matching service and its local matcher share (tests call the matcher with it)."""
+        if self.env.get("LOCAL_MATCHING_TOKEN_FILE"):
+            return Path(self.env["LOCAL_MATCHING_TOKEN_FILE"]).read_text(encoding="ascii").strip()
+        return self.env["LOCAL_MATCHING_TOKEN"]
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -105,6 +127,9 @@ class Federation:
 
     def _spawn(self, name: str, service: str, port: int, extra_env: Mapping[str, str] | None) -> None:
         env = {**self.env, **(extra_env or {})}
+        if service not in LOCAL_MATCHING_TOKEN_HOLDERS:
+            for setting in LOCAL_MATCHING_TOKEN_SETTINGS:
+                env.pop(setting, None)
         with open(self.log_path(name), "ab") as log:  # the child keeps its own copy of the descriptor
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "federation.serve", service, "--host", "127.0.0.1", "--port", str(port)],
@@ -161,7 +186,7 @@ def start_federation(
     var_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> Federation:
-    """Start all four services and wait until each answers its health check."""
+    """Start all five processes and wait until each answers its health check."""
     ports = dict(ports or {name: free_port() for name in ORDER})
     var_dir = Path(var_dir or REPO_DIR / "var")
     log_dir = var_dir / "log"
@@ -178,6 +203,8 @@ def start_federation(
     }
     if keys_dir:
         env["FEDERATION_KEYS_DIR"] = str(keys_dir)
+    if not any(env.get(name) for name in LOCAL_MATCHING_TOKEN_SETTINGS):
+        env["LOCAL_MATCHING_TOKEN"] = secrets.token_urlsafe(32)
     env.setdefault("PYTHONUNBUFFERED", "1")
     federation = Federation(ports=ports, env=env, log_dir=log_dir)
     try:

@@ -1,4 +1,7 @@
-"""Run one of the four services under waitress: `python -m federation.serve hub --port 8080`.
+"""Run one of the services under waitress: `python -m federation.serve hub --port 8080`.
+
+`local_matcher` is the matching service's local matcher, a process of its own on a listener of its own
+(demo: 127.0.0.1:8084; in production the department's internal network, never a public interface).
 
 A configuration mistake stops the process before it serves anything, with the message that names the
 file, entity and field (exit status 2), instead of a traceback.
@@ -20,6 +23,7 @@ SERVICES = {
     "hub_operator": "hub.operator_app",
     "stub_idps": "stub_idps.app",
     "matching_service": "matching_service.app",
+    "local_matcher": "matching_service.local_matcher_app",
     "relying_party_example": "relying_party_example.app",
 }
 

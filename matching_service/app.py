@@ -1,24 +1,24 @@
-"""The matching service process (demo port 8082): SAML endpoints for the hub plus the local matcher.
+"""The matching service process (demo port 8082): the SAML endpoints the hub calls, and nothing else.
 
     GET  /healthcheck                        {"status": "ok"}
     POST /matching-service/POST              SOAP AttributeQuery: cycle 0/1, or cycle 3
     POST /unknown-user-attribute-query       SOAP AttributeQuery: account creation
     GET  /matching-service/SAML2/metadata    our signed EntityDescriptor
-    POST /local-matching/match|create-user   the local matcher's JSON contract over our records
 
 Which matching service this process is: `MATCHING_SERVICE_NAME` (default `test-rp-ms`), an entry of the
 federation config's matching_services; its keys are `<name>-signing/-encryption` in the keys directory.
-Records: `MATCHING_SERVICE_DB` (default `<var_dir>/matching-service.sqlite3`); with
-`MATCHING_SERVICE_IMPORT_CSV` set, that CSV is imported (an idempotent upsert) at start-up, which is how the
-demo loads its records. The SAML endpoint reaches the local matcher by its configured URL, as a department
-with its own matcher would.
+The matching decision is the local matcher's, a separate process on a listener of its own
+(`matching_service.local_matcher_app`, demo 127.0.0.1:8084) that holds the records: this process, which
+the hub and so the outside world can reach, never serves `/local-matching/*` (404) and opens no records
+database. It calls the matcher at the config's `local_matching_url` with the bearer token from
+`LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (it refuses to start without one), as it would call a
+department's own matcher.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -28,17 +28,19 @@ from federation.config import ConfigError, MatchingService
 from federation.credentials import EntityCredentials, load_entity_credentials
 from federation.metadata import MetadataSource
 from federation.runtime import Runtime
+from matching_service import local_matcher_app
 from matching_service.attribute_query_endpoint import AttributeQueryService
-from matching_service.local_matcher import LocalMatcherClient, local_matching_blueprint
+from matching_service.local_matcher_client import LocalMatcherClient
+from matching_service.local_matching_auth import load_local_matching_token
 from matching_service.metadata import CONTENT_TYPE as METADATA_CONTENT_TYPE
 from matching_service.metadata import MetadataPublisher
-from matching_service.records import open_record_store
 from matching_service.responses import SoapReply, fault
 
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "test-rp-ms"
-DATABASE_FILE = "matching-service.sqlite3"
+# The records file's name in VAR_DIR: the local matcher opens it; `matching-service import` names it from here.
+DATABASE_FILE = local_matcher_app.DATABASE_FILE
 
 
 def _this_matching_service(runtime: Runtime) -> MatchingService:
@@ -77,12 +79,9 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
     ms = _this_matching_service(runtime)
     credentials = load_entity_credentials(runtime.keys_dir, ms.name)
     _check_keys_match_config(runtime, ms, credentials)
-
-    runtime.var_dir.mkdir(parents=True, exist_ok=True)
-    store = open_record_store(runtime.setting("MATCHING_SERVICE_DB") or Path(runtime.var_dir) / DATABASE_FILE)
-    demo_csv = runtime.setting("MATCHING_SERVICE_IMPORT_CSV")
-    if demo_csv:
-        log.info("imported %d records from %s", store.import_csv(demo_csv), demo_csv)
+    local_matcher = LocalMatcherClient(
+        ms.local_matching_url, token=load_local_matching_token(runtime.setting), timeout=_local_matcher_timeout(runtime)
+    )
 
     metadata = MetadataSource.for_config(runtime.config, fetch=metadata_fetch)
     metadata.start()  # background refresh; the first load is lazy (the hub may start after us)
@@ -91,14 +90,13 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
         matching_service=ms,
         credentials=credentials,
         metadata=metadata,
-        local_matcher=LocalMatcherClient(ms.local_matching_url, timeout=_local_matcher_timeout(runtime)),
+        local_matcher=local_matcher,
     )
     publisher = MetadataPublisher(ms, credentials.signing, valid_for=runtime.config.metadata.valid_for)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = xmlsecurity.MAX_MESSAGE_BYTES
     app.extensions["matching_service"] = service
-    app.register_blueprint(local_matching_blueprint(store))
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:

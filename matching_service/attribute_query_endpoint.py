@@ -18,8 +18,9 @@ The steps, each refusal with a specific reason in the log (`attribute query refu
      the query ID, same NameID, one text value per attribute.
 The hashed PID is hex(SHA-256(idpEntityId + msEntityId + pid)).
 
-No Flask here: the app turns a `SoapReply` into an HTTP response. Logs name query IDs and reason codes,
-never names, dates of birth, addresses or PIDs.
+No Flask here: the app turns a `SoapReply` into an HTTP response. Logs name query IDs (through
+`federation.logsafe.log_safe`: an ID is the caller's text) and reason codes, never names, dates of birth,
+addresses or PIDs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cryptography import x509
 from federation.config import FederationConfig, MatchingService, RelyingParty
 from federation.credentials import EntityCredentials
 from federation.loa import LevelOfAssurance
+from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
 from federation.saml import SamlValidationError
 from federation.saml.assertion import (
@@ -55,7 +57,7 @@ from matching_service.datasets import (
     attributes_to_json,
     to_matching_rule_dataset,
 )
-from matching_service.local_matcher import LocalMatcherClient, LocalMatcherError
+from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
 from matching_service.local_matching_contract import MatchRequest
 from matching_service.replay import ReplayCache
 from matching_service.responses import (
@@ -174,10 +176,10 @@ class AttributeQueryService:
             validated = self._validate(query, metadata, endpoint_url, now)
             return decide(validated, now)
         except (QueryRefused, SamlValidationError) as exc:
-            log.warning("attribute query refused: %s (query %s)", exc.reason, query.id)
+            log.warning("attribute query refused: %s (query %s)", exc.reason, log_safe(query.id))
             return self._signer.status_reply(in_response_to=query.id, status=requester_error(exc.reason), now=now)
         except LocalMatcherError as exc:
-            log.error("attribute query %s not answered: %s", query.id, exc)
+            log.error("attribute query %s not answered: %s", log_safe(query.id), exc)
             return self._signer.status_reply(in_response_to=query.id, status=RESPONDER_ERROR, now=now)
 
     def _validate(
@@ -286,7 +288,7 @@ class AttributeQueryService:
             )
         )
         cycle = "3" if validated.cycle3_attributes is not None else "0/1"
-        log.info("attribute query %s: cycle %s %s", query.id, cycle, result)
+        log.info("attribute query %s: cycle %s %s", log_safe(query.id), cycle, result)
         if result != "match":
             return self._signer.status_reply(in_response_to=query.id, status=NO_MATCH, now=now)
         return self._assertion_reply(validated, MATCH, now)
@@ -306,7 +308,7 @@ class AttributeQueryService:
         result = self._local.create_user(
             validated.hashed_pid, validated.level_of_assurance.name, attributes_to_json(attributes)
         )
-        log.info("account creation query %s: %s", query.id, result)
+        log.info("account creation query %s: %s", log_safe(query.id), result)
         if result != "success":
             return self._signer.status_reply(in_response_to=query.id, status=CREATE_FAILURE, now=now)
         return self._assertion_reply(validated, CREATED, now, attributes)

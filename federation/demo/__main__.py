@@ -1,13 +1,40 @@
-"""`make demo`: load the demo department records, start the four services, print where to begin."""
+"""`make demo`: load the demo department records, start the services, print where to begin."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
 import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 from federation.launcher import DEMO_PORTS, start_federation
 from federation.runtime import REPO_DIR
+
+TOKEN_FILE = "local-matching.token"  # noqa: S105 - a file name, not a secret
+
+
+def demo_local_matching_token(var_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings that give the matching service and its local matcher their shared token.
+
+    The operator's own LOCAL_MATCHING_TOKEN or LOCAL_MATCHING_TOKEN_FILE wins; otherwise a fresh token is
+    written to `<var_dir>/local-matching.token`, readable by this user only, and both processes read it
+    from there (LOCAL_MATCHING_TOKEN_FILE), so it never sits in any process's environment."""
+    if environ.get("LOCAL_MATCHING_TOKEN") or environ.get("LOCAL_MATCHING_TOKEN_FILE"):
+        return {}
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / TOKEN_FILE
+    partial = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # even if a stale file of that name was there with a wider mode
+        os.write(fd, (secrets.token_urlsafe(32) + "\n").encode("ascii"))
+    finally:
+        os.close(fd)
+    os.replace(partial, path)
+    return {"LOCAL_MATCHING_TOKEN_FILE": str(path)}
 
 
 def main() -> int:
@@ -18,9 +45,13 @@ def main() -> int:
         ["import", str(REPO_DIR / "matching_service" / "demo" / "records.csv"),
          "--database", str(var_dir / "matching-service.sqlite3")]
     )  # fmt: skip
-    print("Starting the federation (hub, stub IDPs, matching service, example service)...", flush=True)
+    token_settings = demo_local_matching_token(var_dir, os.environ)
+    print(
+        "Starting the federation (hub, stub IDPs, matching service and its local matcher, example service)...",
+        flush=True,
+    )
     try:
-        federation = start_federation(ports=DEMO_PORTS, var_dir=var_dir)
+        federation = start_federation(ports=DEMO_PORTS, var_dir=var_dir, extra_env=token_settings)
     except RuntimeError as exc:
         print(f"The demo could not start: {exc}", file=sys.stderr)
         return 1
@@ -32,6 +63,8 @@ def main() -> int:
         f"  signed federation metadata    {urls['HUB_URL']}/SAML2/metadata/federation\n"
         f"  stub identity providers       {urls['IDP_URL']}/\n"
         f"  matching service              {urls['MS_URL']}/healthcheck\n"
+        f"  its local matcher             {urls['LOCAL_MATCHER_URL']}/local-matching "
+        f"(bearer token: {token_settings.get('LOCAL_MATCHING_TOKEN_FILE', 'as set in your environment')})\n"
         f"Logs: {federation.log_dir}   Audit events: {var_dir / 'audit.jsonl'}\n"
         f"\nOpen {urls['RP_URL']}/ in a browser. Press Ctrl-C to stop.",
         flush=True,

@@ -19,6 +19,7 @@ from saml2 import saml, samlp
 
 from federation import xmlsecurity
 from federation.credentials import DecryptionCredential, SigningCredential
+from federation.logsafe import log_safe
 from federation.saml import _common
 from federation.saml import constants as c
 from federation.saml.assertion import AssertionData, parse_assertion
@@ -82,7 +83,7 @@ def decrypt_assertion(
         plaintext = xmlsecurity.decrypt(data, credentials)
     except xmlsecurity.XmlSecurityError as exc:
         # The sender only ever learns "decryption-failed"; the operator's log says what was refused.
-        log.warning("encrypted assertion refused: %s", getattr(exc, "detail", exc.reason))
+        log.warning("encrypted assertion refused: %s", log_safe(getattr(exc, "detail", exc.reason), max_chars=200))
         raise SamlValidationError(exc.reason, str(exc)) from None
     element = _common.parse(plaintext, max_bytes=max_bytes)
     if element.tag != q(SAML_NS, "Assertion"):

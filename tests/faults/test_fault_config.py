@@ -1,5 +1,6 @@
 """A broken federation config stops every service before it serves anything: exit status 2 and one line
-on stderr naming the file, the entity and the field, never a traceback."""
+on stderr naming the file, the entity and the field, never a traceback. So does a missing or unusable local
+matching token, for the local matcher and for the matching service that calls it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from federation.demo import DEMO_CONFIG
 from federation.launcher import free_port
 from federation.runtime import REPO_DIR
 
-SERVICES = ("hub", "stub_idps", "matching_service", "relying_party_example")
+SERVICES = ("hub", "stub_idps", "matching_service", "relying_party_example", "local_matcher")
+TOKEN_SETTINGS = ("LOCAL_MATCHING_TOKEN", "LOCAL_MATCHING_TOKEN_FILE")
 
 # (name, text replaced in the demo config, replacement, entity and field the message must name)
 MISTAKES = {
@@ -68,3 +70,27 @@ def test_service_refuses_to_start_naming_file_entity_and_field(service, mistake,
     for part in expected:
         assert part in message, (part, message)
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "settings", "problem"),
+    [
+        ("local_matcher", {}, "no local matching token: set LOCAL_MATCHING_TOKEN, or LOCAL_MATCHING_TOKEN_FILE"),
+        ("matching_service", {}, "no local matching token: set LOCAL_MATCHING_TOKEN, or LOCAL_MATCHING_TOKEN_FILE"),
+        ("local_matcher", {"LOCAL_MATCHING_TOKEN": "guessable"}, "at least 32 visible ASCII characters"),
+        ("local_matcher", {"LOCAL_MATCHING_TOKEN_FILE": "/nonexistent/token"}, "cannot read LOCAL_MATCHING_TOKEN_FILE"),
+    ],
+    ids=["matcher-without-token", "ms-without-token", "matcher-weak-token", "matcher-missing-token-file"],
+)
+def test_no_usable_local_matching_token_refuses_to_start(service, settings, problem, keys_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in TOKEN_SETTINGS}
+    env.update(FEDERATION_KEYS_DIR=str(keys_dir), VAR_DIR=str(tmp_path / "var"), **settings)
+    result = subprocess.run(
+        [sys.executable, "-m", "federation.serve", service, "--port", str(free_port())],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"{service}: refusing to start: "), message
+    assert problem in message, message
+    assert "Traceback" not in result.stderr and "guessable" not in result.stderr

@@ -59,7 +59,7 @@ def expect_requester(w: f.MsWorld, query: etree._Element, reason: str) -> None:
     assert reply.status.code == c.STATUS_REQUESTER, reply.status
     assert reply.status.message == reason
     assert not reply.encrypted_assertions
-    tail.wait_for(f"{REFUSED}{reason} (query {query_id})")
+    tail.wait_for(f"{REFUSED}{reason} (query '{query_id}')")
 
 
 def assert_matched(w: f.MsWorld, query: etree._Element, username: str = "alice") -> None:
@@ -90,7 +90,7 @@ def test_positive_control_valid_query_for_alice_is_matched(w):
     tail = f.LogTail(w.log_path)
     query = f.attribute_query(w)
     assert_matched(w, query)
-    new = tail.wait_for(f"attribute query {query.get('ID')}: cycle 0/1 match")
+    new = tail.wait_for(f"attribute query '{query.get('ID')}': cycle 0/1 match")
     assert REFUSED not in new
 
 

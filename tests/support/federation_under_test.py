@@ -1,4 +1,5 @@
-"""The four real services for a test module or session: demo records loaded, headless stub IDPs on."""
+"""The real services for a test module or session: demo records loaded, headless stub IDPs on, and a fresh
+local matching token (the matching service's credential at its local matcher) for each federation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from matching_service.cli import main as matching_service_cli
 RECORDS = "matching_service/demo/records.csv"
 
 
+def fresh_local_matching_token() -> dict[str, str]:
+    """A new token for this federation only (a token file named by the developer's environment is ignored)."""
+    return {"LOCAL_MATCHING_TOKEN": secrets.token_urlsafe(32), "LOCAL_MATCHING_TOKEN_FILE": ""}
+
+
 def shared_hub_env() -> dict[str, str]:
     """What every hub process sharing a store must share: the session key and the secret."""
     return {"HUB_SESSION_KEY": secrets.token_hex(32), "HUB_SECRET": secrets.token_hex(32)}
@@ -22,7 +28,7 @@ def shared_hub_env() -> dict[str, str]:
 def running_federation(var_dir: Path, keys_dir: Path, **extra_env: str) -> Iterator[Federation]:
     """Start the federation (always stopped afterwards); `extra_env` overrides the defaults."""
     matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
-    env = {"STUB_IDP_HEADLESS": "1", **shared_hub_env(), **extra_env}
+    env = {"STUB_IDP_HEADLESS": "1", **fresh_local_matching_token(), **shared_hub_env(), **extra_env}
     running = start_federation(keys_dir=keys_dir, var_dir=var_dir, extra_env=env)
     try:
         yield running

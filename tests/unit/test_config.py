@@ -109,7 +109,7 @@ def test_demo_identity_providers(federation_config: FederationConfig) -> None:
     assert ms is not None
     assert ms.attribute_query_url == "http://127.0.0.1:8082/matching-service/POST"
     assert ms.account_creation_url == "http://127.0.0.1:8082/unknown-user-attribute-query"
-    assert ms.local_matching_url == "http://127.0.0.1:8082/local-matching"
+    assert ms.local_matching_url == "http://127.0.0.1:8084/local-matching"  # its own listener, not the MS's
 
 
 def test_config_is_immutable(federation_config: FederationConfig) -> None:
@@ -145,6 +145,7 @@ def test_urls_come_from_variables_and_entity_ids_do_not(keys_dir: Path) -> None:
             "IDP_URL": "http://localhost:5002",
             "MS_URL": "http://localhost:5003",
             "RP_URL": "https://rp.localhost:5004",
+            "LOCAL_MATCHER_URL": "https://matcher.department.internal:5005",
         },
     )
     assert config.hub.entity_id == HUB
@@ -152,6 +153,7 @@ def test_urls_come_from_variables_and_entity_ids_do_not(keys_dir: Path) -> None:
     assert config.hub.metadata_url == "http://localhost:5001/SAML2/metadata/federation"
     assert config.identity_providers[1].sso_url == "http://localhost:5002/stub-idp-two/SAML2/SSO"
     assert config.matching_services[0].attribute_query_url == "http://localhost:5003/matching-service/POST"
+    assert config.matching_services[0].local_matching_url == "https://matcher.department.internal:5005/local-matching"
     assert config.relying_parties[0].default_acs_url() == "https://rp.localhost:5004/SAML2/SSO/POST"
     assert config.relying_parties[0].entity_id == TEST_RP
 

@@ -1,4 +1,5 @@
-"""Shared fixtures for the local matcher tests: the demo records and the stub IDPs' test users."""
+"""Shared fixtures for the local matcher tests: the demo records, the stub IDPs' test users, and the local
+matcher app over the demo records called as the matching service calls it (with the bearer token)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from flask.testing import FlaskClient
 
+from matching_service.local_matcher_app import create_local_matcher_app
 from matching_service.records import RecordStore
 
 REPO = Path(__file__).resolve().parents[3]
@@ -16,6 +19,7 @@ DEMO_RECORDS = REPO / "matching_service" / "demo" / "records.csv"
 USERS_YAML = REPO / "stub_idps" / "data" / "users.yaml"
 ALL_IDPS = ("stub-idp-one", "stub-idp-two", "stub-idp-three")
 MS_ENTITY_ID = "http://ms.example/test-rp-ms"
+LOCAL_MATCHING_TOKEN = "unit-tests-local-matching-token-" + "0123456789abcdef" * 2
 
 
 def pid_for(idp: str, username: str) -> str:
@@ -95,3 +99,16 @@ def make_match_body():
 @pytest.fixture(scope="session")
 def make_hashed_pid():
     return hashed_pid_for
+
+
+@pytest.fixture(scope="session")
+def local_matching_token() -> str:
+    return LOCAL_MATCHING_TOKEN
+
+
+@pytest.fixture
+def matcher_client(demo_store: RecordStore) -> FlaskClient:
+    """The local matcher app over `demo_store`; every request carries the bearer token, as the MS sends it."""
+    client = create_local_matcher_app(demo_store, token=LOCAL_MATCHING_TOKEN).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {LOCAL_MATCHING_TOKEN}"
+    return client

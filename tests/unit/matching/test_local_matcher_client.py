@@ -1,4 +1,4 @@
-"""LocalMatcherClient against real HTTP servers: our local matcher, and servers that misbehave."""
+"""LocalMatcherClient against real HTTP servers: our local matcher (behind its token), and servers that misbehave."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from flask import Flask, Response
+from flask import Flask, Response, redirect, request
 from werkzeug.serving import make_server
 
-from matching_service.local_matcher import LocalMatcherClient, LocalMatcherError, create_local_matcher_app
+from matching_service.local_matcher_app import create_local_matcher_app
+from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
 from matching_service.local_matching_contract import parse_match_request
+
+TOKEN = "client-tests-local-matching-token-" + "x" * 20
 
 
 @contextmanager
@@ -28,8 +31,8 @@ def serving(app: Flask) -> Iterator[str]:
 
 
 def test_match_and_create_user_over_http(demo_store, users_by_name, make_match_body, make_hashed_pid) -> None:
-    with serving(create_local_matcher_app(demo_store)) as url:
-        client = LocalMatcherClient(url + "/local-matching/", timeout=5)
+    with serving(create_local_matcher_app(demo_store, token=TOKEN)) as url:
+        client = LocalMatcherClient(url + "/local-matching/", token=TOKEN, timeout=5)
         assert client.match(make_match_body(users_by_name["alice"])) == "match"
         assert client.match(make_match_body(users_by_name["david"])) == "no-match"
         # the parsed dataclass form is sent through the same contract
@@ -40,9 +43,41 @@ def test_match_and_create_user_over_http(demo_store, users_by_name, make_match_b
 
 
 def test_contract_violation_is_an_error(demo_store) -> None:
-    with serving(create_local_matcher_app(demo_store)) as url:
+    with serving(create_local_matcher_app(demo_store, token=TOKEN)) as url:
         with pytest.raises(LocalMatcherError, match="HTTP 400"):
-            LocalMatcherClient(url + "/local-matching").match({"matchId": "x"})
+            LocalMatcherClient(url + "/local-matching", token=TOKEN).match({"matchId": "x"})
+
+
+def test_a_token_the_matcher_does_not_hold_is_an_error_naming_the_setting(
+    demo_store, users_by_name, make_match_body
+) -> None:
+    with serving(create_local_matcher_app(demo_store, token=TOKEN)) as url:
+        client = LocalMatcherClient(url + "/local-matching", token="another-" + TOKEN)
+        with pytest.raises(LocalMatcherError, match="refused our credential.*LOCAL_MATCHING_TOKEN"):
+            client.match(make_match_body(users_by_name["alice"]))
+        with pytest.raises(LocalMatcherError, match="HTTP 401"):
+            client.create_user("a" * 64, "LEVEL_2")
+    assert demo_store.record_for_hashed_pid(make_match_body(users_by_name["alice"])["hashedPid"]) is None
+
+
+def test_the_client_sends_its_token_as_a_bearer_credential_and_follows_no_redirect() -> None:
+    seen: list[str | None] = []
+    app = Flask(__name__)
+
+    @app.post("/local-matching/match")
+    def match() -> Response:
+        seen.append(request.headers.get("Authorization"))
+        return redirect("/elsewhere", code=307)
+
+    @app.post("/elsewhere")
+    def elsewhere() -> Response:
+        seen.append("followed")
+        return Response(b'{"result": "match"}', mimetype="application/json")
+
+    with serving(app) as url:
+        with pytest.raises(LocalMatcherError, match="HTTP 307"):
+            LocalMatcherClient(url + "/local-matching", token=TOKEN).match({"matchId": "x"})
+    assert seen == [f"Bearer {TOKEN}"]
 
 
 def test_timeout_is_an_error() -> None:
@@ -50,7 +85,7 @@ def test_timeout_is_an_error() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts connections, never answers
     try:
-        client = LocalMatcherClient(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3)
+        client = LocalMatcherClient(f"http://127.0.0.1:{listener.getsockname()[1]}", token=TOKEN, timeout=0.3)
         with pytest.raises(LocalMatcherError, match="timed out"):
             client.match({"matchId": "x"})
     finally:
@@ -62,7 +97,7 @@ def test_unreachable_is_an_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(LocalMatcherError, match="unreachable"):
-        LocalMatcherClient(f"http://127.0.0.1:{port}", timeout=1).match({"matchId": "x"})
+        LocalMatcherClient(f"http://127.0.0.1:{port}", token=TOKEN, timeout=1).match({"matchId": "x"})
 
 
 @pytest.mark.parametrize(
@@ -84,7 +119,7 @@ def test_garbage_answers_are_errors(status: int, body: bytes, problem: str) -> N
 
     with serving(app) as url:
         with pytest.raises(LocalMatcherError, match=problem):
-            LocalMatcherClient(url + "/local-matching", timeout=5).match({"matchId": "x"})
+            LocalMatcherClient(url + "/local-matching", token=TOKEN, timeout=5).match({"matchId": "x"})
 
 
 def test_create_user_answer_must_be_success_or_failure() -> None:
@@ -96,4 +131,12 @@ def test_create_user_answer_must_be_success_or_failure() -> None:
 
     with serving(app) as url:
         with pytest.raises(LocalMatcherError, match="valid result"):
-            LocalMatcherClient(url + "/local-matching").create_user("a" * 64, "LEVEL_2")
+            LocalMatcherClient(url + "/local-matching", token=TOKEN).create_user("a" * 64, "LEVEL_2")
+
+
+def test_plain_http_to_another_host_is_warned_about(caplog) -> None:
+    with caplog.at_level("WARNING", logger="matching_service.local_matcher_client"):
+        LocalMatcherClient("http://127.0.0.1:8084/local-matching", token=TOKEN)
+        assert caplog.text == ""
+        LocalMatcherClient("http://matcher.department.internal/local-matching", token=TOKEN)
+    assert "plain http" in caplog.text and TOKEN not in caplog.text

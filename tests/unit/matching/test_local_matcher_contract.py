@@ -8,13 +8,13 @@ import logging
 import pytest
 from flask.testing import FlaskClient
 
-from matching_service.local_matcher import create_local_matcher_app
+from matching_service.local_matcher_app import create_local_matcher_app
 from matching_service.records import RecordStore
 
 
 @pytest.fixture
-def client(demo_store: RecordStore) -> FlaskClient:
-    return create_local_matcher_app(demo_store).test_client()
+def client(matcher_client: FlaskClient) -> FlaskClient:
+    return matcher_client
 
 
 def post(client: FlaskClient, path: str, body: object):
@@ -22,7 +22,7 @@ def post(client: FlaskClient, path: str, body: object):
 
 
 def test_match_links_and_second_call_is_cycle0(client, demo_store, users_by_name, make_match_body, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="matching_service.local_matcher")
+    caplog.set_level(logging.INFO, logger="matching_service.local_matcher_app")
     body = make_match_body(users_by_name["alice"])
     response = post(client, "match", body)
     assert response.status_code == 200
@@ -33,7 +33,7 @@ def test_match_links_and_second_call_is_cycle0(client, demo_store, users_by_name
     body["matchingDataset"]["addresses"] = []
     body["matchId"] = "second-visit"
     assert post(client, "match", body).get_json() == {"result": "match"}
-    assert "second-visit: cycle 0, match" in caplog.text
+    assert "'second-visit': cycle 0, match" in caplog.text
     # Logs carry match IDs and results only.
     for personal in ("Alice", "Evans", "1985-03-14", "BS7", body["hashedPid"]):
         assert personal not in caplog.text
@@ -134,9 +134,12 @@ class BrokenStore(RecordStore):
         raise RuntimeError("database is locked: SELECT ... Alice Evans")
 
 
-def test_a_failing_store_is_a_500_json_without_details(users_by_name, make_match_body, caplog) -> None:
-    client = create_local_matcher_app(BrokenStore(":memory:")).test_client()
-    response = post(client, "match", make_match_body(users_by_name["alice"]))
+def test_a_failing_store_is_a_500_json_without_details(
+    users_by_name, make_match_body, local_matching_token, caplog
+) -> None:
+    client = create_local_matcher_app(BrokenStore(":memory:"), token=local_matching_token).test_client()
+    headers = {"Authorization": f"Bearer {local_matching_token}"}
+    response = client.post("/local-matching/match", json=make_match_body(users_by_name["alice"]), headers=headers)
     assert response.status_code == 500
     assert response.get_json()["error"] == "internal-error"
     assert b"Alice" not in response.data and b"Traceback" not in response.data

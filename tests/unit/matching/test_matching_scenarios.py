@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matching_service.local_matcher import create_local_matcher_app
-
 USERS_YAML = Path(__file__).resolve().parents[3] / "stub_idps" / "data" / "users.yaml"
 USERNAMES = [u["username"] for u in yaml.safe_load(USERS_YAML.read_text(encoding="utf-8"))["users"]]
 ALL_IDPS = ("stub-idp-one", "stub-idp-two", "stub-idp-three")
@@ -49,9 +47,11 @@ def test_the_user_file_is_well_formed(users) -> None:
 
 
 @pytest.mark.parametrize("username", USERNAMES)
-def test_each_user_gets_the_outcome_of_its_scenario(username, users_by_name, demo_store, make_match_body) -> None:
+def test_each_user_gets_the_outcome_of_its_scenario(
+    username, users_by_name, demo_store, make_match_body, matcher_client
+) -> None:
     user = users_by_name[username]
-    client = create_local_matcher_app(demo_store).test_client()
+    client = matcher_client
     for idp in user.get("idps", ALL_IDPS):
         body = make_match_body(user, idp=idp)
         answer = client.post("/local-matching/match", json=body).get_json()
@@ -69,8 +69,8 @@ def test_each_user_gets_the_outcome_of_its_scenario(username, users_by_name, dem
                 assert demo_store.record_for_hashed_pid(body["hashedPid"]) == user["expected_record_id"]
 
 
-def test_twins_match_only_their_own_records(users, demo_store, make_match_body) -> None:
-    client = create_local_matcher_app(demo_store).test_client()
+def test_twins_match_only_their_own_records(users, demo_store, make_match_body, matcher_client) -> None:
+    client = matcher_client
     twins = [u for u in users if u["scenario"] == "twins"]
     assert len(twins) == 2
     for twin in twins:

@@ -1,4 +1,5 @@
-"""A matching service under a real HTTP server, and the hub, IDP and RP around it built from real keys.
+"""A matching service under a real HTTP server (and its local matcher under another, behind the bearer token),
+and the hub, IDP and RP around it built from real keys.
 
 The inbound messages are made the way the real parties make them: the stub IDP's two assertions (signed
 with stub-idp-two's key from the development PKI, encrypted for the MS), carried in an AttributeQuery that
@@ -46,12 +47,14 @@ from federation.saml.response import (
     parse_response,
     reencrypt_assertion,
 )
+from matching_service import local_matcher_app
 from matching_service.app import create_app
 
 REPO = Path(__file__).resolve().parents[3]
 USERS_YAML = REPO / "stub_idps" / "data" / "users.yaml"
 DEMO_RECORDS = REPO / "matching_service" / "demo" / "records.csv"
 IDP_NAME = "stub-idp-two"
+LOCAL_MATCHING_TOKEN = "ms-saml-tests-local-matching-token-" + "k" * 16
 
 
 def users() -> dict[str, dict[str, Any]]:
@@ -266,11 +269,13 @@ def running_matching_service(
     config_transform: Callable[[FederationConfig], FederationConfig] | None = None,
     metadata_fetch: Callable[[str, float], bytes] | None = None,
 ) -> Iterator[Harness]:
-    """The MS app under a real threaded server on a free port, its config pointing at that port."""
+    """The MS app under a real threaded server on a free port, its config pointing at that port, and the local
+    matcher process's app (over the demo records in `var_dir`) under another, both given the same token."""
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
+    matcher_server = make_server("127.0.0.1", 0, lambda env, start: holder["matcher"](env, start), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    variables = {"MS_URL": url}
+    variables = {"MS_URL": url, "LOCAL_MATCHER_URL": f"http://127.0.0.1:{matcher_server.server_port}"}
     config = load_federation_config(
         REPO / "federation" / "demo" / "federation.yaml", keys_dir=keys_dir, variables=variables
     )
@@ -281,14 +286,25 @@ def running_matching_service(
     def fetch(metadata_url: str, timeout: float) -> bytes:
         return metadata
 
-    env = {"MATCHING_SERVICE_IMPORT_CSV": str(DEMO_RECORDS), **variables, **(environ or {})}
+    env = {
+        "MATCHING_SERVICE_IMPORT_CSV": str(DEMO_RECORDS),
+        "LOCAL_MATCHING_TOKEN": LOCAL_MATCHING_TOKEN,
+        **variables,
+        **(environ or {}),
+    }
     runtime = Runtime(config=config, keys_dir=keys_dir, var_dir=var_dir, environ=env)
+    holder["matcher"] = local_matcher_app.create_app(runtime)
     app = create_app(runtime, metadata_fetch=metadata_fetch or fetch)
     holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        for s in (server, matcher_server)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         yield Harness(url=url, config=config, keys_dir=keys_dir, app=app)
     finally:
-        server.shutdown()
-        thread.join(5)
+        for s, thread in zip((server, matcher_server), threads, strict=True):
+            s.shutdown()
+            thread.join(5)

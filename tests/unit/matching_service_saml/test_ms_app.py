@@ -1,4 +1,4 @@
-"""The app factory: health check, its own signed metadata, the local matcher mount, start-up refusals."""
+"""The app factory: health check, its own signed metadata, no local matcher here, start-up refusals."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from federation.credentials import load_certificate
 from federation.runtime import Runtime
 from federation.saml import constants as c
 from matching_service.app import create_app
+from matching_service.local_matching_auth import LocalMatchingTokenError
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+TOKEN = "ms-app-tests-local-matching-token-" + "z" * 20
 
 
 def _runtime(config: FederationConfig, keys_dir: Path, var_dir: Path, **environ: str) -> Runtime:
-    return Runtime(config=config, keys_dir=keys_dir, var_dir=var_dir, environ=environ)
+    return Runtime(
+        config=config, keys_dir=keys_dir, var_dir=var_dir, environ={"LOCAL_MATCHING_TOKEN": TOKEN, **environ}
+    )
 
 
 def _never_fetch(url: str, timeout: float) -> bytes:
@@ -37,13 +41,23 @@ def test_healthcheck(client):
     assert answer.status_code == 200 and answer.get_json() == {"status": "ok"}
 
 
-def test_records_database_defaults_to_var_dir(client, tmp_path):
-    assert (tmp_path / "matching-service.sqlite3").exists()
+def test_the_public_process_opens_no_records_database(client, tmp_path):
+    assert not (tmp_path / "matching-service.sqlite3").exists()  # the local matcher's, on its own listener
 
 
-def test_local_matcher_is_mounted(client):
-    answer = client.post("/local-matching/match", json={"matchId": "x"})
-    assert answer.status_code == 400 and answer.get_json()["error"] == "invalid-request"
+@pytest.mark.parametrize("path", ["/local-matching/match", "/local-matching/create-user", "/local-matching/"])
+@pytest.mark.parametrize("authorization", [None, f"Bearer {TOKEN}"])
+def test_the_local_matching_contract_is_not_served_on_the_public_listener(client, path, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    body = {"matchId": "x", "hashedPid": "a" * 64, "levelOfAssurance": "LEVEL_2"}
+    assert client.post(path, json=body, headers=headers).status_code == 404
+    assert client.get(path, headers=headers).status_code == 404
+
+
+def test_no_local_matching_token_refuses_to_start(federation_config, keys_dir, tmp_path):
+    runtime = Runtime(config=federation_config, keys_dir=keys_dir, var_dir=tmp_path, environ={})
+    with pytest.raises(LocalMatchingTokenError, match="LOCAL_MATCHING_TOKEN"):
+        create_app(runtime, metadata_fetch=_never_fetch)
 
 
 def test_metadata_is_signed_by_the_matching_service(client, federation_config, keys_dir):

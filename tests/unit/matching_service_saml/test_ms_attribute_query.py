@@ -270,3 +270,13 @@ def test_account_creation_refuses_unknown_attributes(ms, test_users):
     query_id, _, body = ms.query(test_users["nora"], account_creation=True, requested=("NATIONALITY",))
     reply = ms.read_reply(ms.ask(body, account_creation=True), query_id)
     assert reply.status.code == c.STATUS_REQUESTER and reply.status.message == "unknown-requested-attribute"
+
+
+def test_the_query_id_reaches_the_log_escaped(ms, test_users, caplog):
+    """A signed ID cannot hold a newline, but it can hold a Unicode line separator some log viewers break on."""
+    query_id = "_probe\u2028FORGED-attribute-query-_x-cycle-0-match"  # an xs:ID: no spaces
+    with caplog.at_level(logging.INFO):
+        _, _, body = ms.query(test_users["nora"], query_id=query_id)
+        assert ms.read_reply(ms.ask(body), query_id).status.sub_code == c.STATUS_NO_MATCH
+    assert "attribute query '_probe\\u2028FORGED-attribute-query-_x-cycle-0-match': cycle 0/1 no-match" in caplog.text
+    assert "\u2028" not in caplog.text

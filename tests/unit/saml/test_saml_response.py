@@ -14,6 +14,7 @@ from federation.saml.assertion import Attribute, build_assertion, split_idp_asse
 from federation.saml.response import (
     Status,
     build_response,
+    decrypt_assertion,
     encrypt_assertion,
     parse_response,
     reencrypt_assertion,
@@ -243,3 +244,15 @@ def test_build_refuses_assertions_with_failure_status(keys, now):
             now=now,
             assertions=[etree.Element("Other")],
         )
+
+
+def test_a_refused_algorithm_named_by_the_sender_reaches_the_log_escaped(keys, now, caplog):
+    """The refusal's detail quotes the sender's Algorithm URI: it must not be able to forge a log line."""
+    authn, _ = _two_assertions(keys, now)
+    encrypted = encrypt_assertion(authn, keys.hub.encryption_cert)
+    method = encrypted.find(f"{{{xmlsecurity.XENC}}}EncryptedData/{{{xmlsecurity.XENC}}}EncryptionMethod")
+    method.set("Algorithm", "urn:x\n2026-01-01 hub INFO forged: assertion accepted")
+    with caplog.at_level("WARNING", logger="federation.saml.response"):
+        assert _reason(lambda: decrypt_assertion(encrypted, [keys.hub.encryption])) == "decryption-failed"
+    assert "encrypted assertion refused: 'content-encryption-not-allowed:urn:x\\n2026-01-01 hub" in caplog.text
+    assert len(caplog.text.splitlines()) == 1
