@@ -11,14 +11,19 @@ CSV import (`import_csv`) is an upsert by `record_id`: importing the same export
 it was, and a newer export updates the records it names (links to them survive). Records missing from a
 later file are NOT deleted. A record_id twice in one file is refused. Every row is validated before
 anything is written, and the write is one transaction: a file either imports completely or not at all.
+
+The database file holds personal data: it is created readable by its owner only (0600, as are SQLite's
+-wal and -shm files, which take the database's mode), in a folder only its owner can open (0700).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -118,6 +123,8 @@ class RecordStore:
 
     def __init__(self, location: str | Path = ":memory:") -> None:
         self._lock = threading.Lock()
+        if str(location) != ":memory:":
+            _prepare_private_file(Path(location))
         self._conn = sqlite3.connect(str(location), timeout=10, check_same_thread=False)
         with self._lock, self._conn:
             if str(location) != ":memory:":
@@ -226,6 +233,49 @@ def open_record_store(location: str | Path) -> RecordStore:
         scheme = text.split("://", 1)[0]
         raise RecordStoreError(f"record store scheme {scheme!r} is not supported (only SQLite)")
     return RecordStore(text)
+
+
+# --- the database file ----------------------------------------------------------------------------------
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create the folder and any missing parents, each readable by its owner only."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=PRIVATE_FOLDER_MODE)
+        except FileExistsError:
+            continue  # another process made it first
+        new.chmod(PRIVATE_FOLDER_MODE)  # mkdir's mode is narrowed by the umask, never widened: be exact
+
+
+def _prepare_private_file(path: Path) -> None:
+    """The database file (created here if new, before SQLite opens it) is 0600 in a 0700 folder.
+
+    A folder that already exists is narrowed to 0700 only when we create the database in it and own it
+    (the service's var folder is made by its runtime before the store opens); an existing database file
+    and its -wal/-shm files are narrowed to 0600 (an older version created them readable by others).
+    """
+    folder = path.parent
+    _make_private_folders(folder)
+    created = False
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        created = True
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) != PRIVATE_FILE_MODE:
+            file.chmod(PRIVATE_FILE_MODE)
+    folder_stat = folder.stat()
+    if created and folder_stat.st_uid == os.geteuid() and stat.S_IMODE(folder_stat.st_mode) & 0o077:
+        folder.chmod(PRIVATE_FOLDER_MODE)
 
 
 # --- CSV -------------------------------------------------------------------------------------------------

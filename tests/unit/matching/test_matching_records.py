@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import stat
 import threading
 from datetime import date
 from pathlib import Path
@@ -184,3 +186,34 @@ def test_file_store_persists_and_serves_threads(tmp_path: Path) -> None:
 def test_other_database_urls_are_refused() -> None:
     with pytest.raises(RecordStoreError, match="not supported"):
         open_record_store("postgresql://db.example/records")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_database_and_its_folder_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "nested" / "ms.sqlite3"
+    store = RecordStore(db)
+    store.import_csv(write_csv(tmp_path, GOOD_ROWS))  # writes: SQLite makes its -wal and -shm files
+    assert _mode(db) == 0o600
+    assert _mode(db.parent) == 0o700 and _mode(db.parent.parent) == 0o700
+    sidecars = [p for p in db.parent.iterdir() if p.name != db.name]
+    assert sidecars and all(_mode(p) == 0o600 for p in sidecars), sidecars
+    store.close()
+
+
+def test_a_database_created_in_an_existing_folder_narrows_it(tmp_path: Path) -> None:
+    folder = tmp_path / "var"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)  # as the service's runtime makes its var folder before the store opens
+    RecordStore(folder / "ms.sqlite3").close()
+    assert _mode(folder) == 0o700 and _mode(folder / "ms.sqlite3") == 0o600
+
+
+def test_an_existing_database_readable_by_others_is_narrowed(tmp_path: Path) -> None:
+    db = tmp_path / "ms.sqlite3"
+    sqlite3.connect(db).close()
+    db.chmod(0o644)
+    RecordStore(db).close()
+    assert _mode(db) == 0o600
