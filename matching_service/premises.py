@@ -134,44 +134,60 @@ def _is_street(words: Sequence[str]) -> bool:
     return words[-1] in STREET_TYPES or words[0] == "heol"
 
 
+def _starts_with_number(words: Sequence[str] | None) -> bool:
+    return bool(words) and bool(_NUMBER.fullmatch(words[0]) or _FLAT_AND_NUMBER.fullmatch(words[0]))
+
+
+def _take_flat(words: list[str]) -> tuple[str | None, list[str]]:
+    """A leading flat ("flat 2", "ground floor flat") and the words after it."""
+    head = words[0]
+    if head in FLAT_WORDS and len(words) > 1 and _FLAT_ID.fullmatch(words[1]):
+        return _number(words[1]), words[2:]
+    if head in _FLOOR_WORDS and (words[1:3] == ["floor", "flat"] or words[1:2] == ["flat"]):
+        return "floor-" + _FLOOR_WORDS[head], words[words.index("flat") + 1 :]
+    return None, words
+
+
 def read_premise(lines: Sequence[str]) -> Premise:
-    """Read the flat, house number or name and street from an address's lines (see the module doc)."""
+    """Read the flat, house number or name and street from an address's lines (see the module doc).
+
+    Line by line (commas split lines too): a flat first if written; a line starting with a number gives
+    the house number and, after it, the street (or the street is the next line); a line without a number
+    before the street is the house or building name when a numbered line or a street follows it (so
+    "Meadow View, New Close" is a house called Meadow View), else a street; later lines are the locality.
+    """
+    segments = _segments(lines)
     flat = number = name = street = None
-    expect_street = False
-    for words in _segments(lines):
-        rest = list(words)
-        # a flat: "flat 2", "2/10", "ground floor flat"
-        while rest:
-            head = rest[0]
-            if head in FLAT_WORDS and len(rest) > 1 and _FLAT_ID.fullmatch(rest[1]) and flat is None:
-                flat, rest = _number(rest[1]), rest[2:]
-            elif flat is None and head in _FLOOR_WORDS and (rest[1:3] == ["floor", "flat"] or rest[1:2] == ["flat"]):
-                flat, rest = "floor-" + _FLOOR_WORDS[head], rest[rest.index("flat") + 1 :]
-            else:
-                break
-        if not rest:
-            continue
-        if number is None and (both := _FLAT_AND_NUMBER.fullmatch(rest[0])) and flat is None:
+    i = 0
+    while i < len(segments):
+        rest, following = segments[i], (segments[i + 1] if i + 1 < len(segments) else None)
+        i += 1
+        if flat is None:
+            flat, rest = _take_flat(rest)
+        if not rest or number is not None:
+            continue  # after the house number and its street: locality, town
+        if (both := _FLAT_AND_NUMBER.fullmatch(rest[0])) and flat is None:
             flat, number, rest = _number(both.group(1)), _number(both.group(2)), rest[1:]
-        elif number is None and _NUMBER.fullmatch(rest[0]):
+        elif _NUMBER.fullmatch(rest[0]):
             number, rest = _number(rest[0]), rest[1:]
             if len(rest) > 1 and len(rest[0]) == 1 and rest[0].isalpha() and number[-1].isdigit():
                 number, rest = number + rest[0], rest[1:]  # "10 A High Street"
-        elif number is not None and street is None and expect_street:
-            street, expect_street = _street(rest), False
-            continue
-        elif number is None and name is None and street is None and not _is_street(rest):
+        elif (
+            name is None
+            and street is None
+            and (not _is_street(rest) or _starts_with_number(following) or (following and _is_street(following)))
+        ):
             name = "".join(rest[1:] if rest[0] == "the" and len(rest) > 1 else rest)
             continue
         elif street is None and _is_street(rest):
             street = _street(rest)
             continue
         else:
-            continue  # a locality or town: not part of the premise
-        if rest and street is None:
-            street = _street(rest)
-        elif street is None:
-            expect_street = True  # "10" on a line of its own: the street is the next line
+            continue
+        if rest:
+            street = _street(rest)  # the words after the number are the street
+        elif following and not _starts_with_number(following):
+            street, i = _street(following), i + 1  # "10" on a line of its own: the street is the next line
     return Premise(flat=flat, number=number, name=name, street=street)
 
 

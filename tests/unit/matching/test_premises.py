@@ -23,6 +23,9 @@ from matching_service.premises import Premise, premises_agree, read_premise
         (["Ground Floor Flat", "12 Dashwood Rd"], Premise(flat="floor-ground", number="12", street="dashwoodroad")),
         (["FFLAT 2", "5 HEOL Y FRENHINES", "CAERDYDD"], Premise(flat="2", number="5", street="heolyfrenhines")),
         (["Church Lane", "Ludlow"], Premise(street="churchlane")),
+        (["Meadow View", "New Close", "Leeds"], Premise(name="meadowview", street="newclose")),  # a house name
+        (["Flat 9", "Mill View", "100 Alexandra Road"], Premise("9", "100", "millview", "alexandraroad")),
+        (["10 High Street", "Flat 2"], Premise(flat="2", number="10", street="highstreet")),
         ([], Premise()),
     ],
 )
