@@ -95,3 +95,18 @@ def make_match_body():
 @pytest.fixture(scope="session")
 def make_hashed_pid():
     return hashed_pid_for
+
+
+_QUALITY_TABLES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def print_at_the_end():
+    """Hand a text to print after the run (the matching-quality table, next to the test results)."""
+    return _QUALITY_TABLES.append
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    for table in _QUALITY_TABLES:
+        terminalreporter.section("matching quality (as make matching-report prints it)")
+        terminalreporter.write_line(table)
