@@ -60,12 +60,10 @@ from matching_service.name_forms import (
     GivenNamesAgreement,
     compare_given_names,
     given_names,
-    normalise_name,
     read_surname,
 )
+from matching_service.name_forms import normalise_name as normalise_name  # re-exported: tests fold names as we do
 from matching_service.premises import Premise, premises_agree, read_premise
-
-__all__ = ["normalise_name"]  # re-exported: callers fold names the way the rule does
 
 # --- the matching dataset (what the IDP asserted) --------------------------------------------------------
 

@@ -32,15 +32,9 @@ from pathlib import Path
 from typing import Protocol
 
 from matching_service.matching_rule import Record
-from matching_service.records_csv import (
-    CSV_COLUMNS,
-    RecordImportError,
-    RecordsFile,
-    RefusedRow,
-    read_records_csv,
-)
-
-__all__ = ["CSV_COLUMNS", "RecordImportError", "RefusedRow", "read_records_csv"]  # the import's vocabulary
+from matching_service.records_csv import CSV_COLUMNS as CSV_COLUMNS  # re-exported: the import's vocabulary
+from matching_service.records_csv import RecordImportError as RecordImportError
+from matching_service.records_csv import RecordsFile, RefusedRow, read_records_csv
 
 log = logging.getLogger(__name__)
 
