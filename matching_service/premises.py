@@ -93,6 +93,7 @@ _KEEP = {"/": "\ue000", "-": "\ue001"}
 _RESTORE = str.maketrans({"\ue000": "/", "\ue001": "-"})
 _NUMBER = re.compile(r"\d+[a-z]?(?:-\d+[a-z]?)?")
 _FLAT_AND_NUMBER = re.compile(r"(\d+[a-z]?)/(\d+[a-z]?)")
+_UK_POSTCODE = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}")
 _FLAT_ID = re.compile(r"[0-9]{1,4}[a-z]?|[a-z][0-9]{0,3}")
 
 
@@ -118,7 +119,9 @@ def _words(line: str) -> list[str]:
 
 
 def _segments(lines: Sequence[str]) -> list[list[str]]:
-    return [words for line in lines for part in line.split(",") if (words := _words(part))]
+    """The words of each line (a comma splits a line too); a postcode written among the lines is dropped."""
+    segments = [words for line in lines for part in line.split(",") if (words := _words(part))]
+    return [words for words in segments if not _UK_POSTCODE.fullmatch("".join(words))]
 
 
 def _number(word: str) -> str:
@@ -155,6 +158,7 @@ def read_premise(lines: Sequence[str]) -> Premise:
     the house number and, after it, the street (or the street is the next line); a line without a number
     before the street is the house or building name when a numbered line or a street follows it (so
     "Meadow View, New Close" is a house called Meadow View), else a street; later lines are the locality.
+    A last line on its own is the town, never a house name; a postcode among the lines is ignored.
     """
     segments = _segments(lines)
     flat = number = name = street = None
@@ -175,7 +179,8 @@ def read_premise(lines: Sequence[str]) -> Premise:
         elif (
             name is None
             and street is None
-            and (not _is_street(rest) or _starts_with_number(following) or (following and _is_street(following)))
+            and following is not None  # a lone last line is the town, not a house
+            and (not _is_street(rest) or _starts_with_number(following) or _is_street(following))
         ):
             name = "".join(rest[1:] if rest[0] == "the" and len(rest) > 1 else rest)
             continue

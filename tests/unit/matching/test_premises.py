@@ -27,6 +27,10 @@ from matching_service.premises import Premise, premises_agree, read_premise
         (["Flat 9", "Mill View", "100 Alexandra Road"], Premise("9", "100", "millview", "alexandraroad")),
         (["10 High Street", "Flat 2"], Premise(flat="2", number="10", street="highstreet")),
         ([], Premise()),
+        (["Oxford"], Premise()),  # a town alone is no house
+        (["Rose Cottage", "Ludlow"], Premise(name="rosecottage")),
+        (["Rose Cottage", "SY8 1AA"], Premise()),  # the postcode among the lines is not the town
+        (["OX1 4AA"], Premise()),
     ],
 )
 def test_read_premise(lines: list[str], expected: Premise) -> None:
@@ -60,6 +64,8 @@ def test_the_same_premise(ours: list[str], theirs: list[str]) -> None:
         (["Rose Cottage", "Mill Lane"], ["5 Mill Lane"]),  # a name against a number compares nothing
         (["High Street"], ["High Street"]),  # no house number or name: a street is not a household
         (["10"], ["10"]),  # a number on no street
+        (["Oxford"], ["Oxford"]),  # a town alone
+        (["OX1 4AA"], ["OX1 4AA"]),  # a postcode in the lines is not a premise
     ],
 )
 def test_different_or_unknown_premises_do_not_agree(ours: list[str], theirs: list[str]) -> None:
