@@ -8,7 +8,7 @@ KEYS_DIR := keys/generated
 STAMP := $(VENV)/.installed
 APT_UPDATED := /tmp/.federation-apt-updated
 
-.PHONY: demo test setup system-packages browser-packages redis assets keys lint fuzz bench clean
+.PHONY: demo test setup system-packages browser-packages redis assets keys lint fuzz bench matching-report clean
 
 demo: setup
 	$(BIN)/python -m federation.demo
@@ -76,6 +76,11 @@ fuzz: setup
 bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench
 	$(BIN)/python -m tests.bench.journey_bench
+
+# The local matcher on the repository's hard set (matching_service/quality): false matches and the
+# true-match rate per kind, through the real import, store and decision. `make test` checks the same numbers.
+matching-report: $(STAMP)
+	$(BIN)/python -m matching_service.quality.report
 
 clean:
 	rm -rf $(VENV) node_modules hub/static/govuk

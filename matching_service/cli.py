@@ -1,8 +1,14 @@
-"""`matching-service import FILE [--database PATH]`: load a department's records from CSV.
+"""`matching-service import FILE [--database DB] [--report REPORT]`: load a department's records from CSV.
 
-The import is an upsert by record_id (see `records.py`): running it twice with one file changes nothing,
-and a newer export updates the records it names. A bad row aborts the whole file with the line and column.
-The database is `--database`, else $MATCHING_SERVICE_DB, else var/matching-service.sqlite3.
+Every valid row is loaded (an upsert by record_id, see `records.py`: running it twice with one file changes
+nothing, and a newer export updates the records it names). Each refused row is written, with its line
+number and the reason, to the report file (default: FILE's name with `.refused.csv`, next to it; readable
+by its owner only, as the rows are personal data), and the command exits 1. A file that is not the
+documented CSV at all is refused whole (exit 2), as is a missing file or a database that cannot be opened.
+
+The database is `--database`, else $MATCHING_SERVICE_DB, else the file the running service uses:
+`<$VAR_DIR or the repository's var/>/matching-service.sqlite3`, always resolved to an absolute path so the
+import never writes a stray database into whatever folder it was run from.
 """
 
 from __future__ import annotations
@@ -13,14 +19,38 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from matching_service.records import RecordImportError, RecordStoreError, open_record_store
+from federation.runtime import DEFAULT_VAR_DIR
+from matching_service.records import ImportResult, RecordImportError, RecordStoreError, open_record_store
+from matching_service.records_csv import write_refused_report
 
-DEFAULT_DATABASE = "var/matching-service.sqlite3"
+DATABASE_FILE = "matching-service.sqlite3"  # as matching_service.app names it in the var folder
 DATABASE_ENV = "MATCHING_SERVICE_DB"
+VAR_DIR_ENV = "VAR_DIR"
+EXIT_ROWS_REFUSED = 1
+EXIT_REFUSED = 2
+SHOWN_REFUSALS = 20  # on the terminal; the report file has them all
 
 
 def default_database() -> str:
-    return os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE
+    """The database the running service uses (see matching_service.app), as an absolute location."""
+    configured = os.environ.get(DATABASE_ENV)
+    if configured:
+        return _absolute(configured)
+    var_dir = Path(os.environ.get(VAR_DIR_ENV) or DEFAULT_VAR_DIR)
+    return str((var_dir / DATABASE_FILE).resolve())
+
+
+def _absolute(location: str) -> str:
+    if location == ":memory:" or "://" in location:
+        prefix = "sqlite:///"
+        if location.startswith(prefix) and location != prefix:
+            return prefix + str(Path(location.removeprefix(prefix)).resolve())
+        return location
+    return str(Path(location).resolve())
+
+
+def default_report(file: Path) -> Path:
+    return file.with_name(file.stem + ".refused.csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,38 +61,61 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--database",
         default=None,
-        help=f"SQLite file or sqlite:/// URL (default: ${DATABASE_ENV} or {DEFAULT_DATABASE})",
+        help=f"SQLite file or sqlite:/// URL (default: ${DATABASE_ENV}, else <${VAR_DIR_ENV} or var/>/{DATABASE_FILE})",
+    )
+    importer.add_argument(
+        "--report", type=Path, default=None, help="where refused rows are written (default: FILE.refused.csv)"
     )
     return parser
 
 
-def _import(file: Path, database: str) -> int:
+def _summary(file: Path, database: str, result: ImportResult) -> str:
+    plural = "s" if result.imported != 1 else ""
+    return (
+        f"Imported {result.imported} record{plural} from {file} into {database}"
+        f" ({result.new} new, {result.updated} updated, {result.unchanged} unchanged)"
+    )
+
+
+def _import(file: Path, database: str, report: Path) -> int:
     if not file.is_file():
         print(f"matching-service: no such file: {file}", file=sys.stderr)
-        return 2
-    location = database.removeprefix("sqlite:///")
-    if location != ":memory:" and "://" not in location:
-        Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return EXIT_REFUSED
     try:
         store = open_record_store(database)
-    except RecordStoreError as exc:
-        print(f"matching-service: {exc}", file=sys.stderr)
-        return 2
+    except (RecordStoreError, OSError) as exc:
+        print(f"matching-service: cannot open the database {database}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     try:
-        count = store.import_csv(file)
+        result = store.import_records(file)
     except RecordImportError as exc:
         print(f"matching-service: import refused, nothing was imported: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     finally:
         store.close()
-    print(f"Imported {count} record{'s' if count != 1 else ''} from {file} into {database}")
-    return 0
+    print(_summary(file, database, result))
+    if not result.refused:
+        return 0
+    count = len(result.refused)
+    try:
+        write_refused_report(report, result.file)
+        where = f"each with its line and reason in {report}"
+    except OSError as exc:
+        where = f"the report could not be written to {report} ({exc.strerror})"
+    print(f"Refused {count} row{'s' if count != 1 else ''}: {where}", file=sys.stderr)
+    for row in result.refused[:SHOWN_REFUSALS]:  # line, column and reason only: never a value
+        column = f", column {row.column}" if row.column else ""
+        print(f"  line {row.line}{column}: {row.problem}", file=sys.stderr)
+    if count > SHOWN_REFUSALS:
+        print(f"  ... and {count - SHOWN_REFUSALS} more in the report", file=sys.stderr)
+    return EXIT_ROWS_REFUSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "import":
-        return _import(args.file, args.database or default_database())
+        database = _absolute(args.database) if args.database else default_database()
+        return _import(args.file, database, args.report or default_report(args.file))
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

@@ -2,15 +2,18 @@
 
 A false match (handing a citizen somebody else's record) is the worst outcome the system can produce, so
 every rule below leans towards "no match" when in doubt. A missed match only costs the citizen a cycle 3
-question or another way to prove who they are; a false match discloses a stranger's data.
+question or another way to prove who they are; a false match discloses a stranger's data. The rule as a
+decision table, with the reason for each case: docs/matching-rule.md.
 
-Normalisation
-    Names: Unicode NFKD, accents (combining marks) removed, a few letters NFKD does not decompose mapped
-    (ø->o, ł->l, đ->d, æ->ae, œ->oe, þ->th), casefolded (so ß->ss), and whitespace, hyphens/dashes and
-    apostrophes removed: "Zoë Ó Briain" == "ZOE O'BRIAIN", "Siân" == "sian". "Müller" becomes "muller",
-    never "mueller" (no transliteration guesses).
-    Postcodes: uppercase, all whitespace removed ("sw1a 1aa" == "SW1A1AA"). Postcode first, international
-    postcode when there is no postcode.
+Normalisation (name_forms.py, premises.py)
+    Names: accents, case, spacing and punctuation folded ("Zoë Ó Briain" == "ZOE O'BRIAIN", "St. John" ==
+    "St John"); titles ("Mr", "Dr") and surname suffixes ("Jnr", "Snr") set aside; no spelling or
+    transliteration guesses ("Müller" != "Mueller", "Mohammed" != "Muhammad": those go to cycle 3).
+    Given names: the first- and middle-name fields read as one ordered list ("Oliver James" + "" ==
+    "Oliver" + "James"; "Mary-Jane" == "Mary" "Jane" == "Maryjane").
+    Addresses: the postcode (uppercase, no spaces; the international postcode when there is no postcode)
+    and the premise read from the lines: flat, house number and street, or house name ("Flat 2, 10 High
+    St" == "2/10 High Street").
     NINO: uppercase, whitespace removed.
 
 Only verified values count
@@ -21,20 +24,22 @@ Only verified values count
     identifier and the matching profile does not need it).
 
 Cycle 1 (the matching dataset alone); a record is a candidate when ALL of these hold:
-    1. date of birth: the verified date of birth equals the record's;
+    1. date of birth: the verified date of birth equals the record's (a record without one never matches;
+       a day/month swap is a different date);
     2. surname: a verified current surname (no `to` date) equals the record's surname or one of its
        previous surnames, or a verified historical surname (with a `to` date) equals the record's current
        surname. A historical surname against a historical surname is not enough: both sides have moved on
-       and the pairing is too weak;
-    3. first name: the verified first name equals the record's first name;
-    4. postcode: a verified address postcode (current or previous address) equals the record's postcode or
-       one of its previous postcodes;
-    5. middle names never make a match on their own, but a verified middle name that contradicts the
-       record's recorded middle names removes the candidate (both sides known and different). A record
-       with no middle names on file is not removed: missing data is not a contradiction. So middle names
-       can break a tie only where they actually differ.
+       and the pairing is too weak. A generation suffix held by both sides must be the same (Jnr != Snr);
+    3. given names: the ordered lists agree from the first name on, at least one full name (not an
+       initial) agrees, and no name held by both contradicts (an initial agrees with a name it starts;
+       names one side does not hold are missing data, not a contradiction);
+    4. address: a verified address (current or previous) has the record's postcode AND the same premise
+       (same flat or neither has one; same house number on the same street, or the same house name). A
+       postcode alone is never enough: a record without a readable premise, or one the citizen's addresses
+       only share by a previous postcode (which holds no premise), does not match at cycle 1.
     Exactly one candidate -> Match(record_id). None -> NoMatch(no-candidate). Several ->
-    NoMatch(multiple-match): we never choose between two records.
+    NoMatch(multiple-match): we never choose between two records. An initial never decides either: if the
+    one candidate left is only alone because another record's initial differs, that is multiple-match too.
 
 Cycle 3 (an extra attribute, the National Insurance number, given after cycle 1 found nothing):
     exactly one candidate record's NINO must equal the normalised value, and that record must also pass the
@@ -46,11 +51,19 @@ decides.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+from matching_service.name_forms import (
+    GivenNamesAgreement,
+    compare_given_names,
+    given_names,
+    read_surname,
+)
+from matching_service.name_forms import normalise_name as normalise_name  # re-exported: tests fold names as we do
+from matching_service.premises import Premise, premises_agree, read_premise
 
 # --- the matching dataset (what the IDP asserted) --------------------------------------------------------
 
@@ -118,7 +131,7 @@ class Record:
     record_id: str
     first_name: str
     surname: str
-    date_of_birth: date
+    date_of_birth: date | None  # departments hold records without one; such a record never matches
     middle_names: tuple[str, ...] = ()
     previous_surnames: tuple[str, ...] = ()
     gender: str | None = None
@@ -152,26 +165,6 @@ Decision = Match | NoMatch
 
 # --- normalisation ---------------------------------------------------------------------------------------
 
-# Letters NFKD leaves alone but that people routinely write without the mark.
-_LETTER_FOLDS = str.maketrans(
-    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE"}
-    | {"þ": "th", "Þ": "TH", "ı": "i"}
-)
-_APOSTROPHES = frozenset("'’‘ʼ`´ʹ′")
-
-
-def normalise_name(value: str) -> str:
-    """Fold a name to the form two spellings of the same name share."""
-    decomposed = unicodedata.normalize("NFKD", value.translate(_LETTER_FOLDS))
-    kept = []
-    for char in decomposed:
-        if unicodedata.combining(char) or char.isspace() or char in _APOSTROPHES:
-            continue
-        if unicodedata.category(char) == "Pd":  # any dash or hyphen
-            continue
-        kept.append(char)
-    return "".join(kept).casefold()
-
 
 def normalise_postcode(value: str) -> str:
     return "".join(value.split()).upper()
@@ -188,58 +181,74 @@ def normalise_nino(value: str) -> str:
 class _VerifiedFacts:
     """The parts of a dataset the rule may use, already normalised."""
 
-    first_name: str | None
-    middle_names: str | None
+    given_names: tuple[str, ...]
     current_surnames: frozenset[str]
     historical_surnames: frozenset[str]
+    suffixes: frozenset[str]
     date_of_birth: date | None
-    postcodes: frozenset[str]
+    addresses: tuple[tuple[str, Premise], ...]  # (postcode, premise) of each verified address
+
+    @property
+    def has_surname(self) -> bool:
+        return bool(self.current_surnames or self.historical_surnames)
 
 
 def _verified_facts(dataset: MatchingDataset) -> _VerifiedFacts:
-    def verified_name(name: Name | None) -> str | None:
-        if name is None or not name.verified:
-            return None
-        return normalise_name(name.value) or None
-
-    surnames = [s for s in dataset.surnames if s.verified and normalise_name(s.value)]
+    first, middle = dataset.first_name, dataset.middle_names
+    given = ()
+    if first is not None and first.verified:
+        given = given_names(first.value, middle.value if middle is not None and middle.verified else None)
+    surnames = [(s, read_surname(s.value)) for s in dataset.surnames if s.verified]
+    surnames = [(s, read) for s, read in surnames if read.key]
     dob = dataset.date_of_birth
     return _VerifiedFacts(
-        first_name=verified_name(dataset.first_name),
-        middle_names=verified_name(dataset.middle_names),
-        current_surnames=frozenset(normalise_name(s.value) for s in surnames if s.is_current),
-        historical_surnames=frozenset(normalise_name(s.value) for s in surnames if not s.is_current),
+        given_names=given,
+        current_surnames=frozenset(read.key for s, read in surnames if s.is_current),
+        historical_surnames=frozenset(read.key for s, read in surnames if not s.is_current),
+        suffixes=frozenset(read.suffix for s, read in surnames if s.is_current and read.suffix),
         date_of_birth=dob.value if dob is not None and dob.verified else None,
-        postcodes=frozenset(
-            pc for a in dataset.addresses if a.verified and (pc := a.postcode_for_matching) is not None
+        addresses=tuple(
+            (pc, read_premise(a.lines))
+            for a in dataset.addresses
+            if a.verified and (pc := a.postcode_for_matching) is not None
         ),
     )
 
 
 def _passes_dob_and_surname(facts: _VerifiedFacts, record: Record) -> bool:
-    if facts.date_of_birth != record.date_of_birth:
+    if record.date_of_birth is None or facts.date_of_birth != record.date_of_birth:
         return False
-    record_current = normalise_name(record.surname)
-    record_previous = {normalise_name(s) for s in record.previous_surnames} - {""}
-    if facts.current_surnames & ({record_current} | record_previous):
+    current = read_surname(record.surname)
+    if facts.suffixes and current.suffix and current.suffix not in facts.suffixes:
+        return False  # "Jones Snr" is not "Jones Jnr": a suffix both sides hold is evidence
+    previous = {read_surname(s).key for s in record.previous_surnames} - {""}
+    if facts.current_surnames & ({current.key} | previous):
         return True
-    return record_current in facts.historical_surnames
+    return current.key in facts.historical_surnames
 
 
-def _middle_names_contradict(facts: _VerifiedFacts, record: Record) -> bool:
-    on_file = normalise_name(" ".join(record.middle_names))
-    return bool(facts.middle_names and on_file and facts.middle_names != on_file)
-
-
-def _passes_cycle1(facts: _VerifiedFacts, record: Record) -> bool:
-    if not _passes_dob_and_surname(facts, record):
+def _address_agrees(facts: _VerifiedFacts, record: Record) -> bool:
+    if not record.postcode:
         return False
-    if facts.first_name != normalise_name(record.first_name):
-        return False
-    record_postcodes = {normalise_postcode(p) for p in (record.postcode, *record.previous_postcodes) if p}
-    if not facts.postcodes & record_postcodes:
-        return False
-    return not _middle_names_contradict(facts, record)
+    postcode, premise = normalise_postcode(record.postcode), read_premise(record.address_lines)
+    return any(pc == postcode and premises_agree(ours, premise) for pc, ours in facts.addresses)
+
+
+class _Verdict(StrEnum):
+    PASSES = "passes"
+    FAILS = "fails"
+    FAILS_ONLY_BY_AN_INITIAL = "fails-only-by-an-initial"
+
+
+def _cycle1_verdict(facts: _VerifiedFacts, record: Record) -> _Verdict:
+    if not (_passes_dob_and_surname(facts, record) and _address_agrees(facts, record)):
+        return _Verdict.FAILS
+    theirs = given_names(record.first_name, record.middle_names)
+    if compare_given_names(facts.given_names, theirs) is GivenNamesAgreement.AGREE:
+        return _Verdict.PASSES
+    if compare_given_names(facts.given_names, theirs, initials_as_wildcards=True) is GivenNamesAgreement.AGREE:
+        return _Verdict.FAILS_ONLY_BY_AN_INITIAL
+    return _Verdict.FAILS
 
 
 def _exactly_one(records: list[Record]) -> Decision:
@@ -253,18 +262,22 @@ def _exactly_one(records: list[Record]) -> Decision:
 def match_cycle1(dataset: MatchingDataset, candidates: Iterable[Record]) -> Decision:
     """Cycle 1: the verified matching dataset must single out exactly one record."""
     facts = _verified_facts(dataset)
-    if not (facts.first_name and facts.date_of_birth and facts.postcodes) or not (
-        facts.current_surnames or facts.historical_surnames
+    if not (facts.given_names and facts.date_of_birth and facts.has_surname) or not any(
+        premise.is_known for _, premise in facts.addresses
     ):
         return NoMatch(NoMatchReason.INSUFFICIENT_VERIFIED_DATA)
-    return _exactly_one([r for r in candidates if _passes_cycle1(facts, r)])
+    verdicts = [(record, _cycle1_verdict(facts, record)) for record in candidates]
+    passing = [record for record, verdict in verdicts if verdict is _Verdict.PASSES]
+    if len(passing) == 1 and any(v is _Verdict.FAILS_ONLY_BY_AN_INITIAL for _, v in verdicts):
+        return NoMatch(NoMatchReason.MULTIPLE_MATCH)  # an initial never decides between two records
+    return _exactly_one(passing)
 
 
 def match_cycle3(dataset: MatchingDataset, nino: str, candidates: Iterable[Record]) -> Decision:
     """Cycle 3: the NINO singles out one record, which must also pass the DOB and surname rules."""
     facts = _verified_facts(dataset)
     wanted = normalise_nino(nino)
-    if not wanted or facts.date_of_birth is None or not (facts.current_surnames or facts.historical_surnames):
+    if not wanted or facts.date_of_birth is None or not facts.has_surname:
         return NoMatch(NoMatchReason.INSUFFICIENT_VERIFIED_DATA)
     by_nino = [r for r in candidates if r.nino and normalise_nino(r.nino) == wanted]
     decision = _exactly_one(by_nino)

@@ -7,55 +7,45 @@ SQLite (stdlib) by default: a file path or ":memory:". The local matcher depends
 One connection guarded by a lock: SQLite serialises writers anyway, and a ":memory:" database exists only
 inside the connection that created it, so per-thread connections would each see an empty store.
 
-CSV import (`import_csv`) is an upsert by `record_id`: importing the same export twice leaves the store as
-it was, and a newer export updates the records it names (links to them survive). Records missing from a
-later file are NOT deleted. A record_id twice in one file is refused. Every row is validated before
-anything is written, and the write is one transaction: a file either imports completely or not at all.
+CSV import (`import_records`, reading with `records_csv`) is an upsert by `record_id`: importing the same
+export twice leaves the store as it was, and a newer export updates the records it names (links to them
+survive). Records missing from a later file are NOT deleted. Every valid row is written in one
+transaction; a refused row is left out and reported (the caller writes the report), so one bad row never
+keeps the department's other records out.
+
+The database file holds personal data: it is created readable by its owner only (0600, as are SQLite's
+-wal and -shm files, which take the database's mode), in a folder only its owner can open (0700).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import re
+import logging
+import os
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from matching_service.matching_rule import Record, normalise_nino
+from matching_service.matching_rule import Record
+from matching_service.records_csv import CSV_COLUMNS as CSV_COLUMNS  # re-exported: the import's vocabulary
+from matching_service.records_csv import RecordImportError as RecordImportError
+from matching_service.records_csv import RecordsFile, RefusedRow, read_records_csv
 
-CSV_COLUMNS: tuple[str, ...] = (
-    "record_id",
-    "first_name",
-    "middle_names",
-    "surname",
-    "previous_surnames",
-    "date_of_birth",
-    "gender",
-    "address_lines",
-    "postcode",
-    "previous_postcodes",
-    "nino",
-)
-REQUIRED_VALUES = frozenset({"record_id", "first_name", "surname", "date_of_birth"})
-LIST_SEPARATOR = ";"
-ADDRESS_LINE_SEPARATOR = "|"
-MAX_FIELD_LENGTH = 500
+log = logging.getLogger(__name__)
 
-_ISO_DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
-_NINO = re.compile(r"\A[A-Z]{2}\d{6}[A-D]\Z")
-
-_SCHEMA = """
+_RECORDS_TABLE = """
 CREATE TABLE IF NOT EXISTS records (
     record_id          TEXT PRIMARY KEY,
     first_name         TEXT NOT NULL,
     middle_names       TEXT NOT NULL,  -- JSON array
     surname            TEXT NOT NULL,
     previous_surnames  TEXT NOT NULL,  -- JSON array
-    date_of_birth      TEXT NOT NULL,  -- ISO 8601 date
+    date_of_birth      TEXT,           -- ISO 8601 date; NULL: the department has none (never matches)
     gender             TEXT,
     address_lines      TEXT NOT NULL,  -- JSON array
     postcode           TEXT,
@@ -63,6 +53,10 @@ CREATE TABLE IF NOT EXISTS records (
     nino               TEXT            -- normalised: upper case, no spaces
 );
 CREATE INDEX IF NOT EXISTS records_date_of_birth ON records (date_of_birth);
+"""
+_SCHEMA = (
+    _RECORDS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS pid_links (
     hashed_pid         TEXT PRIMARY KEY,
     record_id          TEXT NOT NULL,
@@ -76,7 +70,32 @@ CREATE TABLE IF NOT EXISTS created_users (
     created_at         TEXT NOT NULL
 );
 """
+)
+# Databases made before records without a date of birth were kept have date_of_birth NOT NULL; SQLite
+# cannot drop a constraint in place, so the table is rebuilt once, in one transaction.
+_NULLABLE_DATE_OF_BIRTH = "\n".join(
+    (
+        "BEGIN;",
+        "ALTER TABLE records RENAME TO records_before_nullable_dob;",
+        "DROP INDEX IF EXISTS records_date_of_birth;",
+        _RECORDS_TABLE,
+        "INSERT INTO records SELECT * FROM records_before_nullable_dob;",
+        "DROP TABLE records_before_nullable_dob;",
+        "COMMIT;",
+    )
+)
 
+_UPSERT = (
+    "INSERT INTO records (record_id, first_name, middle_names, surname, previous_surnames,"
+    " date_of_birth, gender, address_lines, postcode, previous_postcodes, nino)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (record_id) DO UPDATE SET first_name = excluded.first_name,"
+    " middle_names = excluded.middle_names, surname = excluded.surname,"
+    " previous_surnames = excluded.previous_surnames, date_of_birth = excluded.date_of_birth,"
+    " gender = excluded.gender, address_lines = excluded.address_lines,"
+    " postcode = excluded.postcode, previous_postcodes = excluded.previous_postcodes,"
+    " nino = excluded.nino"
+)
 _RECORD_SELECT = (
     "SELECT record_id, first_name, middle_names, surname, previous_surnames, date_of_birth, gender,"
     " address_lines, postcode, previous_postcodes, nino FROM records"
@@ -87,16 +106,22 @@ class RecordStoreError(Exception):
     """The store refused an operation (e.g. linking a hashed PID that already points elsewhere)."""
 
 
-class RecordImportError(ValueError):
-    """A CSV file the import refused; names the line and column (never the value: it is personal data)."""
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did: rows written (new, changed, unchanged) and rows refused."""
 
-    def __init__(self, source: str, line: int, column: str | None, problem: str) -> None:
-        self.source = source
-        self.line = line
-        self.column = column
-        self.problem = problem
-        where = f"{source} line {line}" + (f", column {column}" if column else "")
-        super().__init__(f"{where}: {problem}")
+    new: int
+    updated: int
+    unchanged: int
+    file: RecordsFile
+
+    @property
+    def imported(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    @property
+    def refused(self) -> list[RefusedRow]:
+        return self.file.refused
 
 
 class RecordSource(Protocol):
@@ -118,11 +143,14 @@ class RecordStore:
 
     def __init__(self, location: str | Path = ":memory:") -> None:
         self._lock = threading.Lock()
+        if str(location) != ":memory:":
+            _prepare_private_file(Path(location))
         self._conn = sqlite3.connect(str(location), timeout=10, check_same_thread=False)
-        with self._lock, self._conn:
+        with self._lock:
             if str(location) != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            _allow_records_without_date_of_birth(self._conn)
 
     def close(self) -> None:
         with self._lock:
@@ -130,24 +158,32 @@ class RecordStore:
 
     # --- import ------------------------------------------------------------------------------------------
 
-    def import_csv(self, path: str | Path) -> int:
-        """Validate every row, then upsert them all in one transaction; returns the number of rows."""
-        records = read_records_csv(path)
-        rows = [_record_to_row(r) for r in records]
+    def import_records(self, path: str | Path) -> ImportResult:
+        """Upsert every valid row of a records file in one transaction; refused rows are returned, not
+        written. Raises RecordImportError when the file is not the documented CSV at all."""
+        file = read_records_csv(path)
+        counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self._lock, self._conn:
-            self._conn.executemany(
-                "INSERT INTO records (record_id, first_name, middle_names, surname, previous_surnames,"
-                " date_of_birth, gender, address_lines, postcode, previous_postcodes, nino)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (record_id) DO UPDATE SET first_name = excluded.first_name,"
-                " middle_names = excluded.middle_names, surname = excluded.surname,"
-                " previous_surnames = excluded.previous_surnames, date_of_birth = excluded.date_of_birth,"
-                " gender = excluded.gender, address_lines = excluded.address_lines,"
-                " postcode = excluded.postcode, previous_postcodes = excluded.previous_postcodes,"
-                " nino = excluded.nino",
-                rows,
-            )
-        return len(rows)
+            for record in file.records:
+                row = _record_to_row(record)
+                existing = self._conn.execute(_RECORD_SELECT + " WHERE record_id = ?", (record.record_id,)).fetchone()
+                if existing is None:
+                    counts["new"] += 1
+                elif tuple(existing) == row:
+                    counts["unchanged"] += 1
+                    continue
+                else:
+                    counts["updated"] += 1
+                self._conn.execute(_UPSERT, row)
+        return ImportResult(**counts, file=file)
+
+    def import_csv(self, path: str | Path) -> int:
+        """`import_records`, for callers that only need the count (the service's start-up import)."""
+        result = self.import_records(path)
+        if result.refused:
+            # Counts only: the rows are personal data. `matching-service import` writes the report.
+            log.warning("records import refused %d rows of %s", len(result.refused), Path(path).name)
+        return result.imported
 
     # --- queries -----------------------------------------------------------------------------------------
 
@@ -228,88 +264,53 @@ def open_record_store(location: str | Path) -> RecordStore:
     return RecordStore(text)
 
 
-# --- CSV -------------------------------------------------------------------------------------------------
+# --- the database file and its schema -------------------------------------------------------------------
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
 
 
-def _split(value: str, separator: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(separator) if part.strip())
+def _make_private_folders(folder: Path) -> None:
+    """Create the folder and any missing parents, each readable by its owner only."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=PRIVATE_FOLDER_MODE)
+        except FileExistsError:
+            continue  # another process made it first
+        new.chmod(PRIVATE_FOLDER_MODE)  # mkdir's mode is narrowed by the umask, never widened: be exact
 
 
-def read_records_csv(path: str | Path) -> list[Record]:
-    """Parse and validate a records CSV (UTF-8, header row with exactly `CSV_COLUMNS` in any order)."""
-    source = Path(path).name
+def _prepare_private_file(path: Path) -> None:
+    """The database file (created here if new, before SQLite opens it) is 0600 in a 0700 folder.
+
+    A folder that already exists is narrowed to 0700 only when we create the database in it and own it
+    (the service's var folder is made by its runtime before the store opens); an existing database file
+    and its -wal/-shm files are narrowed to 0600 (an older version created them readable by others).
+    """
+    folder = path.parent
+    _make_private_folders(folder)
+    created = False
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return _parse_records(csv.reader(handle, strict=True), source)
-    except UnicodeDecodeError as exc:
-        raise RecordImportError(source, 0, None, "file is not UTF-8") from exc
-    except csv.Error as exc:
-        raise RecordImportError(source, 0, None, f"not a valid CSV file ({exc})") from exc
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        created = True
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) != PRIVATE_FILE_MODE:
+            file.chmod(PRIVATE_FILE_MODE)
+    folder_stat = folder.stat()
+    if created and folder_stat.st_uid == os.geteuid() and stat.S_IMODE(folder_stat.st_mode) & 0o077:
+        folder.chmod(PRIVATE_FOLDER_MODE)
 
 
-def _parse_records(reader: Iterable[list[str]], source: str) -> list[Record]:
-    rows = iter(reader)
-    header = [name.strip() for name in next(rows, [])]
-    if not header:
-        raise RecordImportError(source, 1, None, "empty file (a header row is required)")
-    for name in CSV_COLUMNS:
-        if name not in header:
-            raise RecordImportError(source, 1, name, "missing column")
-    for name in header:
-        if name not in CSV_COLUMNS:
-            raise RecordImportError(source, 1, name or "(blank)", "unknown column")
-        if header.count(name) > 1:
-            raise RecordImportError(source, 1, name, "column appears twice")
-
-    records: list[Record] = []
-    seen: set[str] = set()
-    line = 1
-    for raw in rows:
-        line = getattr(reader, "line_num", line + 1)
-        if not any(field.strip() for field in raw):
-            continue  # blank line
-        if len(raw) != len(header):
-            raise RecordImportError(source, line, None, f"expected {len(header)} fields, found {len(raw)}")
-        record = _parse_row(dict(zip(header, (f.strip() for f in raw), strict=True)), source, line)
-        if record.record_id in seen:
-            raise RecordImportError(source, line, "record_id", "duplicate record_id in this file")
-        seen.add(record.record_id)
-        records.append(record)
-    return records
-
-
-def _parse_row(row: dict[str, str], source: str, line: int) -> Record:
-    for name, value in row.items():
-        if name in REQUIRED_VALUES and not value:
-            raise RecordImportError(source, line, name, "a value is required")
-        if len(value) > MAX_FIELD_LENGTH:
-            raise RecordImportError(source, line, name, f"longer than {MAX_FIELD_LENGTH} characters")
-
-    dob = row["date_of_birth"]
-    if not _ISO_DATE.match(dob):
-        raise RecordImportError(source, line, "date_of_birth", "not an ISO 8601 date (YYYY-MM-DD)")
-    try:
-        date_of_birth = date.fromisoformat(dob)
-    except ValueError as exc:
-        raise RecordImportError(source, line, "date_of_birth", "not a valid calendar date") from exc
-
-    nino = normalise_nino(row["nino"]) if row["nino"] else None
-    if nino is not None and not _NINO.match(nino):
-        raise RecordImportError(source, line, "nino", "not a National Insurance number (e.g. QQ123456C)")
-
-    return Record(
-        record_id=row["record_id"],
-        first_name=row["first_name"],
-        middle_names=_split(row["middle_names"], LIST_SEPARATOR),
-        surname=row["surname"],
-        previous_surnames=_split(row["previous_surnames"], LIST_SEPARATOR),
-        date_of_birth=date_of_birth,
-        gender=row["gender"] or None,
-        address_lines=_split(row["address_lines"], ADDRESS_LINE_SEPARATOR),
-        postcode=row["postcode"] or None,
-        previous_postcodes=_split(row["previous_postcodes"], LIST_SEPARATOR),
-        nino=nino,
-    )
+def _allow_records_without_date_of_birth(conn: sqlite3.Connection) -> None:
+    columns = {row[1]: row for row in conn.execute("PRAGMA table_info(records)")}
+    if columns["date_of_birth"][3]:  # the notnull flag of an older database
+        conn.executescript(_NULLABLE_DATE_OF_BIRTH)
 
 
 def _record_to_row(record: Record) -> tuple[object, ...]:
@@ -319,7 +320,7 @@ def _record_to_row(record: Record) -> tuple[object, ...]:
         json.dumps(record.middle_names, ensure_ascii=False),
         record.surname,
         json.dumps(record.previous_surnames, ensure_ascii=False),
-        record.date_of_birth.isoformat(),
+        record.date_of_birth.isoformat() if record.date_of_birth else None,
         record.gender,
         json.dumps(record.address_lines, ensure_ascii=False),
         record.postcode,
@@ -336,7 +337,7 @@ def _row_to_record(row: tuple[object, ...]) -> Record:
         middle_names=tuple(json.loads(str(middle))),
         surname=str(surname),
         previous_surnames=tuple(json.loads(str(previous))),
-        date_of_birth=date.fromisoformat(str(dob)),
+        date_of_birth=date.fromisoformat(str(dob)) if dob is not None else None,
         gender=str(gender) if gender is not None else None,
         address_lines=tuple(json.loads(str(lines))),
         postcode=str(postcode) if postcode is not None else None,

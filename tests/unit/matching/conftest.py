@@ -112,3 +112,18 @@ def matcher_client(demo_store: RecordStore) -> FlaskClient:
     client = create_local_matcher_app(demo_store, token=LOCAL_MATCHING_TOKEN).test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {LOCAL_MATCHING_TOKEN}"
     return client
+
+
+_QUALITY_TABLES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def print_at_the_end():
+    """Hand a text to print after the run (the matching-quality table, next to the test results)."""
+    return _QUALITY_TABLES.append
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    for table in _QUALITY_TABLES:
+        terminalreporter.section("matching quality (as make matching-report prints it)")
+        terminalreporter.write_line(table)

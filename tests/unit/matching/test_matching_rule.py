@@ -48,6 +48,7 @@ def record(record_id: str = "R1", **changes) -> Record:
         first_name="Elodie",
         surname="Martin",
         date_of_birth=DOB,
+        address_lines=("1 Street",),  # the premise every dataset() address holds
         postcode="SW1A1AA",
     )
     return replace(base, **changes)
@@ -139,9 +140,12 @@ def test_moved_house_record_holds_the_previous_postcode() -> None:
     assert match_cycle1(ds, [record(postcode="HG1 1TE")]) == Match("R1")
 
 
-def test_record_previous_postcode_matches_dataset_current_postcode() -> None:
+def test_a_previous_postcode_on_the_record_alone_is_not_enough() -> None:
+    # The record's previous postcodes hold no premise: the citizen could be any household there (changed:
+    # this used to match on the postcode alone, the neighbour false match of the issue).
     ds = dataset(postcodes=("YO1 7HX",))
-    assert match_cycle1(ds, [record(postcode="HG1 1TE", previous_postcodes=("YO17HX",))]) == Match("R1")
+    candidate = record(postcode="HG1 1TE", previous_postcodes=("YO17HX",))
+    assert match_cycle1(ds, [candidate]) == NoMatch(NoMatchReason.NO_CANDIDATE)
 
 
 def test_same_name_and_dob_at_two_addresses_only_the_postcode_match() -> None:
@@ -210,8 +214,109 @@ def test_an_unverified_surname_is_ignored_but_a_verified_one_still_counts() -> N
 
 
 def test_international_postcode_is_used_when_there_is_no_postcode() -> None:
-    ds = replace(dataset(postcodes=()), addresses=(Address(("Rue 1",), None, True, "75001"),))
-    assert match_cycle1(ds, [record(postcode="75001")]) == Match("R1")
+    ds = replace(dataset(postcodes=()), addresses=(Address(("1 Rue de Rivoli",), None, True, "75001"),))
+    assert match_cycle1(ds, [record(address_lines=("1 rue de Rivoli", "Paris"), postcode="75001")]) == Match("R1")
+
+
+def at(*lines: str, postcode: str = "SW1A 1AA", verified: bool = True) -> Address:
+    return Address(tuple(lines), postcode, verified)
+
+
+def test_the_premise_tells_neighbours_apart() -> None:
+    ds = replace(dataset(), addresses=(at("12 High Street", "London"),))
+    neighbour = record("NEIGHBOUR", address_lines=("10 High St", "London"))
+    assert match_cycle1(ds, [neighbour]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+    own = record("OWN", address_lines=("12 High Rd",))  # same number, another street of the postcode
+    assert match_cycle1(ds, [neighbour, own]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+    own = record("OWN", address_lines=("12, HIGH ST.",))
+    assert match_cycle1(ds, [neighbour, own]) == Match("OWN")
+
+
+def test_the_flat_tells_neighbours_in_one_building_apart() -> None:
+    flat_2, flat_3 = record("F2", address_lines=("Flat 2", "10 High St")), record("F3", address_lines=("3/10 High St",))
+    ds = replace(dataset(), addresses=(at("Flat 3, 10 High Street"),))
+    assert match_cycle1(ds, [flat_2, flat_3]) == Match("F3")
+    no_flat = replace(dataset(), addresses=(at("10 High Street"),))
+    assert match_cycle1(no_flat, [flat_2]) == NoMatch(NoMatchReason.NO_CANDIDATE)  # which flat? not ours to say
+
+
+def test_a_postcode_alone_is_never_enough() -> None:
+    assert match_cycle1(dataset(), [record(address_lines=())]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+    no_premise = replace(dataset(), addresses=(at("High Street"),))
+    assert match_cycle1(no_premise, [record()]) == NoMatch(NoMatchReason.INSUFFICIENT_VERIFIED_DATA)
+
+
+def test_an_unverified_address_gives_no_premise() -> None:
+    ds = replace(dataset(), addresses=(at("1 Street", verified=False), at("9 Other Road", postcode="CF10 2HQ")))
+    assert match_cycle1(ds, [record()]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+
+
+@pytest.mark.parametrize(
+    ("changes", "ds_changes"),
+    [
+        ({"first_name": "Mr Elodie"}, {}),  # a title in the first-name field
+        ({"first_name": "DR. ELODIE"}, {}),
+        ({"surname": "Martin Jnr"}, {}),  # a suffix in the surname field
+        ({"surname": "St. John"}, {"surnames": (Name("St John", True),)}),  # punctuation in a surname
+        ({"surname": "O'Neill-Smith"}, {"surnames": (Name("ONeill Smith", True),)}),
+        ({"first_name": "Elodie Anne"}, {"middle": "Anne"}),  # a middle name in the first-name field
+        ({"first_name": "Elodie", "middle_names": ("Anne", "Marie")}, {"first": "Elodie Anne Marie"}),
+        ({"first_name": "E", "middle_names": ("Anne",)}, {"middle": "Anne"}),  # a first initial, full middle
+        ({"middle_names": ("A",)}, {"middle": "Anne"}),  # a middle name as an initial
+        ({"first_name": "Mary", "middle_names": ("Jane",)}, {"first": "Mary-Jane"}),  # hyphenated, split
+        ({"first_name": "Maryjane"}, {"first": "Mary-Jane"}),  # hyphenated, joined
+    ],
+)
+def test_names_as_records_hold_them(changes: dict, ds_changes: dict) -> None:
+    surnames = ds_changes.pop("surnames", (Name("Martin", True),))
+    assert match_cycle1(dataset(surnames=surnames, **ds_changes), [record(**changes)]) == Match("R1")
+
+
+@pytest.mark.parametrize(
+    ("first", "surname"),
+    [("Mohammed", "Martin"), ("Elodie", "Martyn"), ("Elodi", "Martin"), ("Élodie", "Martin-Dubois")],
+)
+def test_other_spellings_are_other_names(first: str, surname: str) -> None:
+    candidate = record(first_name="Muhammad" if first == "Mohammed" else "Elodie", nino="QQ123456C")
+    ds = dataset(first=first, surnames=(Name(surname, True),))
+    assert match_cycle1(ds, [candidate]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+    if surname == "Martin":  # cycle 3 finds a transliterated first name by the NINO
+        assert match_cycle3(ds, "QQ123456C", [candidate]) == Match("R1")
+
+
+def test_an_initial_never_decides_between_two_records() -> None:
+    # twins at one address: one record holds "Elodie A", the other "Elodie P"
+    anne, paule = record("A", middle_names=("A",)), record("P", middle_names=("P",))
+    assert match_cycle1(dataset(middle="Anne"), [anne]) == Match("A")
+    assert match_cycle1(dataset(middle="Anne"), [anne, paule]) == NoMatch(NoMatchReason.MULTIPLE_MATCH)
+    # a full name that differs does decide
+    assert match_cycle1(dataset(middle="Anne"), [anne, record("P", middle_names=("Paule",))]) == Match("A")
+
+
+def test_a_suffix_both_sides_hold_is_evidence() -> None:
+    senior, junior = record("SNR", surname="Martin Snr"), record("JNR", surname="Martin Jnr")
+    assert match_cycle1(dataset(surnames=(Name("Martin Jnr", True),)), [senior, junior]) == Match("JNR")
+    assert match_cycle1(dataset(), [senior, junior]) == NoMatch(NoMatchReason.MULTIPLE_MATCH)
+    assert match_cycle1(dataset(surnames=(Name("Martin Jr.", True),)), [senior]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+
+
+def test_parent_and_child_with_one_name_at_one_address_are_told_apart_by_the_date_of_birth() -> None:
+    parent = record("PARENT", date_of_birth=date(1958, 2, 1), surname="Martin Snr")
+    child = record("CHILD")
+    assert match_cycle1(dataset(), [parent, child]) == Match("CHILD")
+    assert match_cycle1(dataset(dob=date(1958, 2, 1)), [parent, child]) == Match("PARENT")
+
+
+def test_a_day_and_month_swap_is_another_date() -> None:
+    assert match_cycle1(dataset(dob=date(1984, 6, 17)), [record(date_of_birth=date(1984, 6, 17))]) == Match("R1")
+    swapped = record(date_of_birth=date(1984, 6, 7))
+    assert match_cycle1(dataset(dob=date(1984, 7, 6)), [swapped]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+
+
+def test_a_record_without_a_date_of_birth_never_matches() -> None:
+    undated = record(date_of_birth=None, nino="QQ123456C")
+    assert match_cycle1(dataset(), [undated]) == NoMatch(NoMatchReason.NO_CANDIDATE)
+    assert match_cycle3(dataset(), "QQ123456C", [undated]) == NoMatch(NoMatchReason.NO_CANDIDATE)
 
 
 # --- cycle 3 ---------------------------------------------------------------------------------------------
