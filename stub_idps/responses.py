@@ -20,7 +20,7 @@ from federation import xmlsecurity
 from federation.credentials import SigningCredential
 from federation.loa import LevelOfAssurance
 from federation.metadata import FederationMetadata
-from federation.saml import Attribute, Status, build_assertion, build_response, encrypt_assertion
+from federation.saml import Attribute, Status, build_assertion, build_response, encrypt_assertion, mds_attributes
 from federation.saml import constants as c
 from stub_idps.users import StubUser, pid_for
 
@@ -122,7 +122,7 @@ def _assertions(
         authn = build_assertion(**common, fraud=True, attributes=authn_attributes)
     else:
         authn = build_assertion(**common, level_of_assurance=level, attributes=authn_attributes)
-    mds = build_assertion(**common, attributes=user.matching_dataset.to_attributes())
+    mds = build_assertion(**common, attributes=mds_attributes(user.matching_dataset))
     return [encrypt_assertion(authn, hub.encryption_certificate), encrypt_assertion(mds, hub.encryption_certificate)]
 
 

@@ -13,6 +13,7 @@ from federation.saml.assertion import (
     MatchingDataset,
     MdsValue,
     build_assertion,
+    mds_attributes,
     parse_assertion,
     split_idp_assertions,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "DecryptedAssertion",
     "IdpAssertions",
     "MatchingDataset",
+    "mds_attributes",
     "MdsValue",
     "ReceivedAssertion",
     "RedirectAuthnRequest",

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Generic, TypeVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -21,6 +20,7 @@ from saml2 import saml
 
 from federation import xmlsecurity
 from federation.credentials import SigningCredential
+from federation.identity import Address, MatchingDataset, MdsValue
 from federation.loa import LevelOfAssurance
 from federation.saml import _common
 from federation.saml import constants as c
@@ -28,34 +28,11 @@ from federation.saml.constants import IDA_NS, SAML_NS, XSI_NS, q
 from federation.saml.errors import SamlValidationError
 from federation.saml.ids import instant, new_id, parse_instant
 
-T = TypeVar("T", str, date)
-
 DEFAULT_ASSERTION_VALIDITY = timedelta(minutes=90)  # IDP assertions are reused for cycle 3 later in a session
 
 
 # --- typed attribute values -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MdsValue(Generic[T]):
-    """One value of a matching-dataset attribute, with the IDP's verification and its validity period."""
-
-    value: T
-    verified: bool = False
-    from_date: date | None = None
-    to_date: date | None = None
-
-
-@dataclass(frozen=True)
-class Address:
-    lines: tuple[str, ...]
-    postcode: str | None = None
-    international_postcode: str | None = None
-    uprn: str | None = None
-    verified: bool = False
-    from_date: date | None = None
-    to_date: date | None = None
-
+# The matching dataset's values are domain data (`federation.identity`); here they meet their SAML form.
 
 AttributeValue = MdsValue[str] | MdsValue[date] | Address | bool | str
 
@@ -66,27 +43,18 @@ class Attribute:
     values: tuple[AttributeValue, ...]
 
 
-@dataclass(frozen=True)
-class MatchingDataset:
-    first_names: tuple[MdsValue[str], ...] = ()
-    middle_names: tuple[MdsValue[str], ...] = ()
-    surnames: tuple[MdsValue[str], ...] = ()
-    gender: MdsValue[str] | None = None
-    date_of_birth: MdsValue[date] | None = None
-    current_address: Address | None = None
-    previous_addresses: tuple[Address, ...] = ()
-
-    def to_attributes(self) -> tuple[Attribute, ...]:
-        pairs: list[tuple[str, tuple[AttributeValue, ...]]] = [
-            (c.MDS_FIRSTNAME, self.first_names),
-            (c.MDS_MIDDLENAME, self.middle_names),
-            (c.MDS_SURNAME, self.surnames),
-            (c.MDS_GENDER, (self.gender,) if self.gender else ()),
-            (c.MDS_DATEOFBIRTH, (self.date_of_birth,) if self.date_of_birth else ()),
-            (c.MDS_CURRENTADDRESS, (self.current_address,) if self.current_address else ()),
-            (c.MDS_PREVIOUSADDRESS, self.previous_addresses),
-        ]
-        return tuple(Attribute(name, values) for name, values in pairs if values)
+def mds_attributes(dataset: MatchingDataset) -> tuple[Attribute, ...]:
+    """The matching dataset as the profile's MDS attributes (an IDP's assertion, a test's fixture)."""
+    pairs: list[tuple[str, tuple[AttributeValue, ...]]] = [
+        (c.MDS_FIRSTNAME, dataset.first_names),
+        (c.MDS_MIDDLENAME, dataset.middle_names),
+        (c.MDS_SURNAME, dataset.surnames),
+        (c.MDS_GENDER, (dataset.gender,) if dataset.gender else ()),
+        (c.MDS_DATEOFBIRTH, (dataset.date_of_birth,) if dataset.date_of_birth else ()),
+        (c.MDS_CURRENTADDRESS, (dataset.current_address,) if dataset.current_address else ()),
+        (c.MDS_PREVIOUSADDRESS, dataset.previous_addresses),
+    ]
+    return tuple(Attribute(name, values) for name, values in pairs if values)
 
 
 _MDS_NAMES = frozenset(

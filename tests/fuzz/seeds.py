@@ -22,6 +22,7 @@ from federation.saml import (
     soap,
 )
 from federation.saml import constants as c
+from federation.saml.assertion import mds_attributes
 from stub_idps.responses import HubEndpoint, IdpSigner, Outcome, build_idp_response
 from stub_idps.users import load_users, pid_for
 from tests.fuzz.targets import HUB_REQUEST_ID, IDP, RELAY_STATE, Context
@@ -104,7 +105,7 @@ def _idp_assertions(ctx: Context) -> list[bytes]:
         attributes=(Attribute(c.FECI_IDP_FRAUD_EVENT_ID, ("event-1",)), Attribute(c.FECI_GPG45_STATUS, ("DF01",))),
         **common,
     )
-    mds = build_assertion(attributes=alice.matching_dataset.to_attributes(), **common)
+    mds = build_assertion(attributes=mds_attributes(alice.matching_dataset), **common)
     return [xmlsecurity.to_bytes(a) for a in (authn, fraud, mds)]
 
 

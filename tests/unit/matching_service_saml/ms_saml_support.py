@@ -36,6 +36,7 @@ from federation.saml.assertion import (
     MatchingDataset,
     MdsValue,
     build_assertion,
+    mds_attributes,
     parse_assertion,
 )
 from federation.saml.attribute_query import build_attribute_query
@@ -154,7 +155,7 @@ class Harness:
             attributes=(Attribute("TXN_IPaddress", ("192.0.2.1",)),),
             **common,
         )
-        mds = build_assertion(attributes=dataset_for(user).to_attributes(), **common)
+        mds = build_assertion(attributes=mds_attributes(dataset_for(user)), **common)
         return [xmlsecurity.to_bytes(authn), xmlsecurity.to_bytes(mds)]
 
     def cycle3_assertion(self, user: dict[str, Any], value: str, *, query_id: str, destination: str, idp=IDP_NAME):

@@ -40,6 +40,7 @@ from federation.saml import (
     new_id,
 )
 from federation.saml import constants as c
+from federation.saml.assertion import mds_attributes
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # `make redis` starts one
 HASHED_PID = "a3f1c2" * 10 + "beef"  # what the matching service would compute; opaque to the RP
@@ -183,7 +184,7 @@ def idp_assertions(
         current_address=Address(lines=("1 Test Street",), postcode="ZZ1 1ZZ", verified=True),
     )
     mds = build_assertion(
-        **common, credential=mds_signer or signer or p.idp_two.signing, attributes=dataset.to_attributes()
+        **common, credential=mds_signer or signer or p.idp_two.signing, attributes=mds_attributes(dataset)
     )
     certificate = p.non_matching_rp.encryption_certificate.certificate
     return [encrypt_assertion(a, certificate) for a in (authn, mds)]

@@ -16,6 +16,7 @@ from federation.saml.assertion import (
     MdsValue,
     attribute_statement,
     build_assertion,
+    mds_attributes,
     parse_assertion,
     split_idp_assertions,
 )
@@ -112,14 +113,14 @@ def test_authn_assertion_round_trip(keys, now):
 
 
 def test_matching_dataset_round_trip(keys, now):
-    element = _build(keys, now, attributes=DATASET.to_attributes())
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
     data = _parse(keys, now, element, expect_authn_statement=False)
     assert data.matching_dataset == DATASET
     assert data.level_of_assurance is None and not data.has_authn_statement
 
 
 def test_attribute_values_use_verify_types(keys, now):
-    statement = attribute_statement(DATASET.to_attributes())
+    statement = attribute_statement(mds_attributes(DATASET))
     first = statement.find(f"{q(SAML_NS, 'Attribute')}[@Name='{MDS_FIRSTNAME}']/{q(SAML_NS, 'AttributeValue')}")
     assert first.get(q(XSI_NS, "type")) == "ida:PersonNameType"
     assert first.get(q(IDA_NS, "Verified")) == "true" and first.get(q(IDA_NS, "From")) == "2001-01-01"
@@ -172,7 +173,7 @@ def test_unknown_issuer(keys, now):
 
 
 def test_tampered_attribute_refused(keys, now):
-    element = _build(keys, now, attributes=DATASET.to_attributes())
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
     data = xmlsecurity.to_bytes(element).replace(b"Current", b"Changed")
     with pytest.raises(SamlValidationError) as info:
         parse_assertion(
@@ -287,10 +288,10 @@ def test_non_persistent_name_id_refused(keys, now):
 
 def test_split_idp_assertions(keys, now):
     authn = _parse(keys, now, _build(keys, now, level_of_assurance=LevelOfAssurance.LEVEL_2))
-    mds = _parse(keys, now, _build(keys, now, attributes=DATASET.to_attributes()))
+    mds = _parse(keys, now, _build(keys, now, attributes=mds_attributes(DATASET)))
     pair = split_idp_assertions([mds, authn], response_issuer=IDP)
     assert pair.authn is authn and pair.matching_dataset is mds
-    other_subject = _parse(keys, now, _build(keys, now, name_id="pid-999", attributes=DATASET.to_attributes()))
+    other_subject = _parse(keys, now, _build(keys, now, name_id="pid-999", attributes=mds_attributes(DATASET)))
     assert _reason(lambda: split_idp_assertions([authn, other_subject], response_issuer=IDP)) == "name-id-mismatch"
     assert _reason(lambda: split_idp_assertions([authn, mds], response_issuer=HUB)) == "issuer-mismatch"
     assert _reason(lambda: split_idp_assertions([authn], response_issuer=IDP)) == "wrong-assertion-count"

@@ -9,7 +9,14 @@ from federation import xmlsecurity
 from federation.loa import LevelOfAssurance
 from federation.saml import SamlValidationError, soap
 from federation.saml import constants as c
-from federation.saml.assertion import Attribute, MatchingDataset, MdsValue, build_assertion, parse_assertion
+from federation.saml.assertion import (
+    Attribute,
+    MatchingDataset,
+    MdsValue,
+    build_assertion,
+    mds_attributes,
+    parse_assertion,
+)
 from federation.saml.attribute_query import build_attribute_query, parse_attribute_query
 from federation.saml.hashed_pid import hashed_pid
 from federation.saml.response import Status, build_response, encrypt_assertion, parse_response, reencrypt_assertion
@@ -28,7 +35,7 @@ def _idp_plaintexts(keys, now) -> list[bytes]:
         now=now,
     )
     authn = build_assertion(level_of_assurance=LevelOfAssurance.LEVEL_2, **common)
-    mds = build_assertion(attributes=DATASET.to_attributes(), **common)
+    mds = build_assertion(attributes=mds_attributes(DATASET), **common)
     return [xmlsecurity.to_bytes(authn), xmlsecurity.to_bytes(mds)]
 
 
