@@ -27,15 +27,22 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from federation import xmlsecurity as xs
-from federation.config import FederationConfig
+from federation.config import FederationConfig, MatchingService
 from federation.credentials import SigningCredential
+from federation.saml.constants import (
+    BINDING_HTTP_POST,
+    BINDING_HTTP_REDIRECT,
+    BINDING_SOAP,
+    NAMEID_FORMAT_PERSISTENT,
+    SAMLP_NS,
+)
 
 log = logging.getLogger(__name__)
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
-HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+PROTOCOL = SAMLP_NS
+HTTP_POST = BINDING_HTTP_POST
+HTTP_REDIRECT = BINDING_HTTP_REDIRECT
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 _NS = {"md": MD, "ds": xs.DS}
 
@@ -339,3 +346,33 @@ def _http_fetch(url: str, timeout: float) -> bytes:
     if len(body) > MAX_METADATA_BYTES:
         raise MetadataError("too-large", "federation metadata is larger than allowed")
     return body
+
+
+# --- a matching service's own metadata ---------------------------------------------------------------------
+
+
+def build_matching_service_metadata(
+    matching_service: MatchingService,
+    credential: SigningCredential,
+    *,
+    now: dt.datetime,
+    valid_for: dt.timedelta = dt.timedelta(hours=24),
+) -> bytes:
+    """The signed EntityDescriptor of `matching_service` (an AttributeAuthorityDescriptor), valid for
+    `valid_for` from `now`: its signing certificates (current and, during a rotation, next), the encryption
+    certificate the hub encrypts to, and the SOAP AttributeService where the hub sends its queries."""
+    md = ElementMaker(namespace=MD, nsmap={"md": MD, "ds": xs.DS})
+    root = md.EntityDescriptor(
+        md.AttributeAuthorityDescriptor(
+            *_key_descriptors(md, "signing", [c.certificate for c in matching_service.signing_certificates]),
+            *_key_descriptors(md, "encryption", [matching_service.encryption_certificate.certificate]),
+            md.AttributeService(Binding=BINDING_SOAP, Location=matching_service.attribute_query_url),
+            md.NameIDFormat(NAMEID_FORMAT_PERSISTENT),
+            protocolSupportEnumeration=PROTOCOL,
+        ),
+        entityID=matching_service.entity_id,
+        ID="_ms-metadata-" + now.strftime("%Y%m%dT%H%M%S"),
+        validUntil=_instant(now + valid_for),
+    )
+    xs.sign(root, credential)  # first child of EntityDescriptor, as the schema requires
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -36,6 +36,7 @@ from federation.credentials import DecryptionCredential, SigningCredential
 
 log = logging.getLogger(__name__)
 
+Element = etree._Element  # what parse_xml returns: the type other packages name, without importing lxml
 MAX_MESSAGE_BYTES = 512 * 1024
 
 DS = "http://www.w3.org/2000/09/xmldsig#"

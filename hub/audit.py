@@ -152,3 +152,17 @@ def emit(
         sink.write(line)
         sink.flush()
     JOURNEY_EVENTS.labels(event=event_name, rp=rp_entity_id or "", idp=idp_entity_id or "").inc()
+
+
+def emit_facts(session: Any, facts: Iterable[Any], *, idp_entity_id: str | None = None) -> None:
+    """Write the audit facts a journey step produced (`hub.policy.journey.AuditFact`) for `session`."""
+    for fact in facts:
+        emit(
+            fact.event,
+            session_id=session.journey_id,
+            rp_entity_id=session.rp_entity_id,
+            idp_entity_id=idp_entity_id or session.selected_idp_entity_id,
+            levels=fact.levels,
+            pid_hash=fact.pid_hash,
+            extra=dict(fact.extra) or None,
+        )

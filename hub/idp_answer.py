@@ -27,12 +27,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from federation.web import problems
 from hub import audit
-from hub.matching_step import keep_idp_assertions, new_query_id
+from hub.engines.matching import new_query_id
+from hub.policy import journey
 from hub.policy import outcomes as o
 from hub.policy import states as s
-from hub.rp_response import RP_ASSERTIONS
 from hub.services import HubServices
 from hub.store.crypto import SessionCorrupt
 
@@ -90,55 +89,8 @@ def belongs_to(answer: ParkedAnswer, session: s.Session | None) -> bool:
 
 def apply(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> s.Session:
     """The session moved on by the IDP's answer (InvalidTransition if it no longer awaits it)."""
-    now = hub.now()
-    ref = {"idp_entity_id": outcome.idp_entity_id, "in_response_to": outcome.in_response_to}
-    common = {
-        "session_id": session.journey_id,
-        "rp_entity_id": session.rp_entity_id,
-        "idp_entity_id": outcome.idp_entity_id,
-    }
     if session.state is not s.State.IDP_SELECTED:
         raise s.InvalidTransition(session.state, s.EventType.IDP_AUTHN_SUCCEEDED, "not-awaiting-an-idp-answer")
-    match outcome:
-        case o.IdpSuccess():
-            if outcome.for_matching_service:
-                event = s.IdpAuthnSucceeded(
-                    **ref,
-                    level=outcome.level,
-                    matching_request_id=new_query_id(),
-                    pid_hash=outcome.pid_hash,
-                    data=keep_idp_assertions(outcome.sealed_assertions, outcome.pid),
-                )
-            else:
-                event = s.NonMatchingSuccess(
-                    **ref,
-                    level=outcome.level,
-                    pid_hash=outcome.pid_hash,
-                    data={RP_ASSERTIONS: " ".join(outcome.sealed_assertions)},
-                )
-            moved = s.transition(session, event, now)
-            audit.emit("idp_authn_succeeded", **common, levels=outcome.level, pid_hash=outcome.pid_hash)
-            return moved
-        case o.IdpFraud():
-            moved = s.transition(session, s.FraudDetected(**ref), now)
-            audit.emit("fraud_detected", **common, extra={"fraud_indicator": outcome.indicator})
-            return moved
-        case o.IdpAuthnFailed():
-            data = {"problem": outcome.problem} if outcome.problem else {}
-            moved = s.transition(session, s.IdpAuthnFailed(**ref, data=data), now)
-            extra = {"reason": outcome.reason} if outcome.problem else {"status": outcome.reason}
-            audit.emit("idp_authn_failed", **common, levels=outcome.level, extra=extra)
-            return moved
-        case o.IdpPending():
-            moved = s.transition(session, s.IdpPending(**ref), now)
-            audit.emit("idp_authn_pending", **common)
-            return moved
-        case o.IdpCancelled():
-            moved = s.transition(session, s.IdpCancelled(**ref, data={"problem": problems.CANCELLED}), now)
-            audit.emit("no_authn_context", **common)
-            return moved
-        case o.IdpRequesterError():
-            moved = s.transition(session, s.IdpRequesterError(**ref), now)
-            audit.emit("requester_error", **common, extra={"status": "requester"})
-            return moved
-    raise TypeError(f"unknown IDP outcome {type(outcome).__name__}")
+    step = journey.on_idp_outcome(session, outcome, matching_request_id=new_query_id(), now=hub.now())
+    audit.emit_facts(step.session, step.audit, idp_entity_id=outcome.idp_entity_id)
+    return step.session

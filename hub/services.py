@@ -26,7 +26,7 @@ from federation.credentials import (
 )
 from federation.metadata import build_federation_metadata
 from federation.runtime import Runtime
-from hub.matching_client import MatchingServiceClient
+from hub.engines.matching import MatchingServiceClient
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
 from hub.store.base import HubStore, ReplayCache
 from hub.store.crypto import SessionCodec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -39,11 +40,12 @@ def demo_local_matching_token(var_dir: Path, environ: Mapping[str, str]) -> dict
 
 def main() -> int:
     var_dir = REPO_DIR / "var"
-    from matching_service.cli import main as matching_service_cli
-
-    matching_service_cli(
-        ["import", str(REPO_DIR / "matching_service" / "demo" / "records.csv"),
-         "--database", str(var_dir / "matching-service.sqlite3")]
+    # the department's demo records, loaded as a department loads its own (the matching service's command)
+    subprocess.run(
+        [sys.executable, "-m", "matching_service.cli", "import",
+         str(REPO_DIR / "matching_service" / "demo" / "records.csv"),
+         "--database", str(var_dir / "matching-service.sqlite3")],
+        check=False,
     )  # fmt: skip
     token_settings = demo_local_matching_token(var_dir, os.environ)
     print(

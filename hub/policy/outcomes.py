@@ -1,19 +1,24 @@
-"""What an identity provider answered, in the journey's terms: typed outcomes with no XML in them.
+"""What an identity provider or a matching service answered, in the journey's terms: typed outcomes with
+no XML in them.
 
-The IDP-side engine (`hub.idp_engine`) turns a verified SAML Response into one of these; the journey
-applies it. They are plain data so that an answer can be parked between the cross-site POST that brought
-it and the request from the citizen's own browser that applies it (`to_dict` / `outcome_from_dict`).
-A success carries the IDP's assertions already re-encrypted for the party that reads them next (the
-service's matching service, or the service itself), so nothing parked or kept holds them in clear.
+The protocol engines (`hub.engines.idp`, `hub.engines.matching`) turn a verified SAML message into one of
+these; the journey policy (`hub.policy.journey`) applies it. IDP outcomes are plain data so that an answer
+can be parked between the cross-site POST that brought it and the request from the citizen's own browser
+that applies it (`to_dict` / `outcome_from_dict`). A success carries the IDP's assertions already
+re-encrypted for the party that reads them next (the service's matching service, or the service itself),
+so nothing parked or kept holds them in clear; and the verified identity only when the service's front end
+releases identity attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from federation.identity import MatchingDataset, dataset_from_dict, dataset_to_dict
 from federation.loa import LevelOfAssurance
 
 
@@ -26,13 +31,19 @@ class IdpOutcome:
     in_response_to: str
 
     def to_dict(self) -> dict[str, Any]:
-        raw = asdict(self)
-        for name, value in raw.items():
+        raw: dict[str, Any] = {"kind": self.kind}
+        for item in fields(self):
+            value = getattr(self, item.name)
             if isinstance(value, LevelOfAssurance):
-                raw[name] = value.name
+                value = value.name
             elif isinstance(value, tuple):
-                raw[name] = list(value)
-        return {"kind": self.kind, **raw}
+                value = list(value)
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, MatchingDataset):
+                value = dataset_to_dict(value)
+            raw[item.name] = value
+        return raw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,8 +54,10 @@ class IdpSuccess(IdpOutcome):
     level: LevelOfAssurance
     pid: str
     pid_hash: str
+    authn_instant: datetime
     sealed_assertions: tuple[str, ...] = field(default=())
     for_matching_service: bool = True
+    identity: MatchingDataset | None = None  # only for a front end that releases identity attributes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,11 +104,58 @@ def outcome_from_dict(raw: Mapping[str, Any]) -> IdpOutcome:
     """The outcome `to_dict` gave; ValueError for anything else."""
     try:
         cls = OUTCOME_TYPES[raw["kind"]]
-        fields = {name: value for name, value in raw.items() if name != "kind"}
-        if fields.get("level") is not None:
-            fields["level"] = LevelOfAssurance.from_name(fields["level"])
-        if "sealed_assertions" in fields:
-            fields["sealed_assertions"] = tuple(str(item) for item in fields["sealed_assertions"])
-        return cls(**fields)
-    except (KeyError, TypeError) as exc:
+        values = {name: value for name, value in raw.items() if name != "kind"}
+        if values.get("level") is not None:
+            values["level"] = LevelOfAssurance.from_name(values["level"])
+        if "sealed_assertions" in values:
+            values["sealed_assertions"] = tuple(str(item) for item in values["sealed_assertions"])
+        if values.get("authn_instant") is not None:
+            values["authn_instant"] = datetime.fromisoformat(values["authn_instant"])
+        if values.get("identity") is not None:
+            values["identity"] = dataset_from_dict(values["identity"])
+        return cls(**values)
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not an IDP outcome: {exc}") from exc
+
+
+# --- the matching service's answers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchingOutcome:
+    kind: ClassVar[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMatched(MatchingOutcome):
+    """The service's record was found; `service_assertions`: the matching service's assertion for the
+    service (base64 `EncryptedAssertion`), relayed unchanged in the `verify` profile."""
+
+    kind: ClassVar[str] = "match"
+    service_assertions: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountCreated(MatchingOutcome):
+    kind: ClassVar[str] = "created"
+    service_assertions: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoRecord(MatchingOutcome):
+    """No match (several candidates count as none: never guess between two people)."""
+
+    kind: ClassVar[str] = "no-match"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountNotCreated(MatchingOutcome):
+    kind: ClassVar[str] = "create-failure"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchingFailed(MatchingOutcome):
+    """No usable answer (timeout, refused, not a valid signed Response); `reason` for the operator's log."""
+
+    kind: ClassVar[str] = "failed"
+    reason: str

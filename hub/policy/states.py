@@ -16,6 +16,12 @@ Decisions the architecture leaves open, made here:
 - Whether a no-match leads to cycle 3, account creation or a no-match response is RP configuration;
   `after_no_match` turns it into the event to apply.
 - Every state except `TIMEOUT` can time out; `TIMEOUT` drops the session's personal data.
+
+The session is a typed record: every field has one meaning, and only a transition changes it. Personal
+data lives in three fields only, each as long as the journey needs it: `matching_identity` (the IDP's
+assertions, already encrypted for the matching service, and the PID) until matching is over;
+`cycle3_value` likewise; `release` (what a front end that hands identity attributes to the service needs at
+the journey's end) until the answer goes to the service. A time-out drops all three.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from __future__ import annotations
 import enum
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from federation.identity import MatchingDataset
 from federation.loa import LevelOfAssurance
 
 DEFAULT_SESSION_LIFETIME = timedelta(minutes=90)
@@ -55,6 +62,7 @@ class State(enum.Enum):
 
 
 class EventType(enum.Enum):
+    JOURNEY_KIND_CHOSEN = "JOURNEY_KIND_CHOSEN"
     IDP_SELECTED = "IDP_SELECTED"
     IDP_CANCELLED = "IDP_CANCELLED"
     IDP_AUTHN_SUCCEEDED = "IDP_AUTHN_SUCCEEDED"
@@ -74,6 +82,7 @@ class EventType(enum.Enum):
     MATCHING_SERVICE_ERROR = "MATCHING_SERVICE_ERROR"
     MATCHING_QUERY_SENT = "MATCHING_QUERY_SENT"
     TIMED_OUT = "TIMED_OUT"
+    TIMEOUT_AUDITED = "TIMEOUT_AUDITED"
 
 
 class RpOutcome(enum.Enum):
@@ -101,11 +110,31 @@ class SessionExpired(InvalidTransition):
         super().__init__(from_state, event_type, "session-expired")
 
 
-def _frozen_data(data: Mapping[str, str]) -> Mapping[str, str]:
-    for key, value in data.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError("session data holds str keys and str values only")
-    return MappingProxyType(dict(data))
+class JourneyKind(enum.Enum):
+    """The citizen's answer on the start page: proved their identity with a company before, or not."""
+
+    SIGN_IN = "sign-in"
+    REGISTRATION = "registration"
+
+
+@dataclass(frozen=True)
+class MatchingIdentity:
+    """What the matching service is sent about the citizen: the IDP's assertions, encrypted for it at
+    receipt (base64 `EncryptedAssertion`s), and the IDP's PID for the query's Subject."""
+
+    sealed_assertions: tuple[str, ...]
+    pid: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a front end that hands identity to the service (SAML `standard`, OIDC) needs at the end: the
+    PID it derives the service's pairwise identifier from, when the IDP authenticated the citizen, and the
+    identity the IDP verified. Kept only for services whose front end releases identity."""
+
+    pid: str
+    authn_instant: datetime
+    identity: MatchingDataset
 
 
 # ---------------------------------------------------------------------------------------------- session
@@ -113,7 +142,7 @@ def _frozen_data(data: Mapping[str, str]) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Session:
-    """One journey. `data` is the only place personal data (e.g. encrypted assertion blobs) may live."""
+    """One journey, changed only by `transition`."""
 
     session_id: str
     state: State
@@ -131,22 +160,32 @@ class Session:
     idp_level: LevelOfAssurance | None = None
     pid_hash: str | None = None
     matching_request_id: str | None = None
-    data: Mapping[str, str] = field(default_factory=dict)
     # Names the journey in audit events; unlike the session ID (a bearer secret, renewed at sign-in) it
     # stays the same from the service's request to the answer. Defaults to the first session ID.
     journey_id: str = ""
+    journey_kind: JourneyKind | None = None
+    problem: str | None = None  # a page more specific than the state's own (e.g. a level too low)
+    matching_identity: MatchingIdentity | None = None
+    cycle3_value: str | None = None
+    release: Release | None = None
+    service_assertions: tuple[str, ...] = ()  # base64 EncryptedAssertions for the service (verify profile)
+    timeout_audited: bool = False
 
     def __post_init__(self) -> None:
         if not self.journey_id:
             object.__setattr__(self, "journey_id", self.session_id)
-        object.__setattr__(self, "data", _frozen_data(self.data))
         object.__setattr__(self, "accepted_levels", tuple(self.accepted_levels))
         object.__setattr__(self, "idp_shortlist", tuple(self.idp_shortlist))
+        object.__setattr__(self, "service_assertions", tuple(self.service_assertions))
         if self.started_at.tzinfo is None or self.expires_at.tzinfo is None:
             raise ValueError("session times must be timezone-aware")
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
+
+    @property
+    def holds_personal_data(self) -> bool:
+        return any((self.matching_identity, self.cycle3_value, self.release, self.service_assertions))
 
 
 def new_session_id() -> str:
@@ -191,10 +230,15 @@ def start_session(
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """Base of all events. `data` is merged into `Session.data` (e.g. encrypted assertions to keep)."""
+    """Base of all events; each says what it changes besides the state in its own typed fields."""
 
     type: ClassVar[EventType]
-    data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JourneyKindChosen(Event):
+    type: ClassVar[EventType] = EventType.JOURNEY_KIND_CHOSEN
+    kind: JourneyKind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +259,7 @@ class IdpResponseEvent(Event):
 @dataclass(frozen=True, kw_only=True)
 class IdpCancelled(IdpResponseEvent):
     type: ClassVar[EventType] = EventType.IDP_CANCELLED
+    problem: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +270,8 @@ class IdpAuthnSucceeded(IdpResponseEvent):
     level: LevelOfAssurance
     matching_request_id: str
     pid_hash: str | None = None
+    matching_identity: MatchingIdentity | None = None
+    release: Release | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,11 +279,14 @@ class NonMatchingSuccess(IdpResponseEvent):
     type: ClassVar[EventType] = EventType.NON_MATCHING_SUCCESS
     level: LevelOfAssurance
     pid_hash: str | None = None
+    service_assertions: tuple[str, ...] = ()
+    release: Release | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class IdpAuthnFailed(IdpResponseEvent):
     type: ClassVar[EventType] = EventType.IDP_AUTHN_FAILED
+    problem: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +307,7 @@ class IdpRequesterError(IdpResponseEvent):
 @dataclass(frozen=True, kw_only=True)
 class Matched(Event):
     type: ClassVar[EventType] = EventType.MATCHED
+    service_assertions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,6 +326,7 @@ class Cycle3Submitted(Event):
 
     type: ClassVar[EventType] = EventType.CYCLE3_SUBMITTED
     matching_request_id: str
+    value: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -291,6 +343,7 @@ class AccountCreationRequested(Event):
 @dataclass(frozen=True, kw_only=True)
 class AccountCreated(Event):
     type: ClassVar[EventType] = EventType.ACCOUNT_CREATED
+    service_assertions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,10 +369,18 @@ class TimedOut(Event):
     type: ClassVar[EventType] = EventType.TIMED_OUT
 
 
+@dataclass(frozen=True, kw_only=True)
+class TimeoutAudited(Event):
+    """The time-out has been written to the audit log (once per journey)."""
+
+    type: ClassVar[EventType] = EventType.TIMEOUT_AUDITED
+
+
 EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
     {
         cls.type: cls
         for cls in (
+            JourneyKindChosen,
             IdpSelected,
             IdpCancelled,
             IdpAuthnSucceeded,
@@ -339,6 +400,7 @@ EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
             MatchingServiceError,
             MatchingQuerySent,
             TimedOut,
+            TimeoutAudited,
         )
     }
 )
@@ -367,6 +429,17 @@ _MATCH_ANSWERS = {
 }
 
 _TABLE: dict[tuple[State, EventType], State] = {
+    # the start page's answer (again, if the citizen goes back to it)
+    **{
+        (state, _E.JOURNEY_KIND_CHOSEN): state
+        for state in (
+            _S.SESSION_STARTED,
+            _S.IDP_SELECTED,
+            _S.AUTHN_FAILED_ERROR,
+            _S.REQUESTER_ERROR,
+            _S.PAUSED_REGISTRATION,
+        )
+    },  # fmt: skip
     (_S.SESSION_STARTED, _E.IDP_SELECTED): _S.IDP_SELECTED,
     **{(_S.IDP_SELECTED, event): target for event, target in _IDP_ANSWERS.items()},
     # try another company
@@ -395,13 +468,16 @@ _TABLE: dict[tuple[State, EventType], State] = {
     },  # fmt: skip
     # the lifetime is checked on every step
     **{(state, _E.TIMED_OUT): _S.TIMEOUT for state in State if state is not _S.TIMEOUT},
+    (_S.TIMEOUT, _E.TIMEOUT_AUDITED): _S.TIMEOUT,
 }
 
 TRANSITIONS: Mapping[tuple[State, EventType], State] = MappingProxyType(_TABLE)
 
 # States after which only the response to the RP (or a time-out) can follow.
 FINAL_STATES: frozenset[State] = frozenset(
-    state for state in State if all(event is _E.TIMED_OUT for (source, event) in TRANSITIONS if source is state)
+    state
+    for state in State
+    if all(event in (_E.TIMED_OUT, _E.TIMEOUT_AUDITED) for (source, event) in TRANSITIONS if source is state)
 )
 
 _RP_OUTCOMES: Mapping[State, RpOutcome] = MappingProxyType(
@@ -468,31 +544,69 @@ def _guard(session: Session, event: Event) -> None:
             raise InvalidTransition(session.state, event.type, "in-response-to-mismatch")
 
 
+_MATCHING_ENDS = (EventType.MATCHED, EventType.NO_MATCH, EventType.ACCOUNT_CREATED,
+                  EventType.ACCOUNT_CREATION_FAILED, EventType.MATCHING_SERVICE_ERROR)  # fmt: skip
+
+
 def _effects(session: Session, event: Event) -> dict[str, Any]:
     """Field changes the event makes besides the state."""
-    if isinstance(event, TimedOut):
-        # personal data goes when the journey can no longer succeed
-        return {"data": {}, "hub_request_id": None, "matching_request_id": None}
-    changes: dict[str, Any] = {"data": {**session.data, **event.data}}
-    if isinstance(event, IdpSelected):
-        changes.update(selected_idp_entity_id=event.idp_entity_id, hub_request_id=event.hub_request_id, idp_level=None)
-    elif isinstance(event, IdpCancelled):
-        changes.update(selected_idp_entity_id=None, hub_request_id=None)
-    elif isinstance(event, IdpAuthnSucceeded):
-        changes.update(
-            idp_level=event.level,
-            pid_hash=event.pid_hash,
-            hub_request_id=None,
-            matching_request_id=event.matching_request_id,
-        )
-    elif isinstance(event, NonMatchingSuccess):
-        changes.update(idp_level=event.level, pid_hash=event.pid_hash, hub_request_id=None)
-    elif isinstance(event, IdpResponseEvent):  # the IDP's failures: that request has had its answer
-        changes.update(hub_request_id=None)
-    elif isinstance(event, Cycle3Submitted | AccountCreationRequested | MatchingQuerySent):
-        changes.update(matching_request_id=event.matching_request_id)
-    else:  # the matching service's answers
-        changes.update(matching_request_id=None)
+    match event:
+        case TimedOut():  # personal data goes when the journey can no longer succeed
+            return {
+                "hub_request_id": None,
+                "matching_request_id": None,
+                "matching_identity": None,
+                "cycle3_value": None,
+                "release": None,
+                "service_assertions": (),
+            }
+        case TimeoutAudited():
+            return {"timeout_audited": True}
+        case JourneyKindChosen():
+            return {"journey_kind": event.kind}
+        case IdpSelected():
+            return {
+                "selected_idp_entity_id": event.idp_entity_id,
+                "hub_request_id": event.hub_request_id,
+                "idp_level": None,
+                "problem": None,
+            }
+        case IdpCancelled():
+            return {"selected_idp_entity_id": None, "hub_request_id": None, "problem": event.problem}
+        case IdpAuthnSucceeded():
+            return {
+                "idp_level": event.level,
+                "pid_hash": event.pid_hash,
+                "hub_request_id": None,
+                "matching_request_id": event.matching_request_id,
+                "matching_identity": event.matching_identity,
+                "release": event.release,
+            }
+        case NonMatchingSuccess():
+            return {
+                "idp_level": event.level,
+                "pid_hash": event.pid_hash,
+                "hub_request_id": None,
+                "service_assertions": event.service_assertions,
+                "release": event.release,
+            }
+        case IdpAuthnFailed():
+            return {"hub_request_id": None, "problem": event.problem}
+        case IdpResponseEvent():  # the IDP's other failures: that request has had its answer
+            return {"hub_request_id": None}
+        case Cycle3Submitted():
+            return {"matching_request_id": event.matching_request_id, "cycle3_value": event.value}
+        case AccountCreationRequested() | MatchingQuerySent():
+            return {"matching_request_id": event.matching_request_id}
+        case Cycle3Cancelled():
+            return {"matching_identity": None, "cycle3_value": None, "release": None}
+    changes: dict[str, Any] = {"matching_request_id": None}
+    if event.type in _MATCHING_ENDS:  # matching is over: the matching service's inputs are no longer needed
+        changes.update(matching_identity=None, cycle3_value=None)
+        if isinstance(event, Matched | AccountCreated):
+            changes["service_assertions"] = event.service_assertions
+        else:
+            changes["release"] = None  # no identity will be released
     return changes
 
 

@@ -17,8 +17,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from federation.identity import dataset_from_dict, dataset_to_dict
 from federation.loa import LevelOfAssurance
-from hub.policy.states import Session, State
+from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, State
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -35,9 +36,40 @@ def _level(value: str | None) -> LevelOfAssurance | None:
     return None if value is None else LevelOfAssurance.from_name(value)
 
 
+def _matching_identity_to_dict(value: MatchingIdentity | None) -> dict[str, Any] | None:
+    return None if value is None else {"sealed_assertions": list(value.sealed_assertions), "pid": value.pid}
+
+
+def _matching_identity_from_dict(raw: dict[str, Any] | None) -> MatchingIdentity | None:
+    if raw is None:
+        return None
+    return MatchingIdentity(tuple(str(item) for item in raw["sealed_assertions"]), str(raw["pid"]))
+
+
+def _release_to_dict(value: Release | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {
+        "pid": value.pid,
+        "authn_instant": value.authn_instant.isoformat(),
+        "identity": dataset_to_dict(value.identity),
+    }
+
+
+def _release_from_dict(raw: dict[str, Any] | None) -> Release | None:
+    if raw is None:
+        return None
+    return Release(
+        pid=str(raw["pid"]),
+        authn_instant=datetime.fromisoformat(raw["authn_instant"]),
+        identity=dataset_from_dict(raw["identity"]),
+    )
+
+
 def session_to_dict(session: Session) -> dict[str, Any]:
     return {
         "session_id": session.session_id,
+        "journey_id": session.journey_id,
         "state": session.state.value,
         "rp_entity_id": session.rp_entity_id,
         "authn_request_id": session.authn_request_id,
@@ -53,16 +85,22 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "idp_level": session.idp_level.name if session.idp_level is not None else None,
         "pid_hash": session.pid_hash,
         "matching_request_id": session.matching_request_id,
-        "data": dict(session.data),
-        "journey_id": session.journey_id,
+        "journey_kind": session.journey_kind.value if session.journey_kind else None,
+        "problem": session.problem,
+        "matching_identity": _matching_identity_to_dict(session.matching_identity),
+        "cycle3_value": session.cycle3_value,
+        "release": _release_to_dict(session.release),
+        "service_assertions": list(session.service_assertions),
+        "timeout_audited": session.timeout_audited,
     }
 
 
 def session_from_dict(raw: dict[str, Any]) -> Session:
-    if not isinstance(raw["force_authn"], bool):
-        raise ValueError("force_authn")
+    if not isinstance(raw["force_authn"], bool) or not isinstance(raw["timeout_audited"], bool):
+        raise ValueError("flags must be booleans")
     return Session(
         session_id=str(raw["session_id"]),
+        journey_id=str(raw["journey_id"]),
         state=State(raw["state"]),
         rp_entity_id=str(raw["rp_entity_id"]),
         authn_request_id=str(raw["authn_request_id"]),
@@ -78,8 +116,13 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         idp_level=_level(raw["idp_level"]),
         pid_hash=raw["pid_hash"],
         matching_request_id=raw["matching_request_id"],
-        data=raw["data"],
-        journey_id=str(raw.get("journey_id") or raw["session_id"]),
+        journey_kind=JourneyKind(raw["journey_kind"]) if raw["journey_kind"] else None,
+        problem=raw["problem"],
+        matching_identity=_matching_identity_from_dict(raw["matching_identity"]),
+        cycle3_value=raw["cycle3_value"],
+        release=_release_from_dict(raw["release"]),
+        service_assertions=tuple(str(item) for item in raw["service_assertions"]),
+        timeout_audited=raw["timeout_audited"],
     )
 
 

@@ -2,7 +2,7 @@
 
 `POST /SAML2/SSO/Response/POST` (from the IDP's site, no session cookie): find the session the Response
 claims to answer by its InResponseTo, verify it as that session's selected IDP's answer to exactly that
-request (`hub.idp_engine`), park the typed outcome (`hub.idp_answer`) and answer 303 to
+request (`hub.engines.idp`), park the typed outcome (`hub.idp_answer`) and answer 303 to
 `GET /journey/identity-provider-answer?key=...`, where the cookie is present again and the outcome is
 applied only if the cookie's session is the one that sent the request. Why: see `hub.idp_answer`.
 """
@@ -17,7 +17,9 @@ from federation import xmlsecurity
 from federation.saml.bindings import decode_post
 from federation.saml.errors import SamlValidationError
 from federation.web import problems
-from hub import idp_answer, idp_engine
+from hub import idp_answer
+from hub.engines import idp as idp_engine
+from hub.frontends import keep_for
 from hub.policy import states as s
 from hub.session_lock import journey_lock
 from hub.views.pages import problem_page
@@ -62,7 +64,7 @@ def consume_idp_response():
     idp = hub.identity_provider(session.selected_idp_entity_id)
     rp = hub.relying_party(session.rp_entity_id)
     try:
-        outcome = idp_engine.read_idp_response(hub, root, session, idp, rp)
+        outcome = idp_engine.read_idp_response(hub, root, session, idp, rp, keep=keep_for(rp))
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.reason, session)
     key = idp_answer.park(hub, session, outcome)

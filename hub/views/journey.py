@@ -14,28 +14,25 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from functools import wraps
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from federation import xmlsecurity
-from federation.saml.authn_request import build_authn_request
 from federation.saml.bindings import encode_post
 from federation.web import problems
 from hub import audit, matching_step
+from hub.engines import idp as idp_engine
+from hub.engines import matching
+from hub.frontends import saml
 from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
-from hub.rp_response import build_rp_response
 from hub.session_lock import journey_lock
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import csrf_valid, current_session, remember_idp_request, services
 
 log = logging.getLogger("hub.journey")
 bp = Blueprint("journey", __name__)
-
-JOURNEY = "journey"  # session.data: "registration" or "sign-in"
 
 
 def with_session(view):
@@ -76,12 +73,13 @@ def start():
     error = False
     if request.method == "POST":
         answer = request.form.get("verified_before")
-        if answer in ("yes", "no"):
-            _save(
-                replace(g.session, data={**g.session.data, JOURNEY: "sign-in" if answer == "yes" else "registration"})
-            )
+        if answer in ("yes", "no") and (g.session.state, s.EventType.JOURNEY_KIND_CHOSEN) in s.TRANSITIONS:
+            kind = s.JourneyKind.SIGN_IN if answer == "yes" else s.JourneyKind.REGISTRATION
+            _save(s.transition(g.session, s.JourneyKindChosen(kind=kind), services().now()))
             target = "journey.choose_company" if answer == "yes" else "journey.what_you_need"
             return redirect(url_for(target), code=303)
+        if answer in ("yes", "no"):  # the journey has moved on since (e.g. the back button)
+            return redirect(url_for("journey.result"), code=303)
         error = True
     return render_template("start.html", form_action=url_for("journey.start"), error=error, **_rp_page_context()), (
         400 if error else 200
@@ -101,7 +99,7 @@ def what_you_need():
 
 def _offered(session: s.Session):
     hub = services()
-    registering = session.data.get(JOURNEY) == "registration"
+    registering = session.journey_kind is s.JourneyKind.REGISTRATION
     offered = []
     for entity_id in session.idp_shortlist:
         idp = hub.identity_provider(entity_id)
@@ -130,7 +128,7 @@ def choose_company():
             "choose_company.html",
             form_action=url_for("journey.choose_company"),
             idps=offered,
-            returning=session.data.get(JOURNEY) == "sign-in",
+            returning=session.journey_kind is s.JourneyKind.SIGN_IN,
             back_url=url_for("journey.start"),
             **_rp_page_context(),
         )
@@ -142,33 +140,23 @@ def choose_company():
         levels = requested_levels(g.rp, chosen)
     except LevelOfAssuranceError:
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
-    now = hub.now()
-    request_element = build_authn_request(
-        issuer=hub.config.hub.entity_id,
-        destination=chosen.sso_url,
-        credential=hub.signing,
-        now=now,
-        levels=levels,
-        comparison=chosen.authn_context_comparison,
-        force_authn=session.force_authn,
-    )
-    hub_request_id = request_element.get("ID")
-    session = replace(session, data={k: v for k, v in session.data.items() if k != "problem"})
-    session = s.transition(session, s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request_id), now)
-    _save(session)
-    remember_idp_request(hub_request_id, session.session_id)
+    hub_request = idp_engine.authn_request_to(hub, chosen, levels, force_authn=session.force_authn)
+    event = s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request.id)
+    session = _save(s.transition(session, event, hub.now()))
+    remember_idp_request(hub_request.id, session.session_id)
+    kind = session.journey_kind or s.JourneyKind.SIGN_IN
     audit.emit(
         "idp_selected",
         session_id=session.journey_id,
         rp_entity_id=g.rp.entity_id,
         idp_entity_id=chosen.entity_id,
         levels=levels,
-        extra={"journey": session.data.get(JOURNEY, "sign-in")},
+        extra={"journey": kind.value},
     )
     return render_template(
         "redirect_to_idp.html",
-        action=chosen.sso_url,
-        saml_request=encode_post(xmlsecurity.to_bytes(request_element)),
+        action=hub_request.destination,
+        saml_request=encode_post(hub_request.saml_request),
         idp_name=chosen.display_name,
         language_toggle_path=url_for("journey.choose_company"),
     )
@@ -204,14 +192,14 @@ def _outcome_page(session: s.Session):
         return redirect(url_for("journey.cycle3"), code=303)
     if session.state is s.State.IDP_SELECTED:
         return redirect(url_for("journey.choose_company"), code=303)
-    if session.state is s.State.SESSION_STARTED and "problem" not in session.data:  # not started yet
+    if session.state is s.State.SESSION_STARTED and session.problem is None:  # not started yet
         return redirect(url_for("journey.start"), code=303)
     if session.state in s.AWAITING_MATCHING_SERVICE:  # the result page asks, or waits for whoever asks
         return redirect(url_for("journey.result"), code=303)
-    problem = session.data.get("problem") or _OUTCOME_PROBLEMS.get(session.state, problems.GENERIC)
-    if session.state is s.State.TIMEOUT and not session.data.get("timeout_audited"):
+    problem = session.problem or _OUTCOME_PROBLEMS.get(session.state, problems.GENERIC)
+    if session.state is s.State.TIMEOUT and not session.timeout_audited:
         audit.emit("session_timeout", session_id=session.journey_id, rp_entity_id=session.rp_entity_id)
-        _save(replace(session, data={**session.data, "timeout_audited": "1"}))
+        _save(s.transition(session, s.TimeoutAudited(), services().now()))
     context = {"return_action": return_to_service_url()}
     if problem in _TRY_AGAIN:
         context["next_url"] = url_for("journey.choose_company")
@@ -254,15 +242,15 @@ def return_to_service():
     session, hub = g.session, services()
     if not s.may_respond_to_rp(session.state):
         return _outcome_page(session)
-    outcome = s.outcome_for_rp(session.state)
-    body = build_rp_response(hub, session, outcome)
+    form = saml.answer(hub, session)
     hub.sessions.end(session.session_id)
-    log.info("response to service: %s from state %s", outcome.name, session.state.name)
+    log.info("response to service: %s from state %s", s.outcome_for_rp(session.state).name, session.state.name)
+    values = dict(form.fields)
     return render_template(
         "response_to_rp.html",
-        action=session.acs_url,
-        saml_response=encode_post(body),
-        relay_state=session.relay_state,
+        action=form.action,
+        saml_response=values["SAMLResponse"],
+        relay_state=values.get("RelayState"),
         rp_name=g.rp.display_name,
     )
 
@@ -292,9 +280,7 @@ def cycle3():
     with journey_lock(hub, session.session_id) as held:
         session = hub.sessions.get(session.session_id, hub.now()) if held else None
         if session is not None and session.state is s.State.AWAITING_CYCLE3_DATA:  # else a second submit
-            event = s.Cycle3Submitted(
-                matching_request_id=matching_step.new_query_id(), data={matching_step.CYCLE3_VALUE: value}
-            )
+            event = s.Cycle3Submitted(matching_request_id=matching.new_query_id(), value=value)
             _save(s.transition(session, event, hub.now()))
     return redirect(url_for("journey.result"), code=303)  # which asks the matching service, once
 

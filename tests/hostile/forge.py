@@ -46,6 +46,7 @@ from federation.saml import (
     new_id,
 )
 from federation.saml import constants as c
+from federation.saml.assertion import mds_attributes
 from federation.saml.constants import SAML_NS, SAMLP_NS, q
 from keys import pki
 from tests.e2e.journey import choose, start_at_service
@@ -273,7 +274,7 @@ def idp_assertions(
         authn = build_assertion(**common, fraud=True, attributes=attributes)
     else:
         authn = build_assertion(**common, level_of_assurance=level, attributes=attributes)
-    mds_assertion = build_assertion(**common, attributes=(mds or alice_mds()).to_attributes())
+    mds_assertion = build_assertion(**common, attributes=mds_attributes(mds or alice_mds()))
     return authn, mds_assertion
 
 

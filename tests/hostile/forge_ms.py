@@ -25,7 +25,7 @@ from federation.demo import DEMO_CONFIG
 from federation.loa import LevelOfAssurance
 from federation.saml import constants as c
 from federation.saml import soap
-from federation.saml.assertion import Attribute, build_assertion
+from federation.saml.assertion import Attribute, build_assertion, mds_attributes
 from federation.saml.attribute_query import build_attribute_query
 from federation.saml.constants import SAML_NS, SAMLP_NS, q
 from federation.saml.ids import new_id, now_utc
@@ -105,7 +105,7 @@ def idp_assertions(
         attributes=(Attribute(c.TXN_IPADDRESS, ("192.0.2.10",)),),
         **common,
     )
-    mds = build_assertion(attributes=who.matching_dataset.to_attributes(), **common)
+    mds = build_assertion(attributes=mds_attributes(who.matching_dataset), **common)
     return [authn, mds]
 
 

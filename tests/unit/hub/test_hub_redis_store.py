@@ -176,7 +176,7 @@ def test_hostile_ids_are_just_ids(store, session_id):
 
 def test_repository_round_trip(store):
     repo = SessionRepository(store, SessionCodec(KEY), timedelta(minutes=90))
-    session = a_session(state=State.IDP_SELECTED, selected_idp_entity_id="https://idp-a", data={"k": "v"})
+    session = a_session(state=State.IDP_SELECTED, selected_idp_entity_id="https://idp-a", problem="cancelled")
     repo.put(session, now=NOW)
     assert repo.get(session.session_id, NOW + timedelta(minutes=1)) == session
     repo.end(session.session_id)
@@ -231,7 +231,7 @@ def test_keys_are_namespaced_and_hashed(redis_store, raw, prefix):
 
 def test_the_store_holds_only_ciphertext(redis_store, raw, prefix):
     repo = SessionRepository(redis_store, SessionCodec(KEY), timedelta(minutes=90))
-    session = a_session(data={"secret-attribute": "do-not-store-in-clear"}, pid_hash="0f" * 32)
+    session = a_session(cycle3_value="do-not-store-in-clear", pid_hash="0f" * 32)
     repo.put(session, now=NOW)
     (key,) = raw.scan_iter(match=f"{prefix}*")
     blob = raw.get(key)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from federation.identity import Address, MatchingDataset, MdsValue
 from federation.loa import LevelOfAssurance as LoA
-from hub.policy.states import Session, State, new_session_id, start_session
+from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, State, new_session_id, start_session
 from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
@@ -39,7 +40,22 @@ def rich_session() -> Session:
         idp_level=LoA.LEVEL_2,
         pid_hash="0f" * 32,
         matching_request_id="_aq-1",
-        data={"assertions": "base64-blob", "welsh": "Llanfair\u0175"},
+        journey_kind=JourneyKind.REGISTRATION,
+        problem="loa_too_low",
+        matching_identity=MatchingIdentity(("base64-blob", "second-blob"), "pid-Llanfair\u0175"),
+        cycle3_value="AB 12 34 56 C",
+        release=Release(
+            pid="pid-Llanfair\u0175",
+            authn_instant=NOW,
+            identity=MatchingDataset(
+                first_names=(MdsValue("Siân", verified=True, from_date=date(1980, 1, 2)),),
+                surnames=(MdsValue("Llanfair\u0175", verified=True),),
+                date_of_birth=MdsValue(date(1980, 1, 2), verified=True),
+                current_address=Address(("1 High St", "Cardiff"), postcode="CF10 1AA", verified=True),
+            ),
+        ),
+        service_assertions=("rp-blob",),
+        timeout_audited=True,
     )
 
 
@@ -152,7 +168,8 @@ def test_repository_returns_expired_sessions_as_timeout_without_personal_data(re
     repo.put(session, now=NOW)
     late = repo.get(session.session_id, session.expires_at + timedelta(minutes=1))
     assert late.state is State.TIMEOUT
-    assert dict(late.data) == {}
+    assert not late.holds_personal_data
+    assert late.matching_identity is None and late.release is None and late.cycle3_value is None
 
 
 def test_repository_ttl_is_remaining_lifetime_plus_grace(repo, clock):

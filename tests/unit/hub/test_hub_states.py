@@ -76,6 +76,8 @@ def sample_event(event_type: EventType) -> st.Event:
         kwargs["level"] = LoA.LEVEL_2
     if "matching_request_id" in field_names:
         kwargs["matching_request_id"] = "_ms-request-2"
+    if "kind" in field_names:
+        kwargs["kind"] = st.JourneyKind.SIGN_IN
     return cls(**kwargs)
 
 
@@ -249,7 +251,7 @@ def test_full_matching_journey_with_cycle3_and_account_creation():
             level=LoA.LEVEL_2,
             matching_request_id="_aq-1",
             pid_hash="ab" * 32,
-            data={"assertions": "opaque-encrypted-blob"},
+            matching_identity=st.MatchingIdentity(("opaque-encrypted-blob",), "pid-1"),
         ),
         NOW,
     )
@@ -260,15 +262,18 @@ def test_full_matching_journey_with_cycle3_and_account_creation():
     assert step is EventType.CYCLE3_REQUESTED
     s = transition(s, st.Cycle3Requested(), NOW)
     assert s.state is State.AWAITING_CYCLE3_DATA and s.matching_request_id is None
-    s = transition(s, st.Cycle3Submitted(matching_request_id="_aq-2"), NOW)
+    assert s.matching_identity is not None, "cycle 3 needs the IDP's assertions again"
+    s = transition(s, st.Cycle3Submitted(matching_request_id="_aq-2", value="AB123456C"), NOW)
     assert s.state is State.CYCLE3_MATCH_REQUEST_SENT and s.matching_request_id == "_aq-2"
+    assert s.cycle3_value == "AB123456C"
     step = after_no_match(s.state, cycle3_configured=True, account_creation_configured=True)
     assert step is EventType.ACCOUNT_CREATION_REQUESTED
     s = transition(s, st.AccountCreationRequested(matching_request_id="_aq-3"), NOW)
     assert s.state is State.USER_ACCOUNT_CREATION_REQUEST_SENT
-    s = transition(s, st.AccountCreated(data={"ms_assertion": "opaque"}), NOW)
+    s = transition(s, st.AccountCreated(service_assertions=("ms-assertion",)), NOW)
     assert s.state is State.USER_ACCOUNT_CREATED and s.matching_request_id is None
-    assert dict(s.data) == {"assertions": "opaque-encrypted-blob", "ms_assertion": "opaque"}
+    assert s.service_assertions == ("ms-assertion",)
+    assert s.matching_identity is None and s.cycle3_value is None, "matching is over: its inputs are dropped"
     assert outcome_for_rp(s.state) is RpOutcome.SUCCESS
 
 
@@ -335,11 +340,17 @@ def test_expired_session_refuses_every_event_but_timeout():
 
 @pytest.mark.parametrize("state", [s for s in State if s is not State.TIMEOUT])
 def test_check_timeout_moves_every_state_to_timeout_and_drops_personal_data(state):
-    session = dataclasses.replace(session_in(state), data={"assertions": "personal"})
+    session = dataclasses.replace(
+        session_in(state),
+        matching_identity=st.MatchingIdentity(("personal",), "pid"),
+        cycle3_value="AB123456C",
+        service_assertions=("personal",),
+    )
+    assert session.holds_personal_data
     assert check_timeout(session, session.expires_at - timedelta(seconds=1)) is session
     timed_out = check_timeout(session, session.expires_at)
     assert timed_out.state is State.TIMEOUT
-    assert dict(timed_out.data) == {}
+    assert not timed_out.holds_personal_data
     assert timed_out.hub_request_id is None and timed_out.matching_request_id is None
     assert outcome_for_rp(timed_out.state) is RpOutcome.NO_AUTHN_CONTEXT
 
@@ -392,17 +403,14 @@ def test_outcome_for_rp(state):
 # ------------------------------------------------------------------------------------------ immutability
 
 
-def test_session_and_its_data_are_immutable():
-    session = fresh(data={"k": "v"})
+def test_session_is_immutable_and_typed():
+    session = fresh(service_assertions=["a", "b"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         session.state = State.TIMEOUT  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        session.data["k"] = "changed"  # type: ignore[index]
-
-
-def test_session_data_is_text_only():
-    with pytest.raises(TypeError):
-        fresh(data={"k": b"bytes"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        session.cycle3_value = "changed"  # type: ignore[misc]
+    assert session.service_assertions == ("a", "b"), "sequences are kept as tuples"
+    assert not hasattr(session, "data"), "no string bag: every field has one meaning"
 
 
 def test_session_times_must_be_aware():

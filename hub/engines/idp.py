@@ -7,6 +7,9 @@ service, the level of assurance, and the fraud attributes. On success the IDP's 
 still IDP-signed, are re-encrypted at once for whoever reads them next (the service's matching service, or
 a service without one), so the outcome never holds them in clear.
 
+With `keep_identity` (the service's front end hands identity attributes to it: SAML `standard`, OIDC) the
+outcome also carries the matching dataset the IDP verified, for the journey's end.
+
 No Flask here and no journey state changes: the caller decides when and in which browser the outcome
 takes effect (`hub.views.idp_response`).
 """
@@ -17,12 +20,12 @@ import base64
 import logging
 from dataclasses import dataclass
 
-from lxml import etree
-
 from federation import xmlsecurity
 from federation.config import IdentityProvider, RelyingParty
+from federation.loa import LevelOfAssurance
 from federation.saml import constants as c
 from federation.saml.assertion import split_idp_assertions
+from federation.saml.authn_request import build_authn_request
 from federation.saml.errors import SamlValidationError
 from federation.saml.hashed_pid import audit_pid
 from federation.saml.response import ResponseData, parse_response, reencrypt_assertion
@@ -45,13 +48,47 @@ class ResponseRefused(Exception):
 
 
 @dataclass(frozen=True)
+class HubRequest:
+    """The hub's signed AuthnRequest to an IDP, ready for the HTTP-POST binding."""
+
+    id: str
+    destination: str
+    saml_request: bytes
+
+
+def authn_request_to(
+    hub: HubServices, idp: IdentityProvider, levels: tuple[LevelOfAssurance, ...], *, force_authn: bool
+) -> HubRequest:
+    """The hub's own request to `idp` (Issuer = the hub: the IDP never learns which service asked)."""
+    element = build_authn_request(
+        issuer=hub.config.hub.entity_id,
+        destination=idp.sso_url,
+        credential=hub.signing,
+        now=hub.now(),
+        levels=levels,
+        comparison=idp.authn_context_comparison,
+        force_authn=force_authn,
+    )
+    return HubRequest(element.get("ID"), idp.sso_url, xmlsecurity.to_bytes(element))
+
+
+@dataclass(frozen=True)
+class Keep:
+    """What the service's front end needs from a success: the IDP's assertions re-encrypted for the service
+    (SAML `verify` without a matching service), the verified identity (SAML `standard`, OIDC), or both."""
+
+    idp_assertions_for_service: bool = True
+    identity: bool = False
+
+
+@dataclass(frozen=True)
 class Routing:
     """The unverified InResponseTo of a Response: used only to find the session it claims to answer."""
 
     in_response_to: str
 
 
-def route(root: etree._Element) -> Routing:
+def route(root: xmlsecurity.Element) -> Routing:
     in_response_to = root.get("InResponseTo")
     if not in_response_to or len(in_response_to) > 256:
         raise ResponseRefused("no-in-response-to")
@@ -59,7 +96,13 @@ def route(root: etree._Element) -> Routing:
 
 
 def read_idp_response(
-    hub: HubServices, root: etree._Element, session: Session, idp: IdentityProvider, rp: RelyingParty
+    hub: HubServices,
+    root: xmlsecurity.Element,
+    session: Session,
+    idp: IdentityProvider,
+    rp: RelyingParty,
+    *,
+    keep: Keep = Keep(),
 ) -> o.IdpOutcome:
     """Verify `root` as `idp`'s answer to the request `session` sent; ResponseRefused on any failure."""
     config, now = hub.config, hub.now()
@@ -88,7 +131,7 @@ def read_idp_response(
     _check_replay(hub, response)
     if not eligibility.may_serve(idp, rp, now):
         raise ResponseRefused("idp-no-longer-allowed")
-    return _outcome(hub, session, response, idp, rp)
+    return _outcome(hub, session, response, idp, rp, keep=keep)
 
 
 def _check_replay(hub: HubServices, response: ResponseData) -> None:
@@ -103,7 +146,13 @@ def _check_replay(hub: HubServices, response: ResponseData) -> None:
 
 
 def _outcome(
-    hub: HubServices, session: Session, response: ResponseData, idp: IdentityProvider, rp: RelyingParty
+    hub: HubServices,
+    session: Session,
+    response: ResponseData,
+    idp: IdentityProvider,
+    rp: RelyingParty,
+    *,
+    keep: Keep,
 ) -> o.IdpOutcome:
     status = response.status
     ref = {"idp_entity_id": idp.entity_id, "in_response_to": response.in_response_to}
@@ -132,13 +181,15 @@ def _outcome(
             log.warning("idp response refused: level-of-assurance %s (%s)", exc.reason, level.name if level else None)
             return o.IdpAuthnFailed(**ref, reason=f"loa-{exc.reason}", problem=problems.LOA_TOO_LOW, level=level)
         matching = rp.matching_service_entity_id is not None
+        recipient = None
         if matching:
             recipient = hub.config.matching_service(rp.matching_service_entity_id).encryption_certificate.certificate
-        else:
+        elif keep.idp_assertions_for_service:
             recipient = rp.encryption_certificate.certificate
         sealed = tuple(
             base64.b64encode(xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient))).decode()
             for a in response.assertions
+            if recipient is not None
         )
         pid = pair.authn.name_id
         return o.IdpSuccess(
@@ -146,8 +197,10 @@ def _outcome(
             level=level,
             pid=pid,
             pid_hash=audit_pid(idp.entity_id, pid),
+            authn_instant=pair.authn.authn_instant or hub.now(),
             sealed_assertions=sealed,
             for_matching_service=matching,
+            identity=pair.matching_dataset.matching_dataset if keep.identity else None,
         )
     detail, sub = status.detail, status.sub_code
     if detail == c.STATUS_DETAIL_LOA_PENDING:

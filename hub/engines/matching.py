@@ -1,0 +1,189 @@
+"""The matching-side engine: the hub's signed AttributeQuery over SOAP to a service's matching service,
+and its answer as a typed `MatchingOutcome`.
+
+The query carries the IDP's two assertions, untouched and still IDP-signed, encrypted for the matching
+service when they arrived (`hub.engines.idp`), plus, in cycle 3, an assertion the hub signs with the
+citizen's answer. Any failure (timeout, refused connection, an HTTP error, a body that is not a valid
+signed Response from that matching service) is a `MatchingFailed` with a reason for the log, so the
+journey always ends on the matching-service error page rather than a stack trace. The matching service's
+own assertion is encrypted for the service: the hub relays it and never reads it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import requests
+
+from federation import xmlsecurity
+from federation.config import MatchingService, RelyingParty
+from federation.saml import constants as c
+from federation.saml import soap
+from federation.saml.assertion import Attribute, build_assertion
+from federation.saml.attribute_query import build_attribute_query
+from federation.saml.errors import SamlValidationError
+from federation.saml.ids import new_id
+from federation.saml.response import encrypt_assertion, parse_response
+from hub.policy import outcomes as o
+from hub.policy.states import Session, State
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+
+log = logging.getLogger(__name__)
+
+
+class MatchResult(enum.Enum):
+    MATCH = "match"
+    NO_MATCH = "no-match"
+    CREATED = "created"
+    CREATE_FAILURE = "create-failure"
+
+
+_RESULTS = {
+    c.STATUS_MATCH: MatchResult.MATCH,
+    c.STATUS_NO_MATCH: MatchResult.NO_MATCH,
+    c.STATUS_MULTIPLE_MATCH: MatchResult.NO_MATCH,  # never guess between two people
+    c.STATUS_CREATED: MatchResult.CREATED,
+    c.STATUS_CREATE_FAILURE: MatchResult.CREATE_FAILURE,
+}
+
+
+class MatchingServiceUnavailable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MatchingAnswer:
+    result: MatchResult
+    encrypted_assertions: tuple[bytes, ...]  # for the RP, relayed unchanged
+
+
+class MatchingServiceClient:
+    def __init__(self, *, timeout: float) -> None:
+        self.timeout = timeout
+        self._http = requests.Session()
+
+    def ask(
+        self,
+        url: str,
+        query: xmlsecurity.Element,
+        *,
+        matching_service: MatchingService,
+        rp_entity_id: str,
+        now: dt.datetime,
+        clock_skew: dt.timedelta,
+    ) -> MatchingAnswer:
+        try:
+            reply = self._http.post(
+                url,
+                data=soap.wrap(query),
+                headers={
+                    "Content-Type": "text/xml; charset=utf-8",
+                    "SOAPAction": '"http://www.oasis-open.org/committees/security"',
+                },
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            raise MatchingServiceUnavailable("timeout") from None
+        except requests.RequestException as exc:
+            raise MatchingServiceUnavailable(f"connection-failed:{type(exc).__name__}") from None
+        if reply.status_code != 200:
+            raise MatchingServiceUnavailable(f"http-{reply.status_code}")
+        certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+        try:
+            response = parse_response(
+                soap.unwrap(reply.content),
+                certificates_for_issuer=lambda issuer: certs if issuer == matching_service.entity_id else (),
+                expected_destination=None,
+                expected_in_response_to=query.get("ID"),
+                expected_audience=rp_entity_id,
+                now=now,
+                clock_skew=clock_skew,
+            )
+        except (SamlValidationError, xmlsecurity.XmlSecurityError) as exc:
+            raise MatchingServiceUnavailable(f"bad-response:{exc.reason}") from None
+        status = response.status
+        result = _RESULTS.get(status.sub_code or "") or _RESULTS.get(status.code)
+        if result is None:
+            raise MatchingServiceUnavailable(f"unexpected-status:{status.code}|{status.sub_code}")
+        if result in (MatchResult.MATCH, MatchResult.CREATED) and len(response.encrypted_assertions) != 1:
+            raise MatchingServiceUnavailable("wrong-assertion-count")
+        return MatchingAnswer(result=result, encrypted_assertions=response.encrypted_assertions)
+
+
+QUERY_VALIDITY = dt.timedelta(minutes=5)
+
+
+def new_query_id() -> str:
+    return new_id()
+
+
+def ask(
+    hub: HubServices, session: Session, rp: RelyingParty, ms: MatchingService, query_id: str, *, now: dt.datetime
+) -> o.MatchingOutcome:
+    """Send the query the session awaits (account creation when it awaits that) and read the answer."""
+    account_creation = session.state is State.USER_ACCOUNT_CREATION_REQUEST_SENT
+    identity = session.matching_identity
+    if identity is None:
+        return o.MatchingFailed(reason="no-identity-to-match")
+    recipient = ms.encryption_certificate.certificate
+    destination = ms.account_creation_url if account_creation else ms.attribute_query_url
+    cycle3_assertion = None
+    if session.cycle3_value and rp.cycle3_attribute is not None:
+        assertion = build_assertion(
+            issuer=hub.config.hub.entity_id,
+            name_id=identity.pid,
+            audience=ms.entity_id,
+            recipient=destination,
+            in_response_to=query_id,
+            credential=hub.signing,
+            now=now,
+            attributes=(Attribute(rp.cycle3_attribute.name, (session.cycle3_value,)),),
+            valid_for=QUERY_VALIDITY,
+        )
+        cycle3_assertion = encrypt_assertion(assertion, recipient)
+    query = build_attribute_query(
+        issuer=hub.config.hub.entity_id,
+        destination=destination,
+        name_id=identity.pid,
+        sp_name_qualifier=rp.entity_id,
+        rp_acs_url=session.acs_url,
+        rp_request_id=session.authn_request_id,
+        not_on_or_after=now + QUERY_VALIDITY,
+        encrypted_assertions=[xmlsecurity.parse_xml(base64.b64decode(a)) for a in identity.sealed_assertions],
+        credential=hub.signing,
+        now=now,
+        cycle3_assertion=cycle3_assertion,
+        requested_attributes=rp.account_creation_attributes if account_creation else (),
+        query_id=query_id,
+    )
+    try:
+        answer = hub.matching.ask(
+            destination,
+            query,
+            matching_service=ms,
+            rp_entity_id=rp.entity_id,
+            now=now,
+            clock_skew=hub.config.clock_skew,
+        )
+    except MatchingServiceUnavailable as exc:
+        log.error("matching service %s request failed: %s", ms.entity_id, exc.reason)
+        return o.MatchingFailed(reason=exc.reason)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the journey must not be left hanging
+        log.exception("matching service %s request failed unexpectedly: %s", ms.entity_id, type(exc).__name__)
+        return o.MatchingFailed(reason=f"unexpected:{type(exc).__name__}")
+    sealed = tuple(base64.b64encode(item).decode() for item in answer.encrypted_assertions)
+    return {
+        MatchResult.MATCH: lambda: o.RecordMatched(service_assertions=sealed),
+        MatchResult.CREATED: lambda: o.AccountCreated(service_assertions=sealed),
+        MatchResult.NO_MATCH: o.NoRecord,
+        MatchResult.CREATE_FAILURE: o.AccountNotCreated,
+    }[answer.result]()

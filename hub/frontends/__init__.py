@@ -1,0 +1,37 @@
+"""Service-facing front ends: how a service starts a journey with the hub, and how the journey's end is
+rendered for it. The journey itself (states, rules, the IDP and matching steps) is the same for all.
+
+SAML is one front end with two profiles per service (`saml_profile` in the federation config):
+`verify` relays the matching service's own signed assertion, or the IDP's two assertions, to the service
+(end-to-end trust; read with the client library); `standard` sends one assertion the hub issues and signs,
+which any SAML service-provider library reads. None of them holds journey rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from federation.config import RelyingParty
+from hub.engines.idp import Keep
+
+VERIFY = "verify"
+STANDARD = "standard"
+
+
+@dataclass(frozen=True)
+class PostForm:
+    """An auto-posting form (SAML HTTP-POST binding) that takes the journey's answer to the service."""
+
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+
+def saml_profile(rp: RelyingParty) -> str:
+    return getattr(rp, "saml_profile", VERIFY) or VERIFY
+
+
+def keep_for(rp: RelyingParty) -> Keep:
+    """What the journey must keep from the IDP's success for this service's front end."""
+    if saml_profile(rp) == STANDARD:
+        return Keep(idp_assertions_for_service=False, identity=True)
+    return Keep(idp_assertions_for_service=rp.matching_service_entity_id is None, identity=False)
