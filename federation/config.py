@@ -22,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from federation.loa import LevelOfAssurance
+from federation.saml.constants import STANDARD_ATTRIBUTES, SamlProfile
+from federation.xmlsecurity import KeyTransport
 
 __all__ = [
     "ACCOUNT_CREATION_ATTRIBUTES",
@@ -112,6 +114,9 @@ class RelyingParty:
     other_ways: LocalizedText
     signing_certificates: tuple[Certificate, ...]
     encryption_certificate: Certificate | None
+    saml_profile: SamlProfile = SamlProfile.VERIFY
+    key_transport: KeyTransport = KeyTransport.RSA_OAEP  # for every assertion encrypted for this service
+    attributes: tuple[str, ...] = ()  # standard profile: what it receives, from STANDARD_ATTRIBUTES
 
     @property
     def minimum_level(self) -> LevelOfAssurance:
@@ -157,6 +162,7 @@ class MatchingService:
     local_matching_url: str
     signing_certificates: tuple[Certificate, ...]
     encryption_certificate: Certificate
+    key_transport: KeyTransport = KeyTransport.RSA_OAEP  # for what the hub encrypts for it
 
 
 @dataclass(frozen=True)
@@ -542,10 +548,13 @@ _FEDERATION = frozenset({"clock_skew_seconds", "session_lifetime_minutes", "matc
 _METADATA = frozenset({"signing_certificate", "trust_anchor", "valid_for_hours", "refresh_interval_seconds"})
 _HUB = frozenset({"entity_id", "base_url", "signing_certificates", "encryption_certificates"})
 _ENTITY = "name entity_id signing_certificates encryption_certificate"
-_MATCHING_SERVICE = frozenset(f"{_ENTITY} attribute_query_url account_creation_url local_matching_url".split())
+_MATCHING_SERVICE = frozenset(
+    f"{_ENTITY} attribute_query_url account_creation_url local_matching_url key_transport".split()
+)
 _RELYING_PARTY = frozenset(
     f"{_ENTITY} display_name assertion_consumer_services levels_of_assurance matching_service_entity_id "
-    "cycle3_attribute account_creation_attributes service_home_url other_ways".split()
+    "cycle3_attribute account_creation_attributes service_home_url other_ways saml_profile key_transport "
+    "attributes".split()
 )
 _ACS = frozenset({"index", "url", "is_default"})
 _CYCLE3 = frozenset({"name", "pattern", "label", "hint"})
@@ -618,7 +627,28 @@ def _matching_service(ctx: _Context, data: Any, index: int, registry: _Registry)
         local_matching_url=fields.url("local_matching_url"),
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificate=fields.certificate("encryption_certificate"),
+        key_transport=_key_transport(fields),
     )
+
+
+def _key_transport(fields: _Fields) -> KeyTransport:
+    return KeyTransport(fields.choice("key_transport", tuple(KeyTransport), KeyTransport.RSA_OAEP))
+
+
+def _standard_attributes(fields: _Fields, profile: SamlProfile) -> tuple[str, ...]:
+    """The identity attributes a standard service receives; a verify service gets the assertions instead."""
+    attributes = fields.strings("attributes")
+    if attributes and profile is not SamlProfile.STANDARD:
+        raise fields.error(
+            "attributes",
+            "only a relying party with saml_profile: standard lists attributes "
+            "(a verify service receives the assertions themselves)",
+        )
+    for i, attribute in enumerate(attributes):
+        if attribute not in STANDARD_ATTRIBUTES:
+            known = ", ".join(STANDARD_ATTRIBUTES)
+            raise fields.error(f"attributes[{i}]", f"unknown attribute {attribute!r} ({known})")
+    return attributes
 
 
 def _assertion_consumer_services(fields: _Fields) -> tuple[AssertionConsumerService, ...]:
@@ -676,7 +706,14 @@ def _relying_party(
         for key, present in (("cycle3_attribute", cycle3), ("account_creation_attributes", account_creation)):
             if present:
                 raise fields.error(key, "only a relying party with a matching service can use this")
+    profile = SamlProfile(fields.choice("saml_profile", tuple(SamlProfile), SamlProfile.VERIFY))
+    attributes = _standard_attributes(fields, profile)
     encryption = fields.certificate("encryption_certificate") if fields.raw("encryption_certificate", None) else None
+    if encryption is None and profile is SamlProfile.STANDARD:
+        raise fields.error(
+            "encryption_certificate",
+            "missing required field (a standard service receives the hub's assertion encrypted for itself)",
+        )
     if encryption is None and matching_service is None:
         raise fields.error(
             "encryption_certificate",
@@ -696,6 +733,9 @@ def _relying_party(
         other_ways=fields.localized("other_ways"),
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificate=encryption,
+        saml_profile=profile,
+        key_transport=_key_transport(fields),
+        attributes=attributes,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import enum
 import functools
 import logging
 import os
@@ -61,6 +62,7 @@ AES128_GCM = XENC11 + "aes128-gcm"
 AES256_GCM = XENC11 + "aes256-gcm"
 RSA_OAEP_MGF1P = XENC + "rsa-oaep-mgf1p"
 RSA_OAEP_11 = XENC11 + "rsa-oaep"
+MGF1_SHA1 = XENC11 + "mgf1sha1"
 MGF1_SHA256 = XENC11 + "mgf1sha256"
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
 ELEMENT_TYPE = XENC + "Element"
@@ -70,7 +72,7 @@ ALLOWED_DIGEST_METHODS = frozenset({SHA256, SHA384, SHA512})
 CONTENT_ALGORITHMS = {AES128_GCM: 16, AES256_GCM: 32}
 KEY_TRANSPORT_ALGORITHMS = frozenset({RSA_OAEP_MGF1P, RSA_OAEP_11})
 OAEP_DIGESTS = {SHA1: hashes.SHA1, SHA256: hashes.SHA256, SHA512: hashes.SHA512}
-MGF_DIGESTS = {MGF1_SHA256: hashes.SHA256, XENC11 + "mgf1sha512": hashes.SHA512}
+MGF_DIGESTS = {MGF1_SHA1: hashes.SHA1, MGF1_SHA256: hashes.SHA256, XENC11 + "mgf1sha512": hashes.SHA512}
 
 _XMLSEC_TRANSFORMS = {
     RSA_SHA256: xmlsec.constants.TransformRsaSha256,
@@ -322,31 +324,43 @@ def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) ->
 # --- encryption ---------------------------------------------------------------------------------------
 
 
-def encrypt(
-    plaintext: bytes | etree._Element, recipient: x509.Certificate, *, legacy_key_transport: bool = False
-) -> etree._Element:
-    """Encrypt an element for `recipient`: AES-256-GCM content, RSA-OAEP key transport.
+class KeyTransport(enum.StrEnum):
+    """How the AES content key is wrapped for the recipient; the values are the config's spelling.
 
-    Key transport is XML-Enc 1.1 `rsa-oaep` with SHA-256 and MGF1-SHA-256. `legacy_key_transport` sends
-    `rsa-oaep-mgf1p` instead, whose hashes are fixed to SHA-1 by its identifier: the only RSA-OAEP that
-    older stacks such as Debian 12's xmlsec1 (1.2.x) can decrypt. SHA-1 inside OAEP does not rely on the
-    collision resistance that retired SHA-1 for signatures and digests, so it is accepted on input.
+    RSA_OAEP: XML-Enc 1.1 `rsa-oaep` with a SHA-256 DigestMethod and no MGF element, so MGF1 with SHA-1
+    (the spec's default): python3-saml validates against the XML-Enc 1.0 schema, which refuses an
+    `xenc11:MGF` element. RSA_OAEP_MGF1P: XML-Enc 1.0 `rsa-oaep-mgf1p` (SHA-1 digest and MGF1), the only
+    RSA-OAEP that Debian's xmlsec1 1.2 (under pysaml2) can decrypt. SHA-1 inside OAEP does not rely on the
+    collision resistance that retired SHA-1 for signatures and digests, so both are sound.
     """
+
+    RSA_OAEP = "rsa-oaep"
+    RSA_OAEP_MGF1P = "rsa-oaep-mgf1p"
+
+
+# Each key transport: its Algorithm URI, its DigestMethod URI, and the OAEP padding they stand for.
+_MGF1_SHA1 = padding.MGF1(hashes.SHA1())  # noqa: S303 - inside OAEP, see KeyTransport
+_KEY_TRANSPORTS: dict[KeyTransport, tuple[str, str, padding.OAEP]] = {
+    KeyTransport.RSA_OAEP: (RSA_OAEP_11, SHA256, padding.OAEP(_MGF1_SHA1, hashes.SHA256(), None)),
+    KeyTransport.RSA_OAEP_MGF1P: (RSA_OAEP_MGF1P, SHA1, padding.OAEP(_MGF1_SHA1, hashes.SHA1(), None)),  # noqa: S303
+}
+
+
+def encrypt(
+    plaintext: bytes | etree._Element,
+    recipient: x509.Certificate,
+    *,
+    key_transport: KeyTransport = KeyTransport.RSA_OAEP,
+) -> etree._Element:
+    """Encrypt an element for `recipient`: AES-256-GCM content, RSA-OAEP key transport (see KeyTransport)."""
     data = plaintext if isinstance(plaintext, bytes) else to_bytes(plaintext)
     content_key = AESGCM.generate_key(bit_length=256)
     iv = os.urandom(12)
     cipher_value = iv + AESGCM(content_key).encrypt(iv, data, None)
     xenc = ElementMaker(namespace=XENC, nsmap={"xenc": XENC})
-    xenc11 = ElementMaker(namespace=XENC11, nsmap={"xenc11": XENC11})
     ds = ElementMaker(namespace=DS, nsmap={"ds": DS})
-    if legacy_key_transport:
-        oaep = padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)  # noqa: S303
-        method = xenc.EncryptionMethod(ds.DigestMethod(Algorithm=SHA1), Algorithm=RSA_OAEP_MGF1P)
-    else:
-        oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
-        method = xenc.EncryptionMethod(
-            ds.DigestMethod(Algorithm=SHA256), xenc11.MGF(Algorithm=MGF1_SHA256), Algorithm=RSA_OAEP_11
-        )
+    algorithm, digest, oaep = _KEY_TRANSPORTS[KeyTransport(key_transport)]
+    method = xenc.EncryptionMethod(ds.DigestMethod(Algorithm=digest), Algorithm=algorithm)
     wrapped = recipient.public_key().encrypt(content_key, oaep)
     return xenc.EncryptedData(
         xenc.EncryptionMethod(Algorithm=AES256_GCM),
@@ -388,7 +402,7 @@ def _oaep_padding(method: etree._Element) -> padding.OAEP:
     if digest_uri not in (SHA256, SHA512):
         raise DecryptionError(f"oaep-digest-not-allowed:{digest_uri}")
     mgf_el = method.find("xenc11:MGF", NS)
-    mgf_uri = mgf_el.get("Algorithm") if mgf_el is not None else None
+    mgf_uri = mgf_el.get("Algorithm") if mgf_el is not None else MGF1_SHA1  # XML-Enc 1.1's default
     if mgf_uri not in MGF_DIGESTS:
         raise DecryptionError(f"oaep-mgf-not-allowed:{mgf_uri}")
     return padding.OAEP(padding.MGF1(MGF_DIGESTS[mgf_uri]()), OAEP_DIGESTS[digest_uri](), None)

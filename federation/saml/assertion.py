@@ -185,10 +185,17 @@ def build_assertion(
     name_qualifier: str | None = None,
     valid_for: timedelta = DEFAULT_ASSERTION_VALIDITY,
     assertion_id: str | None = None,
+    attribute_statement_element: etree._Element | None = None,
 ) -> etree._Element:
-    """A signed assertion. An AuthnStatement is added when a LoA is given, or with `levelX` if `fraud`."""
+    """A signed assertion. An AuthnStatement is added when a LoA is given, or with `levelX` if `fraud`.
+
+    `attribute_statement_element`: an AttributeStatement the caller built, used instead of `attributes`
+    (the standard profile's plain `xs:string` values, federation.saml.standard).
+    """
     if fraud and level_of_assurance is not None:
         raise ValueError("a fraud assertion carries levelX, not a level of assurance")
+    if attributes and attribute_statement_element is not None:
+        raise ValueError("give attributes or an attribute statement element, not both")
     expires = instant(now + valid_for)
     authn_statements = []
     if level_of_assurance is not None or fraud:
@@ -222,6 +229,8 @@ def build_assertion(
     element = _common.from_pysaml2(message)
     if attributes:
         element.append(attribute_statement(attributes))
+    if attribute_statement_element is not None:
+        element.append(attribute_statement_element)
     return xmlsecurity.sign(element, credential)
 
 

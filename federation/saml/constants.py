@@ -6,6 +6,8 @@ service or IDP built for that profile reads our attributes and we read theirs.
 
 from __future__ import annotations
 
+import enum
+
 from federation.loa import LEVEL_X_URI
 
 # Namespaces
@@ -15,6 +17,7 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XENC_NS = "http://www.w3.org/2001/04/xmlenc#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
+XS_STRING = "xs:string"  # an xsi:type value, with XS_NS bound to the prefix `xs`
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 IDA_NS = "http://www.cabinetoffice.gov.uk/resource-library/ida/attributes"
 
@@ -32,6 +35,7 @@ NAMEID_FORMAT_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent
 NAMEID_FORMAT_ENTITY = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 SUBJECT_CONFIRMATION_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 ATTRNAME_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
+ATTRNAME_FORMAT_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 
 # Levels of assurance: LevelOfAssurance (federation.loa) for level1..4; levelX marks a fraud response.
 LOA_LEVEL_X_URI = LEVEL_X_URI
@@ -101,6 +105,37 @@ ACCOUNT_CREATION_ATTRIBUTES = (
     "ADDRESS_HISTORY",
     "CYCLE_3",
 )
+
+
+class SamlProfile(enum.StrEnum):
+    """What a service receives from the hub (its config's `saml_profile`; docs/saml-profiles.md)."""
+
+    VERIFY = "verify"  # the matching service's assertion, or the IDP's two, readable with our client library
+    STANDARD = "standard"  # one hub-signed assertion with plain string attributes, for any SAML library
+
+
+# The standard profile's attribute catalogue: a service lists the ones it wants (config `attributes`), and
+# each released one travels as an Attribute of this Name with a `<name>_verified` companion ("true"/"false").
+STANDARD_ATTRIBUTES = (
+    "first_name",
+    "middle_names",
+    "surname",
+    "date_of_birth",
+    "gender",
+    "address_lines",
+    "postcode",
+    "uprn",
+)
+VERIFIED_SUFFIX = "_verified"
+MATCHING_OUTCOME = "matching_outcome"  # standard profile, services with a matching service only
+
+
+class MatchingOutcome(enum.StrEnum):
+    """The value of `matching_outcome`: the department found the citizen, or created an account for them."""
+
+    MATCH = "match"
+    ACCOUNT_CREATED = "account-created"
+
 
 # xsi:type of attribute values (local names in IDA_NS)
 TYPE_PERSON_NAME = "PersonNameType"

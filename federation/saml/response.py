@@ -50,15 +50,28 @@ SUCCESS = Status(c.STATUS_SUCCESS)
 # --- encryption of assertions ---------------------------------------------------------------------------
 
 
-def encrypt_assertion(assertion: etree._Element, recipient: x509.Certificate) -> etree._Element:
+def encrypt_assertion(
+    assertion: etree._Element,
+    recipient: x509.Certificate,
+    *,
+    key_transport: xmlsecurity.KeyTransport = xmlsecurity.KeyTransport.RSA_OAEP,
+) -> etree._Element:
     """Wrap a signed assertion element in saml:EncryptedAssertion for `recipient`."""
-    return reencrypt_assertion(xmlsecurity.to_bytes(assertion), recipient)
+    return reencrypt_assertion(xmlsecurity.to_bytes(assertion), recipient, key_transport=key_transport)
 
 
-def reencrypt_assertion(plaintext: bytes, recipient: x509.Certificate) -> etree._Element:
-    """Encrypt assertion bytes exactly as received (the hub's relay: the IDP's signature stays valid)."""
+def reencrypt_assertion(
+    plaintext: bytes,
+    recipient: x509.Certificate,
+    *,
+    key_transport: xmlsecurity.KeyTransport = xmlsecurity.KeyTransport.RSA_OAEP,
+) -> etree._Element:
+    """Encrypt assertion bytes exactly as received (the hub's relay: the IDP's signature stays valid).
+
+    `key_transport`: what the recipient can unwrap (its config's `key_transport`).
+    """
     wrapper = etree.Element(q(SAML_NS, "EncryptedAssertion"), nsmap={"saml": SAML_NS})
-    wrapper.append(xmlsecurity.encrypt(plaintext, recipient))
+    wrapper.append(xmlsecurity.encrypt(plaintext, recipient, key_transport=key_transport))
     return wrapper
 
 

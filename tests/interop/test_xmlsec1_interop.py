@@ -79,7 +79,7 @@ def test_we_verify_xmlsec1_signature(pki):
 
 def test_xmlsec1_decrypts_what_we_encrypt(pki):
     d, key, _cert, _, decryption = pki
-    encrypted = xs.encrypt(ASSERTION, decryption.certificate, legacy_key_transport=True)
+    encrypted = xs.encrypt(ASSERTION, decryption.certificate, key_transport=xs.KeyTransport.RSA_OAEP_MGF1P)
     (d / "ours-encrypted.xml").write_bytes(xs.to_bytes(encrypted))
     result = run("--decrypt", "--privkey-pem", str(key), str(d / "ours-encrypted.xml"))
     assert result.returncode == 0, result.stderr.decode()

@@ -24,6 +24,8 @@ from federation.config import (
 )
 from federation.demo import DEMO_CONFIG
 from federation.loa import LEVEL_X_URI, LevelOfAssurance
+from federation.saml.constants import STANDARD_ATTRIBUTES, SamlProfile
+from federation.xmlsecurity import KeyTransport
 from keys.pki import make_self_signed
 
 HUB = "https://hub.federation.test"
@@ -88,6 +90,9 @@ def test_demo_relying_parties(federation_config: FederationConfig) -> None:
     assert other.minimum_level is LevelOfAssurance.LEVEL_1
     assert other.cycle3_attribute is None and other.account_creation_attributes == ()
     assert other.encryption_certificate is not None
+    for service in federation_config.relying_parties:  # the defaults: the Verify profile, XML-Enc 1.1 rsa-oaep
+        assert service.saml_profile is SamlProfile.VERIFY and service.attributes == ()
+        assert service.key_transport is KeyTransport.RSA_OAEP
     # the demo lets the non-matching RP share the example RP's certificate (loaded once)
     assert other.signing_certificates[0] is rp.signing_certificates[0]
 
@@ -110,6 +115,7 @@ def test_demo_identity_providers(federation_config: FederationConfig) -> None:
     assert ms.attribute_query_url == "http://127.0.0.1:8082/matching-service/POST"
     assert ms.account_creation_url == "http://127.0.0.1:8082/unknown-user-attribute-query"
     assert ms.local_matching_url == "http://127.0.0.1:8084/local-matching"  # its own listener, not the MS's
+    assert ms.key_transport is KeyTransport.RSA_OAEP
 
 
 def test_config_is_immutable(federation_config: FederationConfig) -> None:
@@ -308,6 +314,21 @@ def duplicate_name(data: dict[str, Any], _: Path) -> None:
     idp(data, 1)["name"] = "stub-idp-one"
 
 
+def standard(index: int, **fields: Any) -> Mutation:
+    """Mutation making relying party `index` a standard-profile service, with `fields` set or (None) removed."""
+
+    def mutate(data: dict[str, Any], _: Path) -> None:
+        service = rp(data, index)
+        service["saml_profile"] = "standard"
+        for key, value in fields.items():
+            if value is None:
+                service.pop(key, None)
+            else:
+                service[key] = value
+
+    return mutate
+
+
 # (id, mutation, entity, field, fragments expected in the message)
 MISTAKES: list[tuple[str, Mutation, str, str, tuple[str, ...]]] = [
     (
@@ -500,6 +521,111 @@ MISTAKES: list[tuple[str, Mutation, str, str, tuple[str, ...]]] = [
         ("only a relying party with a matching service",),
     ),
     (
+        "unknown SAML profile",
+        set_("relying_parties.0.saml_profile", "saml2"),
+        TEST_RP,
+        "saml_profile",
+        ("relying party", "'saml2' is not one of verify, standard"),
+    ),
+    (
+        "SAML profile in capitals",
+        set_("relying_parties.1.saml_profile", "STANDARD"),
+        NON_MATCHING_RP,
+        "saml_profile",
+        ("'STANDARD' is not one of verify, standard",),
+    ),
+    (
+        "unknown key transport for a relying party",
+        set_("relying_parties.1.key_transport", "rsa-1_5"),
+        NON_MATCHING_RP,
+        "key_transport",
+        ("'rsa-1_5' is not one of rsa-oaep, rsa-oaep-mgf1p",),
+    ),
+    (
+        "key transport given as a URI",
+        set_("relying_parties.0.key_transport", "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"),
+        TEST_RP,
+        "key_transport",
+        ("is not one of rsa-oaep, rsa-oaep-mgf1p",),
+    ),
+    (
+        "unknown key transport for a matching service",
+        set_("matching_services.0.key_transport", "rsa-oaep-sha256"),
+        MS,
+        "key_transport",
+        ("matching service", "'rsa-oaep-sha256' is not one of rsa-oaep, rsa-oaep-mgf1p"),
+    ),
+    (
+        "key transport not text",
+        set_("matching_services.0.key_transport", ["rsa-oaep"]),
+        MS,
+        "key_transport",
+        ("expected text, got a list",),
+    ),
+    (
+        "attributes on a verify service",
+        set_("relying_parties.1.attributes", ["first_name"]),
+        NON_MATCHING_RP,
+        "attributes",
+        ("only a relying party with saml_profile: standard lists attributes",),
+    ),
+    (
+        "attributes on a service that leaves the profile to its default",
+        set_("relying_parties.0.attributes", ["surname"]),
+        TEST_RP,
+        "attributes",
+        ("(a verify service receives the assertions themselves)",),
+    ),
+    (
+        "unknown standard attribute",
+        standard(1, attributes=["first_name", "FIRST_NAME"]),
+        NON_MATCHING_RP,
+        "attributes[1]",
+        ("unknown attribute 'FIRST_NAME' (first_name, middle_names, surname, date_of_birth, gender,",),
+    ),
+    (
+        "Verify MDS name as a standard attribute",
+        standard(0, attributes=["MDS_firstname"]),
+        TEST_RP,
+        "attributes[0]",
+        ("unknown attribute 'MDS_firstname'",),
+    ),
+    (
+        "standard attribute listed twice",
+        standard(1, attributes=["postcode", "surname", "postcode"]),
+        NON_MATCHING_RP,
+        "attributes[2]",
+        ("'postcode' is listed twice",),
+    ),
+    (
+        "standard attributes not a list",
+        standard(1, attributes="first_name surname"),
+        NON_MATCHING_RP,
+        "attributes",
+        ("expected a list, got text 'first_name surname'",),
+    ),
+    (
+        "standard attribute not text",
+        standard(1, attributes=["surname", 7]),
+        NON_MATCHING_RP,
+        "attributes[1]",
+        ("expected text, got number 7",),
+    ),
+    (
+        "standard service with a matching service but no encryption certificate",
+        standard(0, encryption_certificate=None),
+        TEST_RP,
+        "encryption_certificate",
+        ("missing required field (a standard service receives the hub's assertion encrypted for itself)",),
+    ),
+    (
+        "typo in the SAML profile field",
+        rename("relying_parties.1", "levels_of_assurance", "saml_profiles"),
+        NON_MATCHING_RP,
+        "saml_profiles",
+        ("unknown field; did you mean 'saml_profile'?",),
+    ),
+    (
         "metadata trust anchor missing",
         delete("metadata.trust_anchor"),
         "federation",
@@ -623,3 +749,31 @@ def test_second_signing_certificate_and_acs_without_explicit_default(tmp_path: P
     test_rp = config.relying_parties[0]
     assert test_rp.default_acs_url() == "http://127.0.0.1:8083/a"  # the first listed, as in SAML metadata
     assert test_rp.acs_url(1) == "http://127.0.0.1:8083/b"
+
+
+def test_standard_services_with_and_without_a_matching_service(tmp_path: Path, keys_dir: Path) -> None:
+    data = demo_data()
+    standard(0, attributes=["surname", "date_of_birth"], key_transport="rsa-oaep-mgf1p")(data, tmp_path)
+    standard(1, attributes=list(STANDARD_ATTRIBUTES))(data, tmp_path)
+    standard(2)(data, tmp_path)  # no attributes: the NameID and the level only
+    data["matching_services"][0]["key_transport"] = "rsa-oaep-mgf1p"
+    config = load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
+    matching, non_matching, bare = config.relying_parties
+    assert matching.saml_profile is SamlProfile.STANDARD and matching.uses_matching
+    assert matching.attributes == ("surname", "date_of_birth")  # in the order the service listed them
+    assert matching.key_transport is KeyTransport.RSA_OAEP_MGF1P
+    assert matching.cycle3_attribute is not None  # the hub still asks its question
+    assert non_matching.saml_profile is SamlProfile.STANDARD and not non_matching.uses_matching
+    assert non_matching.attributes == STANDARD_ATTRIBUTES
+    assert non_matching.key_transport is KeyTransport.RSA_OAEP
+    assert bare.saml_profile is SamlProfile.STANDARD and bare.attributes == ()
+    assert config.matching_services[0].key_transport is KeyTransport.RSA_OAEP_MGF1P
+
+
+def test_verify_is_the_default_profile_and_may_be_named(tmp_path: Path, keys_dir: Path) -> None:
+    data = demo_data()
+    rp(data, 0).update(saml_profile="verify", key_transport="rsa-oaep-mgf1p", attributes=[])
+    config = load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
+    assert config.relying_parties[0].saml_profile is SamlProfile.VERIFY
+    assert config.relying_parties[0].key_transport is KeyTransport.RSA_OAEP_MGF1P
+    assert config.relying_parties[0].attributes == ()

@@ -6,8 +6,11 @@ import base64
 import os
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from lxml import etree
 
 from federation import xmlsecurity as xs
 from federation.credentials import load_decryption_credential, load_signing_credential
@@ -177,11 +180,50 @@ def test_no_trusted_certificate(creds):
 # --- encryption ---
 
 
-def test_encrypt_decrypt_round_trip_both_key_transports(creds):
+@pytest.mark.parametrize(
+    ("key_transport", "algorithm", "digest"),
+    [
+        (xs.KeyTransport.RSA_OAEP, xs.RSA_OAEP_11, xs.SHA256),
+        (xs.KeyTransport.RSA_OAEP_MGF1P, xs.RSA_OAEP_MGF1P, xs.SHA1),
+    ],
+)
+def test_encrypt_decrypt_round_trip_both_key_transports(creds, key_transport, algorithm, digest):
     hub = creds["hub"][1]
-    for legacy in (False, True):
-        enc = xs.encrypt(ASSERTION, hub.certificate, legacy_key_transport=legacy)
-        assert xs.decrypt(xs.parse_xml(xs.to_bytes(enc)), [hub]) == ASSERTION
+    enc = xs.encrypt(ASSERTION, hub.certificate, key_transport=key_transport)
+    method = enc.find("ds:KeyInfo/xenc:EncryptedKey/xenc:EncryptionMethod", xs.NS)
+    assert method.get("Algorithm") == algorithm
+    assert [child.get("Algorithm") for child in method] == [digest]  # no xenc11:MGF: MGF1-SHA-1, the default
+    assert enc.find("xenc:EncryptionMethod", xs.NS).get("Algorithm") == xs.AES256_GCM
+    assert xs.decrypt(xs.parse_xml(xs.to_bytes(enc)), [hub]) == ASSERTION
+
+
+def test_key_transport_is_spelt_as_in_the_config():
+    assert [str(k) for k in xs.KeyTransport] == ["rsa-oaep", "rsa-oaep-mgf1p"]
+    assert xs.KeyTransport("rsa-oaep-mgf1p") is xs.KeyTransport.RSA_OAEP_MGF1P
+
+
+@pytest.mark.parametrize("mgf", ["mgf1sha1", "mgf1sha256", "mgf1sha512"])
+def test_xmlenc11_oaep_with_an_explicit_mgf_is_decrypted(creds, mgf):
+    """Other senders may name the MGF; SHA-1 spelt out is the same as the default we send."""
+    hub = creds["hub"][1]
+    mgf_hash = {"mgf1sha1": hashes.SHA1, "mgf1sha256": hashes.SHA256, "mgf1sha512": hashes.SHA512}[mgf]
+    enc = _with_mgf(xs.encrypt(ASSERTION, hub.certificate), hub.certificate, xs.XENC11 + mgf, mgf_hash())
+    assert xs.decrypt(xs.parse_xml(xs.to_bytes(enc)), [hub]) == ASSERTION
+
+
+def _with_mgf(enc, certificate, mgf_uri, mgf_hash):
+    """`enc` with an explicit xenc11:MGF and its content key rewrapped to match."""
+    method = enc.find("ds:KeyInfo/xenc:EncryptedKey/xenc:EncryptionMethod", xs.NS)
+    etree.SubElement(method, f"{{{xs.XENC11}}}MGF", Algorithm=mgf_uri)
+    wrapped = enc.find("ds:KeyInfo/xenc:EncryptedKey/xenc:CipherData/xenc:CipherValue", xs.NS)
+    content_key = os.urandom(32)
+    wrapped.text = base64.b64encode(
+        certificate.public_key().encrypt(content_key, padding.OAEP(padding.MGF1(mgf_hash), hashes.SHA256(), None))
+    ).decode()
+    iv = os.urandom(12)
+    body = enc.find("xenc:CipherData/xenc:CipherValue", xs.NS)
+    body.text = base64.b64encode(iv + AESGCM(content_key).encrypt(iv, ASSERTION, None)).decode()
+    return enc
 
 
 def test_secondary_decryption_key(creds):
@@ -270,10 +312,10 @@ def test_wrong_key_and_tampering_give_the_same_generic_error(creds):
     _generic_failure(enc, creds["hub"][1], "content-authentication-failed")
 
 
-def test_oaep_with_sha1_mgf_under_xmlenc11_refused(creds):
-    enc = xs.encrypt(ASSERTION, creds["hub"][1].certificate)
-    enc.find(f".//{{{xs.XENC11}}}MGF").set("Algorithm", "http://www.w3.org/2009/xmlenc11#mgf1sha1")
-    _generic_failure(enc, creds["hub"][1], "oaep-mgf-not-allowed")
+def test_oaep_with_an_unknown_mgf_under_xmlenc11_refused(creds):
+    hub = creds["hub"][1]
+    enc = _with_mgf(xs.encrypt(ASSERTION, hub.certificate), hub.certificate, xs.XENC11 + "mgf1sha224", hashes.SHA224())
+    _generic_failure(enc, hub, "oaep-mgf-not-allowed")
 
 
 def test_expired_certificate_is_not_trusted(tmp_path):

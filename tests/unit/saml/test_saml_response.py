@@ -100,6 +100,21 @@ def test_hub_relays_idp_assertion_unchanged_to_matching_service(keys, now):
         xmlsecurity.decrypt(data, [keys.hub.encryption])
 
 
+@pytest.mark.parametrize("key_transport", list(xmlsecurity.KeyTransport))
+def test_encrypted_with_the_recipients_key_transport(keys, now, key_transport):
+    authn, _ = _two_assertions(keys, now)
+    plaintext = xmlsecurity.to_bytes(authn)
+    for wrapper in (
+        encrypt_assertion(authn, keys.hub.encryption_cert, key_transport=key_transport),
+        reencrypt_assertion(plaintext, keys.hub.encryption_cert, key_transport=key_transport),
+    ):
+        method = wrapper.find("xenc:EncryptedData/ds:KeyInfo/xenc:EncryptedKey/xenc:EncryptionMethod", xmlsecurity.NS)
+        expected = {"rsa-oaep": xmlsecurity.RSA_OAEP_11, "rsa-oaep-mgf1p": xmlsecurity.RSA_OAEP_MGF1P}[key_transport]
+        assert method.get("Algorithm") == expected
+        result = _parse(keys, now, _idp_response(keys, now, [wrapper]))
+        assert result.assertions[0].plaintext == plaintext
+
+
 def test_assertion_signed_by_another_key_refused(keys, now):
     forged = _assertion(keys, now, credential=keys.other.signing, level_of_assurance=LevelOfAssurance.LEVEL_2)
     data = _idp_response(keys, now, [encrypt_assertion(forged, keys.hub.encryption_cert)])
