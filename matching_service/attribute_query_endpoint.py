@@ -325,6 +325,7 @@ class AttributeQueryService:
             hashed_pid=validated.hashed_pid,
             relying_party_entity_id=validated.relying_party.entity_id,
             relying_party_encryption_certificate=validated.relying_party_encryption_certificate,
+            relying_party_key_transport=validated.relying_party.key_transport,
             rp_acs_url=query.rp_acs_url,
             rp_request_id=query.rp_request_id,
             level_of_assurance=validated.level_of_assurance,

@@ -21,6 +21,7 @@ from federation.saml import constants as c
 from federation.saml import soap
 from federation.saml.assertion import Attribute, build_assertion
 from federation.saml.response import Status, build_response, encrypt_assertion
+from federation.xmlsecurity import KeyTransport
 
 MATCH = Status(c.STATUS_SUCCESS, c.STATUS_MATCH)
 NO_MATCH = Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH)
@@ -69,6 +70,7 @@ class ResponseSigner:
         hashed_pid: str,
         relying_party_entity_id: str,
         relying_party_encryption_certificate: x509.Certificate,
+        relying_party_key_transport: KeyTransport,
         rp_acs_url: str,
         rp_request_id: str,
         level_of_assurance: LevelOfAssurance,
@@ -96,6 +98,10 @@ class ResponseSigner:
             status=status,
             credential=self.credential,
             now=now,
-            assertions=[encrypt_assertion(assertion, relying_party_encryption_certificate)],
+            assertions=[
+                encrypt_assertion(
+                    assertion, relying_party_encryption_certificate, key_transport=relying_party_key_transport
+                )
+            ],
         )
         return SoapReply(200, soap.wrap(response))

@@ -181,13 +181,16 @@ def _outcome(
             log.warning("idp response refused: level-of-assurance %s (%s)", exc.reason, level.name if level else None)
             return o.IdpAuthnFailed(**ref, reason=f"loa-{exc.reason}", problem=problems.LOA_TOO_LOW, level=level)
         matching = rp.matching_service_entity_id is not None
-        recipient = None
+        recipient, transport = None, None
         if matching:
-            recipient = hub.config.matching_service(rp.matching_service_entity_id).encryption_certificate.certificate
+            ms = hub.config.matching_service(rp.matching_service_entity_id)
+            recipient, transport = ms.encryption_certificate.certificate, ms.key_transport
         elif keep.idp_assertions_for_service:
-            recipient = rp.encryption_certificate.certificate
+            recipient, transport = rp.encryption_certificate.certificate, rp.key_transport
         sealed = tuple(
-            base64.b64encode(xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient))).decode()
+            base64.b64encode(
+                xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient, key_transport=transport))
+            ).decode()
             for a in response.assertions
             if recipient is not None
         )

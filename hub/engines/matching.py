@@ -149,7 +149,7 @@ def ask(
             attributes=(Attribute(rp.cycle3_attribute.name, (session.cycle3_value,)),),
             valid_for=QUERY_VALIDITY,
         )
-        cycle3_assertion = encrypt_assertion(assertion, recipient)
+        cycle3_assertion = encrypt_assertion(assertion, recipient, key_transport=ms.key_transport)
     query = build_attribute_query(
         issuer=hub.config.hub.entity_id,
         destination=destination,

@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from federation.config import RelyingParty
+from federation.saml.constants import SamlProfile
 from hub.engines.idp import Keep
-
-VERIFY = "verify"
-STANDARD = "standard"
 
 
 @dataclass(frozen=True)
@@ -26,12 +24,8 @@ class PostForm:
     fields: tuple[tuple[str, str], ...]
 
 
-def saml_profile(rp: RelyingParty) -> str:
-    return getattr(rp, "saml_profile", VERIFY) or VERIFY
-
-
 def keep_for(rp: RelyingParty) -> Keep:
     """What the journey must keep from the IDP's success for this service's front end."""
-    if saml_profile(rp) == STANDARD:
+    if rp.saml_profile is SamlProfile.STANDARD:
         return Keep(idp_assertions_for_service=False, identity=True)
     return Keep(idp_assertions_for_service=rp.matching_service_entity_id is None, identity=False)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from federation.config import RelyingParty
 from federation.saml import authn_request as authn
 from federation.saml.bindings import decode_post, encode_post
-from hub.frontends import STANDARD, PostForm, saml_profile
+from federation.saml.constants import SamlProfile
+from hub.frontends import PostForm
 from hub.frontends.saml_standard import build_standard_response
 from hub.frontends.saml_verify import build_verify_response
 from hub.policy import eligibility
@@ -111,7 +112,7 @@ def answer(hub: HubServices, session: Session) -> PostForm:
     """The journey's end as the auto-posting form that takes the service its signed Response."""
     rp = hub.relying_party(session.rp_entity_id)
     outcome = outcome_for_rp(session.state)
-    if saml_profile(rp) == STANDARD:
+    if rp.saml_profile is SamlProfile.STANDARD:
         body = build_standard_response(hub, session, rp, outcome)
     else:
         body = build_verify_response(hub, session, outcome)
