@@ -217,7 +217,7 @@ def create_app(
                 clock_skew=config.clock_skew,
             )
         except SamlValidationError as exc:
-            log.warning("%s refused an AuthnRequest: %s", idp.name, exc.reason)
+            log.warning("%s refused an AuthnRequest: %s", idp.name, exc.refusal)  # detail: log-safe
             raise PageError("bad_request", 400, exc.reason) from None
         log.info("%s accepted AuthnRequest %s", idp.name, pending.request_id)
         return pending
