@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from flask import Flask, redirect, request
 
 from federation import xmlsecurity
-from federation.saml import Status, build_authn_request, encode_post
+from federation.saml import Status, build_authn_request, encode_post, encode_redirect
 from federation.saml import constants as c
 from federation.saml.constants import SAML_NS, XSI_NS, q
 from tests.hostile.forge import Forge, assemble_response, fresh_pid, idp_assertions, resign
@@ -68,8 +68,11 @@ def broken_idp_app(forge: Forge, idp_name: str = "stub-idp-two") -> Flask:
     return app
 
 
-def broken_service_app(forge: Forge, rp_name: str = "test-rp", signing_key: str | None = None) -> Flask:
-    """`signing_key`: sign the AuthnRequest with another entity's key (one the config does not list for it)."""
+def broken_service_app(
+    forge: Forge, rp_name: str = "test-rp", signing_key: str | None = None, *, redirect_binding: bool = False
+) -> Flask:
+    """`signing_key`: sign the AuthnRequest with another entity's key (one the config does not list for it);
+    `redirect_binding`: send it with the HTTP-Redirect binding (a 302 with a signed query string)."""
     app = Flask("broken_service")
     rp_entity_id = forge.rp_entity_id(rp_name)
 
@@ -79,12 +82,17 @@ def broken_service_app(forge: Forge, rp_name: str = "test-rp", signing_key: str 
 
     @app.post("/start")
     def start():
+        credential = forge.credential(signing_key or rp_name)
         authn_request = build_authn_request(
             issuer=rp_entity_id,
             destination=forge.hub_sso_url,
-            credential=forge.credential(signing_key or rp_name),
+            credential=credential,
             now=datetime.now(UTC),
+            sign=not redirect_binding,
         )
+        if redirect_binding:
+            xml = xmlsecurity.to_bytes(authn_request)
+            return redirect(encode_redirect(forge.hub_sso_url, xml, credential=credential, relay_state="r-1"), 302)
         fields = {"SAMLRequest": encode_post(xmlsecurity.to_bytes(authn_request)), "RelayState": "r-1"}
         return _post_page(forge.hub_sso_url, fields)
 

@@ -152,6 +152,16 @@ def test_a_broken_service_fails_naming_what_to_fix(environ, federation, keys_dir
     assert rows["replayed"].fix.startswith("accept each Response once")
 
 
+def test_a_sign_in_started_with_the_redirect_binding_is_read_as_the_hub_reads_it(environ, federation, keys_dir):
+    forge = make_forge(keys_dir, federation)
+    with serving(broken_service_app(forge, redirect_binding=True)) as url:
+        role = load_hub_role({**environ, "RP_URL": url})
+        report = check_service(role, role.relying_party("test-rp"))
+    rows = by_scenario(report)
+    assert rows["authn-request"].verdict is Verdict.PASS, rows["authn-request"]
+    assert rows["success"].verdict is Verdict.PASS and rows["bad-signature"].verdict is Verdict.FAIL
+
+
 def test_a_service_whose_request_the_hub_would_refuse(environ, federation, keys_dir, tmp_path):
     """The service signs its AuthnRequest with a key the federation config does not list for it."""
     forge = make_forge(keys_dir, federation)
