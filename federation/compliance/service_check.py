@@ -11,14 +11,15 @@ request the service never sent) refused.
 
 A success carries what the service's own parties sign: its matching service's assertion (or, for a
 service without one, an identity provider's two assertions). The tool signs them with that party's key
-when the keys directory holds it (`--assertion-key`); without it the success scenarios are skipped.
+when the keys directory holds it (`--assertion-key`). Without it the success and wrong-audience scenarios
+are skipped, and the other bad Responses are sent as cancels (a service must refuse those just the same).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -286,20 +287,28 @@ class ServiceScenario:
     outbound: Outbound
     fix: str  # when the service does the opposite
     matching_only: bool = False
-    success: bool = False  # needs the assertion signer
+    # "status": a Response with outbound.status; "assertion": a success, so it needs the assertion signer;
+    # "either": a success when there is a signer, otherwise a cancel (a service must refuse that too)
+    carries: str = "status"
+
+    def for_signer(self, has_signer: bool) -> tuple[Outbound, str]:
+        """The Response to send and how the report names it, with or without the assertion signer."""
+        if self.carries == "either" and not has_signer:
+            return replace(self.outbound, status=CANCEL), self.what.format(answer="A cancel")
+        return self.outbound, self.what.format(answer="Success")
+
+    def expected(self, what: str) -> str:
+        return ("accepted: " if self.expected_accepted else "refused: ") + what
+
+
+CANCEL = Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT)
 
 
 def _scenarios() -> tuple[ServiceScenario, ...]:
     good = "handle it: verify the hub's signature and show the citizen the outcome, with a 2xx or 3xx"
     return (
-        ServiceScenario("success", True, "Success with the assertion", Outbound(), good, success=True),
-        ServiceScenario(
-            "cancel",
-            True,
-            "Responder / NoAuthnContext",
-            Outbound(Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT)),
-            good,
-        ),
+        ServiceScenario("success", True, "{answer} with the assertion", Outbound(), good, carries="assertion"),
+        ServiceScenario("cancel", True, "Responder / NoAuthnContext", Outbound(CANCEL), good),
         ServiceScenario(
             "authn-failed",
             True,
@@ -319,49 +328,48 @@ def _scenarios() -> tuple[ServiceScenario, ...]:
         ServiceScenario(
             "bad-signature",
             False,
-            "Success changed after the hub signed it",
+            "{answer} changed after the hub signed it",
             Outbound(tamper=True),
             "verify the Response's signature with the hub's signing certificates from federation metadata, "
             "and refuse it (4xx) when it does not verify",
-            success=True,
+            carries="either",
         ),
         ServiceScenario(
             "wrong-audience",
             False,
-            "Success whose assertion is for another audience",
+            "{answer} whose assertion is for another audience",
             Outbound(audience="https://another-service.invalid"),
             "check the assertion's Audience is your entity ID (the hub's, for an IDP's relayed assertions)",
-            success=True,
+            carries="assertion",
         ),
         ServiceScenario(
             "wrong-destination",
             False,
-            "Success whose Destination is another URL",
+            "{answer} whose Destination is another URL",
             Outbound(destination="https://another-service.invalid/SAML2/SSO/POST"),
             "check the Response's Destination is the URL it arrived at",
-            success=True,
+            carries="either",
         ),
         ServiceScenario(
             "expired",
             False,
-            "Success issued three hours ago",
+            "{answer} issued three hours ago",
             Outbound(age=timedelta(hours=3)),
             "refuse a Response issued more than a few minutes ago and an expired assertion",
-            success=True,
+            carries="either",
         ),
         ServiceScenario(
             "wrong-in-response-to",
             False,
-            "Success answering a request the service never sent",
+            "{answer} answering a request the service never sent",
             Outbound(in_response_to=new_id()),
             "accept only a Response whose InResponseTo is a sign-in this browser started and that is not answered yet",
-            success=True,
+            carries="either",
         ),
     )
 
 
-def _row(scenario: ServiceScenario, observed: Observed) -> Row:
-    expected = ("accepted: " if scenario.expected_accepted else "refused: ") + scenario.what
+def _row(scenario: ServiceScenario, expected: str, observed: Observed) -> Row:
     if observed.accepted is scenario.expected_accepted:
         return passed(scenario.name, expected, observed.what)
     if observed.accepted is None:
@@ -395,13 +403,15 @@ def check_service(
             )
         )
         first = None
-    replayable: tuple[SignIn, bytes] | None = None
+    has_signer = not isinstance(signer, str)
+    accepted: dict[str, tuple[SignIn, bytes]] = {}  # scenario -> an accepted Response, to replay
     for scenario in _scenarios():
-        expected = ("accepted: " if scenario.expected_accepted else "refused: ") + scenario.what
+        outbound, what = scenario.for_signer(has_signer)
+        expected = scenario.expected(what)
         if scenario.matching_only and rp.matching_service_entity_id is None:
             continue
-        if scenario.success and isinstance(signer, str):
-            rows.append(skipped(scenario.name, expected, signer))
+        if scenario.carries == "assertion" and not has_signer:
+            rows.append(skipped(scenario.name, expected, signer))  # type: ignore[arg-type]
             continue
         if first is None:
             rows.append(skipped(scenario.name, expected, "no sign-in could be started (see authn-request)"))
@@ -411,25 +421,23 @@ def check_service(
         except (SignInNotStarted, SamlValidationError) as exc:
             rows.append(failed(scenario.name, expected, f"no sign-in: {exc}", _START_FIX))
             continue
-        response = hub_response(
-            role, rp, sign_in, None if isinstance(signer, str) else signer, scenario.outbound, clock()
-        )
+        response = hub_response(role, rp, sign_in, signer if has_signer else None, outbound, clock())  # type: ignore[arg-type]
         observed = post_to_acs(sign_in, response)
-        rows.append(_row(scenario, observed))
-        if scenario.name == "success" and observed.accepted:
-            replayable = (sign_in, response)
+        rows.append(_row(scenario, expected, observed))
+        if observed.accepted:
+            accepted[scenario.name] = (sign_in, response)
+    replay_of = "success" if "success" in accepted else "cancel"
     replay = ServiceScenario(
         "replayed",
         False,
-        "the accepted success Response again",
+        f"the accepted {replay_of} Response again",
         Outbound(),
         "accept each Response once: remember the answered request (or the Response ID) until it expires",
     )
-    if replayable is None:
-        why = "needs an accepted success Response (see success)"
-        rows.append(skipped(replay.name, "refused: " + replay.what, why))
+    if replay_of not in accepted:
+        rows.append(skipped(replay.name, replay.expected(replay.what), "needs an accepted Response (see above)"))
     else:
-        rows.append(_row(replay, post_to_acs(*replayable)))
+        rows.append(_row(replay, replay.expected(replay.what), post_to_acs(*accepted[replay_of])))
     context = (
         ("service", rp.entity_id),
         ("start URL", start),

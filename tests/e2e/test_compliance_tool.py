@@ -87,6 +87,21 @@ def test_the_example_service_passes(environ, service):
     assert ("no-match" in rows) is (service != "test-rp-non-matching")
 
 
+def test_without_the_assertion_key_the_bad_responses_are_cancels(environ):
+    """The operator may not hold the department's matching service key: what needs it is skipped, the rest
+    is still checked, with cancels."""
+    role = load_hub_role(environ)
+    report = check_service(role, role.relying_party("test-rp"), assertion_key="not-in-the-keys-directory")
+    rows = by_scenario(report)
+    assert report.ok
+    assert rows["success"].verdict is Verdict.SKIP and rows["wrong-audience"].verdict is Verdict.SKIP
+    assert rows["success"].happened.startswith("needs its matching service's signing key in ")
+    for name in ("bad-signature", "wrong-destination", "expired", "wrong-in-response-to", "replayed"):
+        assert rows[name].verdict is Verdict.PASS and rows[name].happened == "refused (HTTP 400)", rows[name]
+    assert rows["bad-signature"].expected == "refused: A cancel changed after the hub signed it"
+    assert rows["replayed"].expected == "refused: the accepted cancel Response again"
+
+
 def test_check_service_exits_0_for_the_example_service(operator, capsys):
     assert main(["check-service", "https://test-rp.federation.test"]) == 0
     assert "PASSED: 12 passed, 0 failed, 0 skipped" in capsys.readouterr().out
