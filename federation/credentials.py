@@ -88,11 +88,7 @@ def _check_pair(key: PrivateKey, cert: x509.Certificate, key_path: Path) -> None
         raise CredentialError(f"private key {key_path}: does not match its certificate")
 
 
-@functools.lru_cache(maxsize=64)
-def _signing(key_path: Path, cert_path: Path) -> SigningCredential:
-    key = _load_private_key(key_path)
-    cert = _load_certificate(cert_path)
-    _check_pair(key, cert, key_path)
+def _credential(key: PrivateKey, cert: x509.Certificate) -> SigningCredential:
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -103,6 +99,25 @@ def _signing(key_path: Path, cert_path: Path) -> SigningCredential:
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
         xmlsec_key=xkey,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _signing(key_path: Path, cert_path: Path) -> SigningCredential:
+    key = _load_private_key(key_path)
+    cert = _load_certificate(cert_path)
+    _check_pair(key, cert, key_path)
+    return _credential(key, cert)
+
+
+def signing_credential_from_pem(key_pem: bytes, cert_pem: bytes) -> SigningCredential:
+    """A credential from PEM in memory: a throw-away key that is nobody's in the federation (the compliance
+    tool signs with one to see that a refusal follows)."""
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise CredentialError("only RSA and EC keys are supported")
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    _check_pair(key, cert, Path("<memory>"))
+    return _credential(key, cert)
 
 
 def load_signing_credential(key_path: Path, cert_path: Path) -> SigningCredential:
@@ -130,3 +145,25 @@ def load_entity_credentials(keys_dir: Path, name: str) -> EntityCredentials:
         signing=load_signing_credential(keys_dir / f"{name}-signing.key", keys_dir / f"{name}-signing.crt"),
         encryption=load_decryption_credential(keys_dir / f"{name}-encryption.key", keys_dir / f"{name}-encryption.crt"),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class HubCredentials:
+    signing: SigningCredential
+    decryption: tuple[DecryptionCredential, ...]  # primary, then the secondary key of a rotation if present
+
+
+def load_hub_credentials(
+    keys_dir: Path, signing_certificate: Path, encryption_certificates: tuple[Path, ...]
+) -> HubCredentials:
+    """The hub's keys: `hub-signing.key` for the configured signing certificate, `hub-encryption.key` for
+    the first encryption certificate, and for a second one (a rotation) the `.key` beside it if it exists.
+    Whoever acts as the hub (the hub, the compliance tool) loads them here."""
+    keys_dir = Path(keys_dir)
+    signing = load_signing_credential(keys_dir / "hub-signing.key", signing_certificate)
+    decryption = [load_decryption_credential(keys_dir / "hub-encryption.key", encryption_certificates[0])]
+    for secondary in encryption_certificates[1:]:
+        key_path = secondary.with_suffix(".key")
+        if key_path.exists():
+            decryption.append(load_decryption_credential(key_path, secondary))
+    return HubCredentials(signing, tuple(decryption))

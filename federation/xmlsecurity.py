@@ -34,6 +34,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from federation.credentials import DecryptionCredential, SigningCredential
+from federation.logsafe import log_safe
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,16 @@ _DIGESTS = (xmlsec.constants.TransformSha256, xmlsec.constants.TransformSha384, 
 
 
 class XmlSecurityError(Exception):
-    """Base of every refusal here. `reason` is a short code for logs; str() is for people."""
+    """Base of every refusal here. `reason` is a short code for logs; str() is for people.
 
-    def __init__(self, reason: str, message: str) -> None:
+    `detail` names what was refused (an algorithm URI, an element, an ID); a sender's value is in it only
+    through `log_safe`, so it can go into a log line as it is.
+    """
+
+    def __init__(self, reason: str, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.detail = detail
 
 
 class UnsafeXmlError(XmlSecurityError):
@@ -108,8 +114,7 @@ class DecryptionError(XmlSecurityError):
     """Always the same public message. `detail` (for the operator's log only) says what was refused."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__("decryption-failed", "the encrypted content could not be decrypted")
-        self.detail = detail
+        super().__init__("decryption-failed", "the encrypted content could not be decrypted", detail=detail)
 
 
 # --- parsing ------------------------------------------------------------------------------------------
@@ -141,18 +146,23 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Elem
     if not isinstance(data, bytes | bytearray):
         raise UnsafeXmlError("not-bytes", "XML must be given as bytes")
     if len(data) > max_bytes:
-        raise UnsafeXmlError("too-large", f"the message is larger than {max_bytes} bytes")
+        raise UnsafeXmlError(
+            "too-large", f"the message is larger than {max_bytes} bytes", detail=f"{len(data)} bytes > {max_bytes}"
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
-        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted")
+        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted", detail="UTF-16 (send UTF-8)")
     declared = _DECLARED_ENCODING.match(data)
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted")
+        detail = f"{log_safe(declared.group(1))} (send UTF-8)"
+        raise UnsafeXmlError("bad-encoding", "only UTF-8 XML is accepted", detail=detail)
     if _FORBIDDEN_MARKUP.search(data):
         raise UnsafeXmlError("doctype", "documents with a DOCTYPE or entity declarations are refused")
     try:
         root = etree.fromstring(bytes(data), parser=_parser())
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXmlError("not-well-formed", f"the message is not well-formed XML ({exc.msg})") from None
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        detail = where + log_safe(exc.msg, max_chars=120)
+        raise UnsafeXmlError("not-well-formed", "the message is not well-formed XML", detail=detail) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise UnsafeXmlError("doctype", "documents with a DOCTYPE are refused")
@@ -168,10 +178,36 @@ def to_bytes(element: etree._Element) -> bytes:
 # --- signing ------------------------------------------------------------------------------------------
 
 
+# Prefixes for naming elements in refusals (`saml:Assertion`), as the SAML specifications write them.
+_PREFIXES = {
+    SAML: "saml",
+    "urn:oasis:names:tc:SAML:2.0:protocol": "samlp",
+    "urn:oasis:names:tc:SAML:2.0:metadata": "md",
+    DS: "ds",
+    XENC: "xenc",
+    XENC11: "xenc11",
+    "http://www.cabinetoffice.gov.uk/resource-library/ida/attributes": "ida",
+}
+
+
+def element_name(element_or_tag: etree._Element | str) -> str:
+    """`samlp:Response` for an element or a Clark-notation tag; another namespace's element is named
+    through `log_safe`, since its name came from the sender."""
+    tag = element_or_tag if isinstance(element_or_tag, str) else element_or_tag.tag
+    if not isinstance(tag, str):
+        return "a non-element node"
+    qname = etree.QName(tag)
+    prefix = _PREFIXES.get(qname.namespace or "")
+    if prefix is None:
+        return log_safe(tag)
+    return f"{prefix}:{qname.localname}"
+
+
 def _element_id(element: etree._Element) -> str:
     element_id = element.get("ID")
     if not element_id:
-        raise SignatureError("no-id", f"<{etree.QName(element).localname}> has no ID attribute")
+        name = element_name(element)
+        raise SignatureError("no-id", f"<{name}> has no ID attribute", detail=f"{name} has no ID")
     return element_id
 
 
@@ -239,50 +275,87 @@ def signature_certificates(element: etree._Element) -> list[x509.Certificate]:
 def _one(parent: etree._Element, path: str, what: str) -> etree._Element:
     found = parent.findall(path, NS)
     if len(found) != 1:
-        raise SignatureError("signature-malformed", f"the signature must have exactly one {what}")
+        detail = f"ds:{what} (expected exactly one, found {len(found)})"
+        raise SignatureError("signature-malformed", f"the signature must have exactly one {what}", detail=detail)
     return found[0]
 
 
 def _check_signature_shape(element: etree._Element, element_id: str) -> etree._Element:
     """Refuse every signature we would not have produced ourselves (wrapping, odd transforms, weak algs)."""
+    name = element_name(element)
     signatures = element.findall("ds:Signature", NS)
     if not signatures:
-        raise SignatureError("signature-missing", f"<{etree.QName(element).localname}> is not signed")
+        raise SignatureError("signature-missing", f"<{name}> is not signed", detail=f"{name} has no ds:Signature")
     if len(signatures) > 1:
-        raise SignatureError("signature-multiple", "more than one signature on one element")
+        detail = f"{name} has {len(signatures)} ds:Signature elements"
+        raise SignatureError("signature-multiple", "more than one signature on one element", detail=detail)
     signature = signatures[0]
     matches = element.getroottree().getroot().xpath("//*[@ID=$id]", id=element_id)
     if len(matches) != 1:
-        raise SignatureError("duplicate-id", "the signed element's ID is not unique in the document")
+        detail = f"{log_safe(element_id)} ({len(matches)} elements carry this ID)"
+        raise SignatureError("duplicate-id", "the signed element's ID is not unique in the document", detail=detail)
     signed_info = _one(signature, "ds:SignedInfo", "SignedInfo")
-    c14n = _one(signed_info, "ds:CanonicalizationMethod", "CanonicalizationMethod")
-    if c14n.get("Algorithm") != EXC_C14N:
-        raise SignatureError("c14n-not-allowed", "only exclusive canonicalisation is accepted")
+    c14n = _one(signed_info, "ds:CanonicalizationMethod", "CanonicalizationMethod").get("Algorithm")
+    if c14n != EXC_C14N:
+        detail = f"{log_safe(c14n, max_chars=120)} (use {EXC_C14N})"
+        raise SignatureError("c14n-not-allowed", "only exclusive canonicalisation is accepted", detail=detail)
     method = _one(signed_info, "ds:SignatureMethod", "SignatureMethod").get("Algorithm")
     if method not in ALLOWED_SIGNATURE_METHODS:
-        raise SignatureError("signature-algorithm-not-allowed", f"signature algorithm {method} is not allowed")
+        raise SignatureError(
+            "signature-algorithm-not-allowed", "the signature algorithm is not allowed", detail=uri_for_log(method)
+        )
     if signed_info.find("ds:SignatureMethod/*", NS) is not None:
-        raise SignatureError("signature-malformed", "SignatureMethod parameters (HMAC length) are refused")
+        raise SignatureError(
+            "signature-malformed",
+            "SignatureMethod parameters (HMAC length) are refused",
+            detail="ds:SignatureMethod has parameters",
+        )
     reference = _one(signed_info, "ds:Reference", "Reference")
     if reference.get("URI") != f"#{element_id}":
-        raise SignatureError("reference-mismatch", "the signature does not reference the element it is on")
+        detail = f"ds:Reference URI {log_safe(reference.get('URI'))} is not '#' + the ID of {name}"
+        raise SignatureError(
+            "reference-mismatch", "the signature does not reference the element it is on", detail=detail
+        )
     transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", NS)]
     if transforms not in ([ENVELOPED, EXC_C14N], [ENVELOPED]):
-        raise SignatureError("transform-not-allowed", "only enveloped + exclusive c14n transforms are accepted")
+        refused = [t for t in transforms if t not in (ENVELOPED, EXC_C14N)] or transforms
+        detail = ", ".join(uri_for_log(t) for t in refused) + " (use enveloped-signature then exc-c14n)"
+        raise SignatureError(
+            "transform-not-allowed", "only enveloped + exclusive c14n transforms are accepted", detail=detail
+        )
     for transform in reference.findall("ds:Transforms/ds:Transform", NS):
         for child in transform:
             if etree.QName(child).localname != "InclusiveNamespaces":
-                raise SignatureError("transform-not-allowed", "transform parameters are refused")
+                detail = f"{element_name(child)} inside ds:Transform"
+                raise SignatureError("transform-not-allowed", "transform parameters are refused", detail=detail)
     digest = _one(reference, "ds:DigestMethod", "DigestMethod").get("Algorithm")
     if digest not in ALLOWED_DIGEST_METHODS:
-        raise SignatureError("digest-algorithm-not-allowed", f"digest algorithm {digest} is not allowed")
+        raise SignatureError(
+            "digest-algorithm-not-allowed", "the digest algorithm is not allowed", detail=uri_for_log(digest)
+        )
     value = _one(signature, "ds:SignatureValue", "SignatureValue")
     if not (value.text or "").strip():
-        raise SignatureError("signature-empty", "the signature value is empty")
+        raise SignatureError("signature-empty", "the signature value is empty", detail=f"ds:SignatureValue of {name}")
     allowed_children = {f"{{{DS}}}SignedInfo", f"{{{DS}}}SignatureValue", f"{{{DS}}}KeyInfo"}
-    if any(child.tag not in allowed_children for child in signature):
-        raise SignatureError("signature-malformed", "only SignedInfo, SignatureValue and KeyInfo may be in a signature")
+    extra = [child for child in signature if child.tag not in allowed_children]
+    if extra:
+        raise SignatureError(
+            "signature-malformed",
+            "only SignedInfo, SignatureValue and KeyInfo may be in a signature",
+            detail=f"{element_name(extra[0])} inside ds:Signature",
+        )
     return signature
+
+
+_PLAIN_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9/#._~%?=&+:-]{1,118}")
+
+
+def uri_for_log(value: str | None) -> str:
+    """An algorithm URI the sender named, for a refusal: bare when it is plain URI text (no space, quote or
+    escape: it cannot pass for other text), otherwise through `log_safe`."""
+    if value is None:
+        return "no Algorithm"
+    return value if _PLAIN_URI.fullmatch(value) else log_safe(value, max_chars=120)
 
 
 @functools.lru_cache(maxsize=512)
@@ -298,12 +371,16 @@ def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) ->
     element_id = _element_id(element)
     signature = _check_signature_shape(element, element_id)
     certificates = list(certificates)
+    name = element_name(element)
     if not certificates:
-        raise SignatureError("no-trusted-key", "no certificate is trusted for this issuer")
+        raise SignatureError("no-trusted-key", "no certificate is trusted for this issuer", detail=name)
     now = datetime.datetime.now(datetime.UTC)
     certificates = [c for c in certificates if c.not_valid_before_utc <= now <= c.not_valid_after_utc]
     if not certificates:
-        raise SignatureError("certificate-expired", "every certificate trusted for this issuer has expired")
+        detail = f"{name} (every certificate trusted for its issuer is outside its validity period)"
+        raise SignatureError(
+            "certificate-expired", "every certificate trusted for this issuer has expired", detail=detail
+        )
     root = element.getroottree().getroot()
     xmlsec.tree.add_ids(root, ["ID"])
     for cert in certificates:
@@ -318,7 +395,11 @@ def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) ->
         except xmlsec.Error:
             continue
         return element
-    raise SignatureError("signature-invalid", "the signature does not verify with any trusted certificate")
+    raise SignatureError(
+        "signature-invalid",
+        "the signature does not verify with any trusted certificate",
+        detail=f"{name} (changed after signing, or not signed with a key in federation metadata)",
+    )
 
 
 # --- encryption ---------------------------------------------------------------------------------------
@@ -389,7 +470,7 @@ def _single(parent: etree._Element, path: str, detail: str) -> etree._Element:
 def _oaep_padding(method: etree._Element) -> padding.OAEP:
     algorithm = method.get("Algorithm")
     if algorithm not in KEY_TRANSPORT_ALGORITHMS:
-        raise DecryptionError(f"key-transport-not-allowed:{algorithm}")
+        raise DecryptionError(f"key-transport-not-allowed:{uri_for_log(algorithm)}")
     digest_el = method.find("ds:DigestMethod", NS)
     digest_uri = digest_el.get("Algorithm") if digest_el is not None else SHA1
     if method.find("xenc:OAEPparams", NS) is not None:
@@ -397,14 +478,14 @@ def _oaep_padding(method: etree._Element) -> padding.OAEP:
     if algorithm == RSA_OAEP_MGF1P:
         # MGF1 is fixed to SHA-1 by this identifier; only the OAEP digest is a parameter.
         if digest_uri not in OAEP_DIGESTS:
-            raise DecryptionError(f"oaep-digest-not-allowed:{digest_uri}")
+            raise DecryptionError(f"oaep-digest-not-allowed:{uri_for_log(digest_uri)}")
         return padding.OAEP(padding.MGF1(hashes.SHA1()), OAEP_DIGESTS[digest_uri](), None)  # noqa: S303
     if digest_uri not in (SHA256, SHA512):
-        raise DecryptionError(f"oaep-digest-not-allowed:{digest_uri}")
+        raise DecryptionError(f"oaep-digest-not-allowed:{uri_for_log(digest_uri)}")
     mgf_el = method.find("xenc11:MGF", NS)
     mgf_uri = mgf_el.get("Algorithm") if mgf_el is not None else MGF1_SHA1  # XML-Enc 1.1's default
     if mgf_uri not in MGF_DIGESTS:
-        raise DecryptionError(f"oaep-mgf-not-allowed:{mgf_uri}")
+        raise DecryptionError(f"oaep-mgf-not-allowed:{uri_for_log(mgf_uri)}")
     return padding.OAEP(padding.MGF1(MGF_DIGESTS[mgf_uri]()), OAEP_DIGESTS[digest_uri](), None)
 
 
@@ -420,7 +501,7 @@ def decrypt(encrypted_data: etree._Element, credentials: Sequence[DecryptionCred
         raise DecryptionError("encrypted-data-type")
     content_alg = _single(encrypted_data, "xenc:EncryptionMethod", "content-method-missing").get("Algorithm")
     if content_alg not in CONTENT_ALGORITHMS:
-        raise DecryptionError(f"content-encryption-not-allowed:{content_alg}")
+        raise DecryptionError(f"content-encryption-not-allowed:{uri_for_log(content_alg)}")
     keys = encrypted_data.findall("ds:KeyInfo/xenc:EncryptedKey", NS)
     parent = encrypted_data.getparent()
     if not keys and parent is not None:

@@ -21,7 +21,7 @@ from federation.credentials import (
     DecryptionCredential,
     SigningCredential,
     load_certificate,
-    load_decryption_credential,
+    load_hub_credentials,
     load_signing_credential,
 )
 from federation.metadata import build_federation_metadata
@@ -98,12 +98,10 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
             raise SharedStoreSettingsMissing(
                 f"REDIS_URL is set, so every hub process must share {' and '.join(missing)} (64 hex digits each)"
             )
-    signing = load_signing_credential(keys / "hub-signing.key", config.hub.signing_certificates[0].path)
-    decryption = [load_decryption_credential(keys / "hub-encryption.key", config.hub.encryption_certificates[0].path)]
-    for secondary in config.hub.encryption_certificates[1:]:
-        key_path = secondary.path.with_suffix(".key")
-        if key_path.exists():
-            decryption.append(load_decryption_credential(key_path, secondary.path))
+    hub_keys = load_hub_credentials(
+        keys, config.hub.signing_certificates[0].path, tuple(c.path for c in config.hub.encryption_certificates)
+    )
+    signing, decryption = hub_keys.signing, hub_keys.decryption
     metadata_signing = load_signing_credential(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
     chain = (load_certificate(keys / "metadata-ca.crt"),)
     if store is None:

@@ -9,6 +9,10 @@ end-to-end tests switch it on). Never deploy this next to real identities.
 What it does keep to is the profile: the hub's AuthnRequest is checked against signed federation metadata
 (issuer, signature, Destination, freshness, replay), and every answer is a Response signed by the IDP's
 own key whose assertions are signed and encrypted for the hub. Logs carry request IDs and outcomes only.
+
+It serves the identity providers of the federation config whose signing key it holds
+(`<keys dir>/<name>-signing.key`, matching a certificate the config lists for it) and leaves out the
+rest with one log line each, so a real identity provider can be registered beside the stubs.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from flask import Flask, g, jsonify, redirect, render_template, request, session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from federation.config import IdentityProvider
-from federation.credentials import load_entity_credentials
+from federation.config import FederationConfig, IdentityProvider
+from federation.credentials import CredentialError, SigningCredential, load_signing_credential
 from federation.loa import LevelOfAssurance
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
 from federation.runtime import Runtime
@@ -102,6 +106,33 @@ class LazyMetadata:
         return metadata
 
 
+def _signing_key(keys_dir: Path, idp: IdentityProvider) -> SigningCredential | str:
+    """This IDP's signing credential, or why the stub cannot speak for it (a real IDP's key is not here)."""
+    key_path = keys_dir / f"{idp.name}-signing.key"
+    if not key_path.exists():
+        return f"no signing key {key_path.name} in {keys_dir}"
+    for cert in idp.signing_certificates:
+        try:
+            return load_signing_credential(key_path, cert.path)
+        except CredentialError:
+            continue
+    return f"{key_path.name} matches none of its signing_certificates in the federation config"
+
+
+def served_idps(config: FederationConfig, keys_dir: Path) -> dict[str, ServedIdp]:
+    """The identity providers this process can answer for; one log line per IDP left out."""
+    idps: dict[str, ServedIdp] = {}
+    for idp in config.identity_providers:  # keys loaded once, here
+        signing = _signing_key(keys_dir, idp)
+        if isinstance(signing, str):
+            log.info("not serving identity provider %s (%s): %s", idp.name, idp.entity_id, signing)
+            continue
+        idps[idp.name] = ServedIdp(idp, IdpSigner(idp.name, idp.entity_id, signing))
+    if not idps:
+        raise ValueError(f"no identity provider of the federation config has its signing key in {keys_dir}")
+    return idps
+
+
 def load_messages(path: Path = MESSAGES_FILE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
@@ -115,20 +146,17 @@ def create_app(
 ) -> Flask:
     """The stub IDPs' app. `metadata_source` defaults to `MetadataSource.for_config(runtime.config)`."""
     config = runtime.config
+    idps = served_idps(config, runtime.keys_dir)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),  # per process: sessions do not survive a restart, by design
         SESSION_COOKIE_NAME="stub_idp_session",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SECURE=all(idp.sso_url.startswith("https://") for idp in config.identity_providers),
+        SESSION_COOKIE_SECURE=all(idp.config.sso_url.startswith("https://") for idp in idps.values()),
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
     )
-    idps: dict[str, ServedIdp] = {}
-    for idp in config.identity_providers:  # keys loaded once, here
-        signing = load_entity_credentials(runtime.keys_dir, idp.name).signing
-        idps[idp.name] = ServedIdp(idp, IdpSigner(idp.name, idp.entity_id, signing))
     store = UserStore(users if users is not None else load_users())
     hub_metadata = LazyMetadata(metadata_source or MetadataSource.for_config(config))
     replay = ReplayCache(ttl=REQUEST_MAX_AGE + 2 * config.clock_skew)
@@ -217,7 +245,7 @@ def create_app(
                 clock_skew=config.clock_skew,
             )
         except SamlValidationError as exc:
-            log.warning("%s refused an AuthnRequest: %s", idp.name, exc.reason)
+            log.warning("%s refused an AuthnRequest: %s", idp.name, exc.refusal)  # detail: log-safe
             raise PageError("bad_request", 400, exc.reason) from None
         log.info("%s accepted AuthnRequest %s", idp.name, pending.request_id)
         return pending

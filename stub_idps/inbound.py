@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from federation.loa import LevelOfAssurance
+from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata
 from federation.saml import SamlValidationError, decode_post, parse_authn_request
 from federation.saml.bindings import MAX_RELAY_STATE_BYTES
@@ -92,10 +93,14 @@ def read_authn_request(
     """Validate the HTTP-POST binding form (SAMLRequest, RelayState). Raises SamlValidationError."""
     encoded = form.get("SAMLRequest")
     if not encoded:
-        raise SamlValidationError("missing-message", "the form has no SAMLRequest")
+        raise SamlValidationError("missing-message", "the form has no SAMLRequest", detail="no SAMLRequest field")
     relay_state = form.get("RelayState") or None
     if relay_state is not None and len(relay_state.encode("utf-8")) > MAX_RELAY_STATE_BYTES:
-        raise SamlValidationError("relay-state-too-long", "RelayState is longer than 80 bytes")
+        raise SamlValidationError(
+            "relay-state-too-long",
+            "RelayState is longer than 80 bytes",
+            detail=f"{len(relay_state.encode('utf-8'))} bytes > {MAX_RELAY_STATE_BYTES}",
+        )
     hub_id = metadata.hub.entity_id
 
     def certificates_for(issuer: str):
@@ -109,7 +114,9 @@ def read_authn_request(
         clock_skew=clock_skew,
     )
     if not replay.first_time(request.id):
-        raise SamlValidationError("replayed-request", "this AuthnRequest ID has been seen before")
+        raise SamlValidationError(
+            "replayed-request", "this AuthnRequest ID has been seen before", detail=log_safe(request.id)
+        )
     return PendingRequest(
         request_id=request.id,
         requested_loas=request.requested_loas,

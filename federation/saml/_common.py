@@ -14,6 +14,7 @@ from lxml import etree
 from saml2 import saml
 
 from federation import xmlsecurity
+from federation.logsafe import log_safe
 from federation.saml.constants import (
     DS_NS,
     NAMEID_FORMAT_ENTITY,
@@ -70,25 +71,39 @@ def bearer_subject(
     )
 
 
+def from_xmlsecurity(exc: xmlsecurity.XmlSecurityError) -> SamlValidationError:
+    """The XML security core's refusal as a SAML one: same reason code, same detail."""
+    return SamlValidationError(exc.reason, str(exc), detail=exc.detail)
+
+
 def parse(data: bytes | etree._Element, *, max_bytes: int) -> etree._Element:
     if isinstance(data, etree._Element):
         return data
     try:
         return xmlsecurity.parse_xml(data, max_bytes=max_bytes)
     except xmlsecurity.XmlSecurityError as exc:
-        raise SamlValidationError(exc.reason, str(exc)) from None
+        raise from_xmlsecurity(exc) from None
+
+
+def name(element_or_tag: etree._Element | str) -> str:
+    """`saml:Assertion`: how refusals name an element (see `xmlsecurity.element_name`)."""
+    return xmlsecurity.element_name(element_or_tag)
 
 
 def check_message(element: etree._Element, tag: str) -> None:
     """Schema/version step: the right root element, SAML 2.0, an ID and an IssueInstant."""
     if element.tag != tag:
-        raise SamlValidationError("wrong-message-type", f"expected {etree.QName(tag).localname}")
+        detail = f"{name(element)} (expected {name(tag)})"
+        raise SamlValidationError("wrong-message-type", f"expected {etree.QName(tag).localname}", detail=detail)
     if element.get("Version") != SAML_VERSION:
-        raise SamlValidationError("bad-version", "only SAML 2.0 is accepted")
+        detail = f"{log_safe(element.get('Version'))} (expected {SAML_VERSION})"
+        raise SamlValidationError("bad-version", "only SAML 2.0 is accepted", detail=detail)
     if not element.get("ID"):
-        raise SamlValidationError("missing-id", "the message has no ID")
+        raise SamlValidationError("missing-id", "the message has no ID", detail=f"{name(tag)}/@ID")
     if element.get("IssueInstant") is None:
-        raise SamlValidationError("missing-issueinstant", "the message has no IssueInstant")
+        raise SamlValidationError(
+            "missing-issueinstant", "the message has no IssueInstant", detail=f"{name(tag)}/@IssueInstant"
+        )
 
 
 def children(parent: etree._Element, tag: str) -> list[etree._Element]:
@@ -98,21 +113,26 @@ def children(parent: etree._Element, tag: str) -> list[etree._Element]:
 def one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element:
     found = parent.findall(tag)
     if len(found) != 1:
-        raise SamlValidationError(reason, f"expected exactly one {etree.QName(tag).localname}")
+        detail = f"{name(tag)} (expected exactly one in {name(parent)}, found {len(found)})"
+        raise SamlValidationError(reason, f"expected exactly one {etree.QName(tag).localname}", detail=detail)
     return found[0]
 
 
 def optional_one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element | None:
     found = parent.findall(tag)
     if len(found) > 1:
-        raise SamlValidationError(reason, f"more than one {etree.QName(tag).localname}")
+        detail = f"{name(tag)} (at most one in {name(parent)}, found {len(found)})"
+        raise SamlValidationError(reason, f"more than one {etree.QName(tag).localname}", detail=detail)
     return found[0] if found else None
 
 
 def full_text(element: etree._Element) -> str:
     """Whole text of a simple-content element; comments are already gone, so no truncation."""
     if len(element):
-        raise SamlValidationError("unexpected-child", f"{etree.QName(element).localname} must hold text only")
+        detail = f"{name(element[0])} inside {name(element)}"
+        raise SamlValidationError(
+            "unexpected-child", f"{etree.QName(element).localname} must hold text only", detail=detail
+        )
     return "".join(element.itertext()).strip()
 
 
@@ -120,10 +140,11 @@ def issuer_of(element: etree._Element) -> str:
     issuer = one(element, q(SAML_NS, "Issuer"), reason="missing-issuer")
     fmt = issuer.get("Format")
     if fmt is not None and fmt != NAMEID_FORMAT_ENTITY:
-        raise SamlValidationError("bad-issuer", "Issuer Format must be entity")
+        detail = f"saml:Issuer Format {log_safe(fmt, max_chars=120)} (omit it or use {NAMEID_FORMAT_ENTITY})"
+        raise SamlValidationError("bad-issuer", "Issuer Format must be entity", detail=detail)
     value = full_text(issuer)
     if not value:
-        raise SamlValidationError("missing-issuer", "the Issuer is empty")
+        raise SamlValidationError("missing-issuer", "the Issuer is empty", detail=f"saml:Issuer of {name(element)}")
     return value
 
 
@@ -133,7 +154,8 @@ def certificates_for(lookup: CertificateLookup, issuer: str) -> Sequence[x509.Ce
     except KeyError:
         certificates = []
     if not certificates:
-        raise SamlValidationError("unknown-issuer", "the Issuer is not a known entity")
+        detail = f"{log_safe(issuer, max_chars=120)} is not in the federation"
+        raise SamlValidationError("unknown-issuer", "the Issuer is not a known entity", detail=detail)
     return certificates
 
 
@@ -141,35 +163,46 @@ def verify_signature(element: etree._Element, certificates: Sequence[x509.Certif
     try:
         return xmlsecurity.verify(element, certificates)
     except xmlsecurity.XmlSecurityError as exc:
-        raise SamlValidationError(exc.reason, str(exc)) from None
+        raise from_xmlsecurity(exc) from None
 
 
 def refuse_signature_below(element: etree._Element) -> None:
     """Used where a signature is carried elsewhere (redirect binding): refuse rather than ignore it."""
     if element.find(f".//{q(DS_NS, 'Signature')}") is not None:
-        raise SamlValidationError("signature-in-redirect", "XML signatures are refused in the Redirect binding")
+        raise SamlValidationError(
+            "signature-in-redirect",
+            "XML signatures are refused in the Redirect binding",
+            detail="ds:Signature (sign the query string instead)",
+        )
 
 
 def check_destination(element: etree._Element, expected: str | None) -> None:
     if expected is None:
         return
     if element.get("Destination") != expected:
-        raise SamlValidationError("wrong-destination", "Destination is not this endpoint")
+        detail = f"{log_safe(element.get('Destination'), max_chars=120)} (expected {expected})"
+        raise SamlValidationError("wrong-destination", "Destination is not this endpoint", detail=detail)
 
 
 def check_in_response_to(element: etree._Element, expected: str) -> None:
     if element.get("InResponseTo") != expected:
-        raise SamlValidationError("wrong-in-response-to", "InResponseTo is not the request this session sent")
+        detail = f"{log_safe(element.get('InResponseTo'))} (expected {log_safe(expected)})"
+        raise SamlValidationError(
+            "wrong-in-response-to", "InResponseTo is not the request this session sent", detail=detail
+        )
 
 
 def check_issue_instant(
     element: etree._Element, *, now: datetime, clock_skew: timedelta, max_age: timedelta
 ) -> datetime:
     issued = parse_instant(element.get("IssueInstant"), field="IssueInstant")
+    where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
     if issued > now + clock_skew:
-        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future")
+        detail = f"{where} is after {now:%H:%M:%SZ} + {clock_skew.total_seconds():.0f} s (check the clock)"
+        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future", detail=detail)
     if issued < now - max_age - clock_skew:
-        raise SamlValidationError("issue-instant-stale", "IssueInstant is too old")
+        detail = f"{where} is older than {max_age.total_seconds():.0f} s (send it at once)"
+        raise SamlValidationError("issue-instant-stale", "IssueInstant is too old", detail=detail)
     return issued
 
 
@@ -181,4 +214,5 @@ def parse_bool(text: str | None, *, default: bool, field: str) -> bool:
         return True
     if value in ("false", "0"):
         return False
-    raise SamlValidationError("bad-boolean", f"{field} is not an xs:boolean")
+    detail = f"{field} {log_safe(value)} (not an xs:boolean: true or false)"
+    raise SamlValidationError("bad-boolean", f"{field} is not an xs:boolean", detail=detail)

@@ -22,6 +22,7 @@ from federation import xmlsecurity
 from federation.credentials import SigningCredential
 from federation.identity import Address, MatchingDataset, MdsValue
 from federation.loa import LevelOfAssurance
+from federation.logsafe import log_safe
 from federation.saml import _common
 from federation.saml import constants as c
 from federation.saml.constants import IDA_NS, SAML_NS, XSI_NS, q
@@ -57,17 +58,7 @@ def mds_attributes(dataset: MatchingDataset) -> tuple[Attribute, ...]:
     return tuple(Attribute(name, values) for name, values in pairs if values)
 
 
-_MDS_NAMES = frozenset(
-    {
-        c.MDS_FIRSTNAME,
-        c.MDS_MIDDLENAME,
-        c.MDS_SURNAME,
-        c.MDS_GENDER,
-        c.MDS_DATEOFBIRTH,
-        c.MDS_CURRENTADDRESS,
-        c.MDS_PREVIOUSADDRESS,
-    }
-)
+_MDS_NAMES = frozenset(c.MDS_VALUE_TYPES)
 
 
 def _values_of(attributes: dict[str, tuple[AttributeValue, ...]], name: str, kind: type) -> tuple:
@@ -78,14 +69,16 @@ def _values_of(attributes: dict[str, tuple[AttributeValue, ...]], name: str, kin
             expected = date if name == c.MDS_DATEOFBIRTH else str
             ok = isinstance(value.value, expected)
         if not ok:
-            raise SamlValidationError("bad-attribute-value", f"{name} has a value of the wrong type")
+            detail = f"{name} (expected xsi:type ida:{c.MDS_VALUE_TYPES[name]})"
+            raise SamlValidationError("bad-attribute-value", f"{name} has a value of the wrong type", detail=detail)
     return values
 
 
 def _single(attributes: dict[str, tuple[AttributeValue, ...]], name: str, kind: type) -> object | None:
     values = _values_of(attributes, name, kind)
     if len(values) > 1:
-        raise SamlValidationError("multi-valued-attribute", f"{name} must have one value")
+        detail = f"{name} ({len(values)} values; send one)"
+        raise SamlValidationError("multi-valued-attribute", f"{name} must have one value", detail=detail)
     return values[0] if values else None
 
 
@@ -140,7 +133,7 @@ def _value_element(name: str, value: AttributeValue) -> etree._Element:
         if isinstance(value.value, date):
             xsi_type, element.text = c.TYPE_DATE, value.value.isoformat()
         else:
-            xsi_type = c.TYPE_GENDER if name == c.MDS_GENDER else c.TYPE_PERSON_NAME
+            xsi_type = c.TYPE_GENDER if name == c.MDS_GENDER else c.TYPE_PERSON_NAME  # MDS_VALUE_TYPES agrees
             element.text = value.value
             if xsi_type == c.TYPE_PERSON_NAME:
                 element.set(q(IDA_NS, c.ATTR_LANGUAGE), c.IDA_LANGUAGE)
@@ -289,7 +282,8 @@ def _date(text: str | None, *, field: str) -> date | None:
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise SamlValidationError("bad-attribute-value", f"{field} is not a date") from None
+        detail = f"{field} (not an xs:date, e.g. 1985-03-14)"
+        raise SamlValidationError("bad-attribute-value", f"{field} is not a date", detail=detail) from None
 
 
 def _xsi_type(element: etree._Element) -> tuple[str | None, str | None]:
@@ -301,19 +295,39 @@ def _xsi_type(element: etree._Element) -> tuple[str | None, str | None]:
     return namespace, local
 
 
-def _read_value(element: etree._Element) -> AttributeValue:
+def _check_mds_type(name: str, element: etree._Element) -> None:
+    """An MDS value must declare the profile's xsi:type for its attribute (`constants.MDS_VALUE_TYPES`)."""
+    expected = c.MDS_VALUE_TYPES[name]
+    if _xsi_type(element) == (IDA_NS, expected):
+        return
+    declared = element.get(q(XSI_NS, "type"))
+    got = "no xsi:type" if declared is None else f"xsi:type {log_safe(declared)}"
+    if declared is not None and _xsi_type(element)[0] != IDA_NS:
+        got += f" (its prefix is not bound to {IDA_NS})"
+    detail = f"{name} (expected xsi:type ida:{expected}, got {got})"
+    raise SamlValidationError("bad-attribute-type", f"{name} values must be ida:{expected}", detail=detail)
+
+
+def _read_value(element: etree._Element, name: str) -> AttributeValue:
     namespace, local = _xsi_type(element)
-    verified = _common.parse_bool(element.get(q(IDA_NS, c.ATTR_VERIFIED)), default=False, field="Verified")
-    start = _date(element.get(q(IDA_NS, c.ATTR_FROM)), field="From")
-    end = _date(element.get(q(IDA_NS, c.ATTR_TO)), field="To")
+    verified = _common.parse_bool(
+        element.get(q(IDA_NS, c.ATTR_VERIFIED)), default=False, field=f"{name} ida:{c.ATTR_VERIFIED}"
+    )
+    start = _date(element.get(q(IDA_NS, c.ATTR_FROM)), field=f"{name} ida:{c.ATTR_FROM}")
+    end = _date(element.get(q(IDA_NS, c.ATTR_TO)), field=f"{name} ida:{c.ATTR_TO}")
     if namespace == IDA_NS and local == c.TYPE_ADDRESS:
         allowed = {
             q(IDA_NS, t) for t in (c.ADDRESS_LINE, c.ADDRESS_POSTCODE, c.ADDRESS_INTERNATIONAL_POSTCODE, c.ADDRESS_UPRN)
         }
-        if any(child.tag not in allowed for child in element):
-            raise SamlValidationError("bad-attribute-value", "unexpected element in an address")
+        unexpected = [child for child in element if child.tag not in allowed]
+        if unexpected:
+            detail = (
+                f"{name} ({_common.name(unexpected[0])} in an address: Line, PostCode, InternationalPostCode, UPRN)"
+            )
+            raise SamlValidationError("bad-attribute-value", "unexpected element in an address", detail=detail)
         if (element.text or "").strip():
-            raise SamlValidationError("bad-attribute-value", "text directly inside an address")
+            detail = f"{name} (text directly inside an address: put it in ida:Line)"
+            raise SamlValidationError("bad-attribute-value", "text directly inside an address", detail=detail)
 
         def opt(tag: str) -> str | None:
             found = _common.optional_one(element, q(IDA_NS, tag), reason="bad-attribute-value")
@@ -330,14 +344,17 @@ def _read_value(element: etree._Element) -> AttributeValue:
         )
     try:
         text = _common.full_text(element)
-    except SamlValidationError:
-        raise SamlValidationError("bad-attribute-value", "an attribute value has unexpected content") from None
+    except SamlValidationError as exc:
+        detail = f"{name} (an element inside a value of xsi:type {log_safe(element.get(q(XSI_NS, 'type')))})"
+        raise SamlValidationError(
+            "bad-attribute-value", "an attribute value has unexpected content", detail=detail
+        ) from exc
     if namespace == IDA_NS and local in (c.TYPE_PERSON_NAME, c.TYPE_GENDER):
         return MdsValue(text, verified, start, end)
     if namespace == IDA_NS and local == c.TYPE_DATE:
-        return MdsValue(_date(text, field="date value"), verified, start, end)  # type: ignore[arg-type]
+        return MdsValue(_date(text, field=name), verified, start, end)  # type: ignore[arg-type]
     if namespace == IDA_NS and local == c.TYPE_VERIFIED:
-        return _common.parse_bool(text, default=False, field="Verified value")
+        return _common.parse_bool(text, default=False, field=f"{name} value")
     return text
 
 
@@ -346,15 +363,25 @@ def _attributes(signed: etree._Element) -> tuple[Attribute, ...]:
     for statement in signed.findall(q(SAML_NS, "AttributeStatement")):
         for element in statement:
             if element.tag == q(SAML_NS, "EncryptedAttribute"):
-                raise SamlValidationError("encrypted-attribute", "encrypted attributes are not supported")
+                raise SamlValidationError(
+                    "encrypted-attribute", "encrypted attributes are not supported", detail="saml:EncryptedAttribute"
+                )
             if element.tag != q(SAML_NS, "Attribute"):
-                raise SamlValidationError("bad-attribute", "unexpected element in an AttributeStatement")
+                detail = f"{_common.name(element)} in saml:AttributeStatement"
+                raise SamlValidationError("bad-attribute", "unexpected element in an AttributeStatement", detail=detail)
             name = element.get("Name")
             if not name:
-                raise SamlValidationError("bad-attribute", "an Attribute has no Name")
-            values = tuple(_read_value(v) for v in element.findall(q(SAML_NS, "AttributeValue")))
+                raise SamlValidationError("bad-attribute", "an Attribute has no Name", detail="saml:Attribute/@Name")
+            value_elements = element.findall(q(SAML_NS, "AttributeValue"))
+            shown = name if name in c.FRIENDLY_NAMES else log_safe(name)  # our names as they are; others escaped
+            if name in c.MDS_VALUE_TYPES:
+                for value_element in value_elements:
+                    _check_mds_type(name, value_element)
+            values = tuple(_read_value(v, shown) for v in value_elements)
             if name in collected and collected[name] != values:
-                raise SamlValidationError("duplicate-attribute", f"{name} appears twice with different values")
+                raise SamlValidationError(
+                    "duplicate-attribute", f"{shown} appears twice with different values", detail=shown
+                )
             collected[name] = values
     return tuple(Attribute(name, values) for name, values in collected.items())
 
@@ -362,7 +389,9 @@ def _attributes(signed: etree._Element) -> tuple[Attribute, ...]:
 def _subject(signed: etree._Element) -> tuple[etree._Element, etree._Element]:
     subject = _common.one(signed, q(SAML_NS, "Subject"), reason="bad-subject")
     if subject.find(q(SAML_NS, "EncryptedID")) is not None:
-        raise SamlValidationError("encrypted-nameid", "encrypted NameIDs are not supported")
+        raise SamlValidationError(
+            "encrypted-nameid", "encrypted NameIDs are not supported", detail="saml:EncryptedID (send saml:NameID)"
+        )
     name_id = _common.one(subject, q(SAML_NS, "NameID"), reason="bad-subject")
     confirmation = _common.one(subject, q(SAML_NS, "SubjectConfirmation"), reason="bad-subject-confirmation")
     return name_id, confirmation
@@ -377,18 +406,29 @@ def _check_confirmation(
     clock_skew: timedelta,
 ) -> tuple[datetime, str | None]:
     if confirmation.get("Method") != c.SUBJECT_CONFIRMATION_BEARER:
-        raise SamlValidationError("not-bearer", "only bearer subject confirmation is accepted")
+        detail = f"Method {log_safe(confirmation.get('Method'), max_chars=120)} (use {c.SUBJECT_CONFIRMATION_BEARER})"
+        raise SamlValidationError("not-bearer", "only bearer subject confirmation is accepted", detail=detail)
     data = _common.one(confirmation, q(SAML_NS, "SubjectConfirmationData"), reason="bad-subject-confirmation")
     if data.get("Recipient") != expected_recipient:
-        raise SamlValidationError("wrong-recipient", "Recipient is not this endpoint")
+        detail = f"{log_safe(data.get('Recipient'), max_chars=120)} (expected {expected_recipient})"
+        raise SamlValidationError("wrong-recipient", "Recipient is not this endpoint", detail=detail)
     in_response_to = data.get("InResponseTo")
     if expected_in_response_to is not None and in_response_to != expected_in_response_to:
-        raise SamlValidationError("wrong-in-response-to", "the assertion answers another request")
+        detail = (
+            f"saml:SubjectConfirmationData InResponseTo {log_safe(in_response_to)}"
+            f" (expected {log_safe(expected_in_response_to)})"
+        )
+        raise SamlValidationError("wrong-in-response-to", "the assertion answers another request", detail=detail)
     if data.get("NotBefore") is not None:
-        raise SamlValidationError("bad-subject-confirmation", "a bearer confirmation must not have NotBefore")
+        raise SamlValidationError(
+            "bad-subject-confirmation",
+            "a bearer confirmation must not have NotBefore",
+            detail="saml:SubjectConfirmationData has NotBefore (leave it out)",
+        )
     not_on_or_after = parse_instant(data.get("NotOnOrAfter"), field="NotOnOrAfter")
     if now - clock_skew >= not_on_or_after:
-        raise SamlValidationError("subject-confirmation-expired", "the bearer confirmation has expired")
+        detail = f"saml:SubjectConfirmationData NotOnOrAfter {not_on_or_after:%Y-%m-%dT%H:%M:%SZ} has passed"
+        raise SamlValidationError("subject-confirmation-expired", "the bearer confirmation has expired", detail=detail)
     return not_on_or_after, in_response_to
 
 
@@ -396,27 +436,39 @@ def _check_conditions(signed: etree._Element, *, expected_audience: str, now: da
     conditions = _common.one(signed, q(SAML_NS, "Conditions"), reason="missing-conditions")
     restrictions = conditions.findall(q(SAML_NS, "AudienceRestriction"))
     if not restrictions:
-        raise SamlValidationError("wrong-audience", "the assertion has no AudienceRestriction")
+        detail = f"no saml:AudienceRestriction (expected one naming {expected_audience})"
+        raise SamlValidationError("wrong-audience", "the assertion has no AudienceRestriction", detail=detail)
     for restriction in restrictions:  # every restriction must admit us (SAML core 2.5.1.4)
         audiences = [_common.full_text(a) for a in restriction.findall(q(SAML_NS, "Audience"))]
         if expected_audience not in audiences:
-            raise SamlValidationError("wrong-audience", "the assertion is not addressed to us")
+            shown = ", ".join(log_safe(a, max_chars=120) for a in audiences[:3]) or "no saml:Audience"
+            detail = f"{shown} (expected {expected_audience})"
+            raise SamlValidationError("wrong-audience", "the assertion is not addressed to us", detail=detail)
     not_before = conditions.get("NotBefore")
-    if not_before is not None and now + clock_skew < parse_instant(not_before, field="NotBefore"):
-        raise SamlValidationError("assertion-not-yet-valid", "the assertion is not valid yet")
+    if not_before is not None and now + clock_skew < (start := parse_instant(not_before, field="NotBefore")):
+        detail = f"saml:Conditions NotBefore {start:%Y-%m-%dT%H:%M:%SZ} is ahead (check the clock)"
+        raise SamlValidationError("assertion-not-yet-valid", "the assertion is not valid yet", detail=detail)
     not_on_or_after = conditions.get("NotOnOrAfter")
-    if not_on_or_after is not None and now - clock_skew >= parse_instant(not_on_or_after, field="NotOnOrAfter"):
-        raise SamlValidationError("assertion-expired", "the assertion has expired")
+    if not_on_or_after is not None and now - clock_skew >= (
+        end := parse_instant(not_on_or_after, field="NotOnOrAfter")
+    ):
+        detail = f"saml:Conditions NotOnOrAfter {end:%Y-%m-%dT%H:%M:%SZ} has passed"
+        raise SamlValidationError("assertion-expired", "the assertion has expired", detail=detail)
 
 
 def _authn(signed: etree._Element, expect: bool | None) -> tuple[LevelOfAssurance | None, bool, datetime | None]:
     statements = signed.findall(q(SAML_NS, "AuthnStatement"))
     if len(statements) > 1:
-        raise SamlValidationError("multiple-authn-statements", "more than one AuthnStatement")
+        detail = f"saml:AuthnStatement ({len(statements)} in one assertion; send one)"
+        raise SamlValidationError("multiple-authn-statements", "more than one AuthnStatement", detail=detail)
     if expect is True and not statements:
-        raise SamlValidationError("missing-authn-statement", "the assertion has no AuthnStatement")
+        raise SamlValidationError(
+            "missing-authn-statement", "the assertion has no AuthnStatement", detail="saml:AuthnStatement"
+        )
     if expect is False and statements:
-        raise SamlValidationError("unexpected-authn-statement", "the assertion must not have an AuthnStatement")
+        raise SamlValidationError(
+            "unexpected-authn-statement", "the assertion must not have an AuthnStatement", detail="saml:AuthnStatement"
+        )
     if not statements:
         return None, False, None
     statement = statements[0]
@@ -429,7 +481,8 @@ def _authn(signed: etree._Element, expect: bool | None) -> tuple[LevelOfAssuranc
     try:
         return LevelOfAssurance.from_uri(uri), False, authn_instant
     except ValueError:
-        raise SamlValidationError("unknown-loa", "AuthnContextClassRef is not a known LoA") from None
+        detail = f"saml:AuthnContextClassRef {log_safe(uri, max_chars=120)} (not a level of this federation)"
+        raise SamlValidationError("unknown-loa", "AuthnContextClassRef is not a known LoA", detail=detail) from None
 
 
 def parse_assertion(
@@ -457,7 +510,8 @@ def parse_assertion(
     signed = _common.verify_signature(element, certificates)
     issued = parse_instant(signed.get("IssueInstant"), field="IssueInstant")
     if issued > now + clock_skew:
-        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future")
+        detail = f"saml:Assertion IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ} is ahead (check the clock)"
+        raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future", detail=detail)
     name_id_el, confirmation = _subject(signed)
     not_on_or_after, in_response_to = _check_confirmation(
         confirmation,
@@ -468,10 +522,13 @@ def parse_assertion(
     )
     _check_conditions(signed, expected_audience=expected_audience, now=now, clock_skew=clock_skew)
     if name_id_el.get("Format", c.NAMEID_FORMAT_PERSISTENT) != c.NAMEID_FORMAT_PERSISTENT:
-        raise SamlValidationError("bad-nameid-format", "NameID must be persistent")
+        detail = (
+            f"saml:NameID Format {log_safe(name_id_el.get('Format'), max_chars=120)} (use {c.NAMEID_FORMAT_PERSISTENT})"
+        )
+        raise SamlValidationError("bad-nameid-format", "NameID must be persistent", detail=detail)
     name_id = _common.full_text(name_id_el)
     if not name_id:
-        raise SamlValidationError("bad-subject", "NameID is empty")
+        raise SamlValidationError("bad-subject", "NameID is empty", detail="saml:NameID is empty")
     level, is_fraud, authn_instant = _authn(signed, expect_authn_statement)
     attributes = _attributes(signed)
     by_name = {a.name: a.values for a in attributes}
@@ -501,15 +558,36 @@ class IdpAssertions:
 def split_idp_assertions(assertions: Sequence[AssertionData], *, response_issuer: str) -> IdpAssertions:
     """The profile's two IDP assertions: same Issuer (the Response's) and the same NameID."""
     if len(assertions) != 2:
-        raise SamlValidationError("wrong-assertion-count", "an IDP success response carries two assertions")
-    if any(a.issuer != response_issuer for a in assertions):
-        raise SamlValidationError("issuer-mismatch", "an assertion's Issuer is not the Response's Issuer")
+        detail = f"{len(assertions)} saml:EncryptedAssertion (send two: authn and matching dataset)"
+        raise SamlValidationError(
+            "wrong-assertion-count", "an IDP success response carries two assertions", detail=detail
+        )
+    other = next((a for a in assertions if a.issuer != response_issuer), None)
+    if other is not None:
+        detail = (
+            f"saml:Assertion Issuer {log_safe(other.issuer, max_chars=120)}"
+            f" (expected the Response's, {log_safe(response_issuer, max_chars=120)})"
+        )
+        raise SamlValidationError(
+            "issuer-mismatch", "an assertion's Issuer is not the Response's Issuer", detail=detail
+        )
     if assertions[0].name_id != assertions[1].name_id:
-        raise SamlValidationError("name-id-mismatch", "the assertions are about different subjects")
+        detail = "saml:NameID (the two assertions must carry the same persistent NameID)"
+        raise SamlValidationError("name-id-mismatch", "the assertions are about different subjects", detail=detail)
     authn = [a for a in assertions if a.has_authn_statement]
     mds = [a for a in assertions if not a.has_authn_statement]
     if len(authn) != 1 or len(mds) != 1:
-        raise SamlValidationError("wrong-assertions", "expected one authn assertion and one MDS assertion")
+        detail = (
+            "saml:AuthnStatement (in neither assertion; put it in the authn assertion)"
+            if not authn
+            else "saml:AuthnStatement (in both assertions; the matching dataset assertion has none)"
+        )
+        raise SamlValidationError(
+            "wrong-assertions", "expected one authn assertion and one MDS assertion", detail=detail
+        )
     if mds[0].matching_dataset is None:
-        raise SamlValidationError("missing-matching-dataset", "the MDS assertion has no matching dataset")
+        detail = "no MDS_* attribute in the assertion without an AuthnStatement"
+        raise SamlValidationError(
+            "missing-matching-dataset", "the MDS assertion has no matching dataset", detail=detail
+        )
     return IdpAssertions(authn=authn[0], matching_dataset=mds[0])

@@ -3,10 +3,15 @@
 Inbound requests are validated in the order of ARCHITECTURE section 6: schema/version, known Issuer,
 signature (XML signature for HTTP-POST, query-string signature for HTTP-Redirect), Destination,
 IssueInstant. Replay (the request ID seen before) is the caller's check, against its replay store.
+
+Tolerant where the standard allows it: a RequestedAuthnContext naming classes the federation does not
+define (e.g. python3-saml's default `...:ac:classes:PasswordProtectedTransport`) is not an error. Those
+classes are left out (logged at info), so the service's levels from the federation config apply.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +24,7 @@ from saml2 import saml, samlp
 from federation import xmlsecurity
 from federation.credentials import SigningCredential
 from federation.loa import LevelOfAssurance
+from federation.logsafe import log_safe
 from federation.saml import _common
 from federation.saml.bindings import decode_redirect, verify_redirect_signature
 from federation.saml.constants import NAMEID_FORMAT_PERSISTENT, SAML_NS, SAML_VERSION, SAMLP_NS, q
@@ -27,6 +33,7 @@ from federation.saml.ids import instant, new_id
 
 Comparison = Literal["minimum", "exact"]
 _TAG = q(SAMLP_NS, "AuthnRequest")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class AuthnRequestData:
     acs_index: int | None
     force_authn: bool
     requested_loas: tuple[LevelOfAssurance, ...]
-    comparison: Comparison | None  # None when the request has no RequestedAuthnContext
+    comparison: Comparison | None  # None when the request has no RequestedAuthnContext the federation knows
+    ignored_authn_contexts: tuple[str, ...] = ()  # requested classes that are not levels of the federation
 
 
 def build_authn_request(
@@ -81,36 +89,61 @@ def build_authn_request(
     return xmlsecurity.sign(element, credential) if sign else element
 
 
-def _requested(element: etree._Element) -> tuple[tuple[LevelOfAssurance, ...], Comparison | None]:
+@dataclass(frozen=True)
+class _Requested:
+    levels: tuple[LevelOfAssurance, ...]
+    comparison: Comparison | None
+    ignored: tuple[str, ...]
+
+
+def _requested(element: etree._Element) -> _Requested:
+    """The requested levels; classes the federation does not define are left out, not refused."""
     requested = _common.optional_one(
         element, q(SAMLP_NS, "RequestedAuthnContext"), reason="bad-requested-authn-context"
     )
     if requested is None:
-        return (), None
+        return _Requested((), None, ())
     comparison = requested.get("Comparison", "exact")
     if comparison not in ("minimum", "exact"):
-        raise SamlValidationError("bad-comparison", "Comparison must be minimum or exact")
+        detail = f"Comparison {log_safe(comparison)} (use minimum or exact)"
+        raise SamlValidationError("bad-comparison", "Comparison must be minimum or exact", detail=detail)
     refs = requested.findall(q(SAML_NS, "AuthnContextClassRef"))
     if not refs:
-        raise SamlValidationError("bad-requested-authn-context", "RequestedAuthnContext has no class ref")
-    levels = []
+        raise SamlValidationError(
+            "bad-requested-authn-context",
+            "RequestedAuthnContext has no class ref",
+            detail="samlp:RequestedAuthnContext has no saml:AuthnContextClassRef",
+        )
+    levels: list[LevelOfAssurance] = []
+    ignored: list[str] = []
     for ref in refs:
+        uri = _common.full_text(ref)
         try:
-            levels.append(LevelOfAssurance.from_uri(_common.full_text(ref)))
+            levels.append(LevelOfAssurance.from_uri(uri))
         except ValueError:
-            raise SamlValidationError("unknown-loa", "a requested AuthnContextClassRef is not a known LoA") from None
-    return tuple(levels), comparison  # type: ignore[return-value]
+            ignored.append(uri)
+    if not levels:
+        return _Requested((), None, tuple(ignored))
+    return _Requested(tuple(levels), comparison, tuple(ignored))  # type: ignore[arg-type]
 
 
 def _acs(element: etree._Element) -> tuple[str | None, int | None]:
     url = element.get("AssertionConsumerServiceURL")
     index_text = element.get("AssertionConsumerServiceIndex")
     if url is not None and index_text is not None:
-        raise SamlValidationError("bad-acs", "AssertionConsumerServiceIndex and URL are mutually exclusive")
+        raise SamlValidationError(
+            "bad-acs",
+            "AssertionConsumerServiceIndex and URL are mutually exclusive",
+            detail="AssertionConsumerServiceIndex and AssertionConsumerServiceURL (send one)",
+        )
     index = None
     if index_text is not None:
         if not index_text.isdigit() or len(index_text) > 5:
-            raise SamlValidationError("bad-acs", "AssertionConsumerServiceIndex is not an unsignedShort")
+            raise SamlValidationError(
+                "bad-acs",
+                "AssertionConsumerServiceIndex is not an unsignedShort",
+                detail=f"AssertionConsumerServiceIndex {log_safe(index_text)} (not an xs:unsignedShort)",
+            )
         index = int(index_text)
     return url, index
 
@@ -132,7 +165,15 @@ def _validate(
     _common.check_destination(element, expected_destination)
     issued = _common.check_issue_instant(element, now=now, clock_skew=clock_skew, max_age=max_age)
     acs_url, acs_index = _acs(element)
-    levels, comparison = _requested(element)
+    requested = _requested(element)
+    if requested.ignored:
+        log.info(
+            "AuthnRequest %s from %s: ignored RequestedAuthnContext classes the federation does not define: %s%s",
+            log_safe(element.get("ID")),
+            log_safe(issuer, max_chars=120),
+            ", ".join(log_safe(uri, max_chars=120) for uri in requested.ignored[:5]),
+            " (the configured levels apply)" if not requested.levels else "",
+        )
     return AuthnRequestData(
         id=element.get("ID"),
         issuer=issuer,
@@ -141,8 +182,9 @@ def _validate(
         acs_url=acs_url,
         acs_index=acs_index,
         force_authn=_common.parse_bool(element.get("ForceAuthn"), default=False, field="ForceAuthn"),
-        requested_loas=levels,
-        comparison=comparison,
+        requested_loas=requested.levels,
+        comparison=requested.comparison,
+        ignored_authn_contexts=requested.ignored,
     )
 
 
@@ -192,7 +234,9 @@ def parse_redirect_authn_request(
     """Validate an HTTP-Redirect AuthnRequest from the raw query string (signature over the query)."""
     redirect = decode_redirect(query_string, max_bytes=max_bytes)
     if redirect.param != "SAMLRequest":
-        raise SamlValidationError("wrong-message-type", "expected SAMLRequest")
+        raise SamlValidationError(
+            "wrong-message-type", "expected SAMLRequest", detail="SAMLResponse (expected SAMLRequest)"
+        )
     element = _common.parse(redirect.xml, max_bytes=max_bytes)
     _common.refuse_signature_below(element)
 

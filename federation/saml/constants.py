@@ -148,6 +148,17 @@ TYPE_GPG45_STATUS = "Gpg45StatusType"
 TYPE_VERIFIED = "VerifiedType"
 TYPE_STRING = "StringBasedMdsAttributeValue"
 
+# The xsi:type every value of each MDS attribute must declare (a local name in IDA_NS)
+MDS_VALUE_TYPES = {
+    MDS_FIRSTNAME: TYPE_PERSON_NAME,
+    MDS_MIDDLENAME: TYPE_PERSON_NAME,
+    MDS_SURNAME: TYPE_PERSON_NAME,
+    MDS_GENDER: TYPE_GENDER,
+    MDS_DATEOFBIRTH: TYPE_DATE,
+    MDS_CURRENTADDRESS: TYPE_ADDRESS,
+    MDS_PREVIOUSADDRESS: TYPE_ADDRESS,
+}
+
 # Attribute value attributes and address children (in IDA_NS)
 ATTR_VERIFIED = "Verified"
 ATTR_FROM = "From"
@@ -159,9 +170,7 @@ ADDRESS_POSTCODE = "PostCode"
 ADDRESS_INTERNATIONAL_POSTCODE = "InternationalPostCode"
 ADDRESS_UPRN = "UPRN"
 
-# Redirect binding signature algorithms we accept (and produce)
-SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-SIG_ALG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+# Signature algorithms (both bindings) live in federation.xmlsecurity: ALLOWED_SIGNATURE_METHODS.
 
 # Default clock skew allowed on IssueInstant / NotBefore / NotOnOrAfter (seconds)
 DEFAULT_CLOCK_SKEW_SECONDS = 30

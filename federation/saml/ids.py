@@ -6,6 +6,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 
+from federation.logsafe import log_safe
 from federation.saml.errors import SamlValidationError
 
 # xs:dateTime as SAML requires it: UTC, optional fraction; we accept `Z` or an explicit offset.
@@ -32,15 +33,16 @@ def instant(dt: datetime) -> str:
 def parse_instant(text: str | None, *, field: str) -> datetime:
     """Parse an xs:dateTime attribute; anything else is a `bad-datetime` refusal naming the field."""
     if text is None:
-        raise SamlValidationError("missing-" + field.lower(), f"{field} is missing")
+        raise SamlValidationError("missing-" + field.lower(), f"{field} is missing", detail=field)
     match = _DATETIME.match(text.strip())
+    detail = f"{field} {log_safe(text)} (expected UTC xs:dateTime, e.g. 2024-06-11T09:30:00Z)"
     if match is None:
-        raise SamlValidationError("bad-datetime", f"{field} is not an xs:dateTime")
+        raise SamlValidationError("bad-datetime", f"{field} is not an xs:dateTime", detail=detail)
     base, frac, zone = text.strip()[:19], match.group(7) or "", match.group(8)
     micro = (frac[1:] + "000000")[:6] if frac else "000000"
     offset = "+00:00" if zone == "Z" else zone
     try:
         parsed = datetime.fromisoformat(f"{base}.{micro}{offset}")
     except ValueError:
-        raise SamlValidationError("bad-datetime", f"{field} is not a valid date and time") from None
+        raise SamlValidationError("bad-datetime", f"{field} is not a valid date and time", detail=detail) from None
     return parsed.astimezone(UTC)

@@ -88,19 +88,23 @@ def decrypt_assertion(
     max_bytes: int = xmlsecurity.MAX_MESSAGE_BYTES,
 ) -> DecryptedAssertion:
     if encrypted.tag != q(SAML_NS, "EncryptedAssertion"):
-        raise SamlValidationError("bad-encrypted-assertion", "expected EncryptedAssertion")
+        detail = f"{_common.name(encrypted)} (expected saml:EncryptedAssertion)"
+        raise SamlValidationError("bad-encrypted-assertion", "expected EncryptedAssertion", detail=detail)
     data = _common.one(encrypted, q(XENC_NS, "EncryptedData"), reason="bad-encrypted-assertion")
-    if any(child.tag not in (q(XENC_NS, "EncryptedData"), q(XENC_NS, "EncryptedKey")) for child in encrypted):
-        raise SamlValidationError("bad-encrypted-assertion", "unexpected element in EncryptedAssertion")
+    unexpected = [c for c in encrypted if c.tag not in (q(XENC_NS, "EncryptedData"), q(XENC_NS, "EncryptedKey"))]
+    if unexpected:
+        detail = f"{_common.name(unexpected[0])} in saml:EncryptedAssertion"
+        raise SamlValidationError("bad-encrypted-assertion", "unexpected element in EncryptedAssertion", detail=detail)
     try:
         plaintext = xmlsecurity.decrypt(data, credentials)
     except xmlsecurity.XmlSecurityError as exc:
         # The sender only ever learns "decryption-failed"; the operator's log says what was refused.
-        log.warning("encrypted assertion refused: %s", log_safe(getattr(exc, "detail", exc.reason), max_chars=200))
-        raise SamlValidationError(exc.reason, str(exc)) from None
+        log.warning("encrypted assertion refused: %s", exc.detail or exc.reason)  # detail: already log-safe
+        raise _common.from_xmlsecurity(exc) from None
     element = _common.parse(plaintext, max_bytes=max_bytes)
     if element.tag != q(SAML_NS, "Assertion"):
-        raise SamlValidationError("not-an-assertion", "the encrypted content is not an Assertion")
+        detail = f"{_common.name(element)} inside saml:EncryptedAssertion (expected saml:Assertion)"
+        raise SamlValidationError("not-an-assertion", "the encrypted content is not an Assertion", detail=detail)
     return DecryptedAssertion(plaintext=plaintext, element=element)
 
 
@@ -180,11 +184,13 @@ def _read_status(signed: etree._Element) -> Status:
     top = _common.one(status, q(SAMLP_NS, "StatusCode"), reason="bad-status")
     code = top.get("Value")
     if code not in c.TOP_LEVEL_STATUSES:
-        raise SamlValidationError("bad-status", "the top-level StatusCode is not a SAML status")
+        detail = f"samlp:StatusCode {log_safe(code, max_chars=120)} (not a top-level SAML status)"
+        raise SamlValidationError("bad-status", "the top-level StatusCode is not a SAML status", detail=detail)
     sub = _common.optional_one(top, q(SAMLP_NS, "StatusCode"), reason="bad-status")
     sub_code = sub.get("Value") if sub is not None else None
     if sub is not None and not sub_code:
-        raise SamlValidationError("bad-status", "a second-level StatusCode has no Value")
+        detail = "the second-level samlp:StatusCode has no Value"
+        raise SamlValidationError("bad-status", "a second-level StatusCode has no Value", detail=detail)
     message_el = _common.optional_one(status, q(SAMLP_NS, "StatusMessage"), reason="bad-status")
     detail_el = _common.optional_one(status, q(SAMLP_NS, "StatusDetail"), reason="bad-status")
     detail = None
@@ -233,9 +239,11 @@ def parse_response(
     encrypted = signed.findall(q(SAML_NS, "EncryptedAssertion"))
     plain = signed.findall(q(SAML_NS, "Assertion"))
     if (encrypted or plain) and not status.is_success:
-        raise SamlValidationError("unexpected-assertions", "a non-success response carries assertions")
+        detail = f"{len(encrypted) + len(plain)} assertion(s) with status {status.code} (only Success carries any)"
+        raise SamlValidationError("unexpected-assertions", "a non-success response carries assertions", detail=detail)
     if plain and not allow_unencrypted_assertions:
-        raise SamlValidationError("unencrypted-assertion", "assertions must be encrypted")
+        detail = "saml:Assertion (send it as saml:EncryptedAssertion, encrypted for the recipient)"
+        raise SamlValidationError("unencrypted-assertion", "assertions must be encrypted", detail=detail)
     recipient = expected_recipient if expected_recipient is not None else expected_destination
     if (encrypted and decryption_credentials) or plain:
         if recipient is None:

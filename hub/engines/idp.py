@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from federation import xmlsecurity
 from federation.config import IdentityProvider, RelyingParty
 from federation.loa import LevelOfAssurance
-from federation.saml import constants as c
-from federation.saml.assertion import split_idp_assertions
 from federation.saml.authn_request import build_authn_request
 from federation.saml.errors import SamlValidationError
 from federation.saml.hashed_pid import audit_pid
-from federation.saml.response import ResponseData, parse_response, reencrypt_assertion
+from federation.saml.idp_response import HubEnd, IdpAnswerKind, parse_idp_response, read_idp_answer
+from federation.saml.response import ResponseData, reencrypt_assertion
 from federation.web import problems
 from hub.policy import eligibility
 from hub.policy import outcomes as o
@@ -40,11 +39,17 @@ log = logging.getLogger("hub.idp_response")
 
 
 class ResponseRefused(Exception):
-    """The Response cannot be used; `reason` is a short machine-readable code for the operator's log."""
+    """The Response cannot be used; `reason` is a short machine-readable code, `refusal` what the operator's
+    log says: `reason:what failed` (federation.saml.errors.SamlValidationError.refusal)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, refusal: str | None = None) -> None:
+        super().__init__(refusal or reason)
         self.reason = reason
+        self.refusal = refusal or reason
+
+    @classmethod
+    def from_saml(cls, exc: SamlValidationError) -> ResponseRefused:
+        return cls(exc.reason, exc.refusal)
 
 
 @dataclass(frozen=True)
@@ -106,28 +111,20 @@ def read_idp_response(
 ) -> o.IdpOutcome:
     """Verify `root` as `idp`'s answer to the request `session` sent; ResponseRefused on any failure."""
     config, now = hub.config, hub.now()
-    idp_certs = tuple(cert.certificate for cert in idp.signing_certificates)
-
-    def certificates_for_issuer(issuer: str) -> tuple:
-        if issuer == idp.entity_id:
-            return idp_certs
-        if hub.identity_provider(issuer) is not None:  # a known IDP, but not the one this session chose
-            raise SamlValidationError("issuer-not-selected-idp", "the Response is not from the selected IDP")
-        return ()
-
     try:
-        response = parse_response(
+        response = parse_idp_response(
             root,
-            certificates_for_issuer=certificates_for_issuer,
-            expected_destination=config.hub.response_url,
-            expected_in_response_to=session.hub_request_id,
-            expected_audience=config.hub.entity_id,
-            decryption_credentials=hub.decryption,
+            idp_entity_id=idp.entity_id,
+            idp_certificates=tuple(cert.certificate for cert in idp.signing_certificates),
+            is_another_idp=lambda issuer: hub.identity_provider(issuer) is not None,
+            hub=HubEnd(config.hub.entity_id, config.hub.response_url),
+            request_id=session.hub_request_id,
+            decryption=hub.decryption,
             now=now,
             clock_skew=config.clock_skew,
         )
     except SamlValidationError as exc:
-        raise ResponseRefused(exc.reason) from exc
+        raise ResponseRefused.from_saml(exc) from exc
     _check_replay(hub, response)
     if not eligibility.may_serve(idp, rp, now):
         raise ResponseRefused("idp-no-longer-allowed")
@@ -154,21 +151,15 @@ def _outcome(
     *,
     keep: Keep,
 ) -> o.IdpOutcome:
-    status = response.status
     ref = {"idp_entity_id": idp.entity_id, "in_response_to": response.in_response_to}
-    if status.code == c.STATUS_SUCCESS:
-        assertions = [a.data for a in response.assertions]
-        if not assertions:
-            raise ResponseRefused("success-without-assertions")
-        fraud = next((a for a in assertions if a.is_fraud), None)
-        if fraud is not None:
-            if not fraud.fraud_event_id or not fraud.gpg45_status:
-                raise ResponseRefused("fraud-response-without-fraud-attributes")
-            return o.IdpFraud(**ref, indicator=fraud.gpg45_status)
-        try:
-            pair = split_idp_assertions(assertions, response_issuer=response.issuer)
-        except SamlValidationError as exc:
-            raise ResponseRefused(exc.reason) from exc
+    try:
+        answer = read_idp_answer(response)
+    except SamlValidationError as exc:
+        raise ResponseRefused.from_saml(exc) from exc
+    if answer.kind is IdpAnswerKind.FRAUD and answer.fraud is not None:
+        return o.IdpFraud(**ref, indicator=answer.fraud.gpg45_status or "")
+    if answer.kind is IdpAnswerKind.SUCCESS and answer.assertions is not None:
+        pair = answer.assertions
         level = pair.authn.level_of_assurance
         try:
             check_returned_level(
@@ -205,11 +196,10 @@ def _outcome(
             for_matching_service=matching,
             identity=pair.matching_dataset.matching_dataset if keep.identity else None,
         )
-    detail, sub = status.detail, status.sub_code
-    if detail == c.STATUS_DETAIL_LOA_PENDING:
+    if answer.kind is IdpAnswerKind.PENDING:
         return o.IdpPending(**ref)
-    if detail == c.STATUS_DETAIL_AUTHN_CANCEL or (sub == c.STATUS_NO_AUTHN_CONTEXT and detail is None):
+    if answer.kind is IdpAnswerKind.CANCEL:
         return o.IdpCancelled(**ref)
-    if status.code == c.STATUS_REQUESTER:
+    if answer.kind is IdpAnswerKind.REQUESTER_ERROR:
         return o.IdpRequesterError(**ref)
-    return o.IdpAuthnFailed(**ref, reason=detail or "authn-failed")
+    return o.IdpAuthnFailed(**ref, reason=answer.failure or "authn-failed")

@@ -49,8 +49,12 @@ def consume_idp_response():
     try:
         root = xmlsecurity.parse_xml(decode_post(request.form.get("SAMLResponse", "")))
         routing = idp_engine.route(root)
-    except (SamlValidationError, xmlsecurity.XmlSecurityError, idp_engine.ResponseRefused) as exc:
-        return _refuse(exc.reason)
+    except SamlValidationError as exc:
+        return _refuse(exc.refusal)
+    except xmlsecurity.XmlSecurityError as exc:
+        return _refuse(f"{exc.reason}:{exc.detail}" if exc.detail else exc.reason)
+    except idp_engine.ResponseRefused as exc:
+        return _refuse(exc.refusal)
     session_id = session_for_idp_request(routing.in_response_to)
     if session_id == "":
         return _refuse("idp-request-already-answered")
@@ -66,7 +70,7 @@ def consume_idp_response():
     try:
         outcome = idp_engine.read_idp_response(hub, root, session, idp, rp, keep=keep_for(rp))
     except idp_engine.ResponseRefused as exc:
-        return _refuse(exc.reason, session)
+        return _refuse(exc.refusal, session)
     key = idp_answer.park(hub, session, outcome)
     return redirect(url_for("idp_response.apply_idp_answer", key=key), code=303)
 

@@ -25,7 +25,7 @@ def single_sign_on():
             hub, method=request.method, form=request.form, query_string=request.query_string.decode("latin-1")
         )
     except SamlValidationError as exc:
-        log.warning("authn request refused: %s (%s)", exc.reason, exc)
+        log.warning("authn request refused: %s", exc.refusal)  # reason:what failed (sender values log-safe)
         return problem_page(problems.BAD_REQUEST)
     except saml.RequestRefused as exc:
         log.warning("authn request refused: %s", exc.reason)

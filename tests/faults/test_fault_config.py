@@ -7,12 +7,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
+import requests
 
 from federation.demo import DEMO_CONFIG
 from federation.launcher import free_port
 from federation.runtime import REPO_DIR
+from tests.support.real_idp import REAL_IDP_ENTITY_ID, config_with_real_idp
 
 SERVICES = ("hub", "stub_idps", "matching_service", "relying_party_example", "local_matcher")
 TOKEN_SETTINGS = ("LOCAL_MATCHING_TOKEN", "LOCAL_MATCHING_TOKEN_FILE")
@@ -94,3 +97,34 @@ def test_no_usable_local_matching_token_refuses_to_start(service, settings, prob
     assert message.startswith(f"{service}: refusing to start: "), message
     assert problem in message, message
     assert "Traceback" not in result.stderr and "guessable" not in result.stderr
+
+
+def test_a_real_identity_provider_beside_the_stubs_does_not_stop_the_stub_process(keys_dir, tmp_path):
+    """Its keys are at the company, not here: the stub process serves the three stubs and says so once."""
+    config = config_with_real_idp(tmp_path / "config")
+    env = {**os.environ, "FEDERATION_CONFIG": str(config), "FEDERATION_KEYS_DIR": str(keys_dir)}
+    env["VAR_DIR"] = str(tmp_path / "var")
+    port = free_port()
+    log_path = tmp_path / "stub_idps.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "federation.serve", "stub_idps", "--port", str(port)],
+            env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                index = requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+        assert index.status_code == 200
+        assert "https://stub-idp-two.federation.test" in index.text and REAL_IDP_ENTITY_ID not in index.text
+        lines = [line for line in log_path.read_text().splitlines() if "not serving identity provider" in line]
+        assert len(lines) == 1 and f"real-idp ({REAL_IDP_ENTITY_ID}): no signing key" in lines[0], lines
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

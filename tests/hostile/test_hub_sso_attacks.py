@@ -22,14 +22,17 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from federation import xmlsecurity
+from federation.loa import LevelOfAssurance
 from federation.saml import encode_post, encode_redirect, new_id
-from federation.saml.constants import SAMLP_NS, q
+from federation.saml.constants import SAML_NS, SAMLP_NS, q
+from tests.e2e.journey import at_idp_headless, choose, hub_response_page
 from tests.hostile.conftest import BAD_REQUEST_HEADING
 from tests.hostile.forge import (
     RSA_SHA1,
     SHA1,
     attacker_credential,
     forge_authn_request,
+    read_hub_request,
     sign_with,
     signature_of,
     strip_signature,
@@ -61,7 +64,7 @@ def assert_refused(page, watch, reason: str) -> None:
     assert page.status == 400, (page.status, page.heading)
     assert page.heading == BAD_REQUEST_HEADING, page.heading
     logged = watch.wait_for(f"authn request refused: {reason}")
-    found = re.findall(r"authn request refused: ([^\s(]+)", logged)
+    found = re.findall(r"authn request refused: ([^\s(:]+)", logged)  # the code; `:<what failed>` may follow
     assert reason in found, f"expected {reason!r}, hub logged {found!r}"
 
 
@@ -82,6 +85,65 @@ def test_control_valid_redirect_request_is_accepted(forge):
         forge.hub_sso_url, xmlsecurity.to_bytes(request), credential=forge.credential("test-rp"), relay_state="s-2"
     )
     assert_accepted(get_request(url))
+
+
+# --- tolerated where the standard allows it -----------------------------------------------------------------------
+
+PASSWORD_PROTECTED_TRANSPORT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+
+def _python3_saml_style_request(forge) -> etree._Element:
+    """What python3-saml sends by default: RequestedAuthnContext exact PasswordProtectedTransport."""
+    request = forge_authn_request(forge, sign=False)
+    requested = request.find(q(SAMLP_NS, "RequestedAuthnContext"))
+    requested.set("Comparison", "exact")
+    requested[0].text = PASSWORD_PROTECTED_TRANSPORT
+    return xmlsecurity.sign(request, forge.credential("test-rp"))
+
+
+def test_classes_the_federation_does_not_define_are_ignored_and_the_service_levels_apply(federation, forge, hub_log):
+    browser = BrowserClient()
+    request = _python3_saml_style_request(forge)
+    watch = hub_log()
+    page = browser.post(
+        forge.hub_sso_url,
+        {"SAMLRequest": encode_post(xmlsecurity.to_bytes(request)), "RelayState": "state-1"},
+        from_url=federation.urls["RP_URL"] + "/",
+    )
+    assert_accepted(page)
+    logged = watch.wait_for("ignored RequestedAuthnContext")
+    line = next(line for line in logged.splitlines() if "ignored RequestedAuthnContext" in line)
+    assert " INFO " in line and f"'{PASSWORD_PROTECTED_TRANSPORT}'" in line and request.get("ID") in line
+    # The journey goes on at test-rp's configured level: the hub asks the company for LEVEL_2.
+    hub_request = read_hub_request(browser, choose(browser, page, "Stub IDP Two"))
+    asked = xmlsecurity.parse_xml(
+        base64.b64decode(hub_request.page.form(auto=True).xpath(".//input[@name='SAMLRequest']")[0].get("value"))
+    )
+    refs = [ref.text for ref in asked.iter(q(SAML_NS, "AuthnContextClassRef"))]
+    assert refs == [LevelOfAssurance.LEVEL_2.uri]
+    page = hub_response_page(browser, at_idp_headless(browser, hub_request.page, "alice"))
+    answer = page.form(auto=True).xpath(".//input[@name='SAMLResponse']")[0].get("value")
+    status = xmlsecurity.parse_xml(base64.b64decode(answer)).find(f"{{{SAMLP_NS}}}Status/{{{SAMLP_NS}}}StatusCode")
+    assert status.get("Value") == "urn:oasis:names:tc:SAML:2.0:status:Success"  # matched, at LEVEL_2
+
+
+@pytest.mark.parametrize("digest", ["sha384", "sha512"])
+def test_redirect_binding_accepts_rsa_with_longer_sha2_digests(forge, digest):
+    """The POST binding's algorithms: RSA-SHA256 (the controls), RSA-SHA384 and RSA-SHA512."""
+    key = forge.credential("test-rp").private_key
+    algorithm = {"sha384": hashes.SHA384, "sha512": hashes.SHA512}[digest]
+    url = _redirect_with(
+        forge,
+        sig_alg=f"http://www.w3.org/2001/04/xmldsig-more#rsa-{digest}",
+        sign=lambda octets: key.sign(octets, padding.PKCS1v15(), algorithm()),
+    )
+    assert_accepted(get_request(url))
+
+
+def test_refused_algorithm_is_named_in_the_hub_log(forge, hub_log):
+    watch = hub_log()
+    assert_refused(get_request(_redirect_rsa_sha1(forge)), watch, "signature-algorithm-not-allowed")
+    assert f"signature-algorithm-not-allowed:{SIG_ALG_RSA_SHA1}" in watch.wait_for(SIG_ALG_RSA_SHA1)
 
 
 # --- HTTP-POST --------------------------------------------------------------------------------------------------

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import Flask, Response, redirect, request
-from werkzeug.serving import make_server
 
 from matching_service.local_matcher_app import create_local_matcher_app
 from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
 from matching_service.local_matching_contract import parse_match_request
+from tests.support.serving import serving
 
 TOKEN = "client-tests-local-matching-token-" + "x" * 20
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def test_match_and_create_user_over_http(demo_store, users_by_name, make_match_body, make_hashed_pid) -> None:

@@ -296,3 +296,131 @@ def test_split_idp_assertions(keys, now):
     assert _reason(lambda: split_idp_assertions([authn, mds], response_issuer=HUB)) == "issuer-mismatch"
     assert _reason(lambda: split_idp_assertions([authn], response_issuer=IDP)) == "wrong-assertion-count"
     assert _reason(lambda: split_idp_assertions([authn, authn], response_issuer=IDP)) == "wrong-assertions"
+
+
+# --- refusals that name what failed -----------------------------------------------------------------------------
+
+
+def _refusal(call) -> str:
+    with pytest.raises(SamlValidationError) as info:
+        call()
+    return info.value.refusal
+
+
+def _value_of(element, name: str):
+    return element.xpath(
+        "saml:AttributeStatement/saml:Attribute[@Name=$n]/saml:AttributeValue", namespaces={"saml": SAML_NS}, n=name
+    )[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("MDS_firstname", "PersonNameType"),
+        ("MDS_middlename", "PersonNameType"),
+        ("MDS_surname", "PersonNameType"),
+        ("MDS_gender", "GenderType"),
+        ("MDS_dateofbirth", "DateType"),
+        ("MDS_currentaddress", "AddressType"),
+        ("MDS_previousaddress", "AddressType"),
+    ],
+)
+def test_every_mds_value_must_declare_its_profile_type(keys, now, name, expected):
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
+    value = _value_of(element, name)
+    assert value.get(q(XSI_NS, "type")) == f"ida:{expected}"  # what our IDPs send
+    value.set(q(XSI_NS, "type"), "ida:StringBasedMdsAttributeValue")
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        f"bad-attribute-type:{name} (expected xsi:type ida:{expected}, got xsi:type 'ida:StringBasedMdsAttributeValue')"
+    )
+    del value.attrib[q(XSI_NS, "type")]
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        f"bad-attribute-type:{name} (expected xsi:type ida:{expected}, got no xsi:type)"
+    )
+
+
+def test_an_mds_type_in_another_namespace_is_named(keys, now):
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
+    value = _value_of(element, "MDS_gender")
+    value.set(q(XSI_NS, "type"), "xs:string")
+    _resign(element, keys)
+    refusal = _refusal(lambda: _parse(keys, now, element))
+    assert refusal.startswith(
+        "bad-attribute-type:MDS_gender (expected xsi:type ida:GenderType, got xsi:type 'xs:string'"
+    )
+    assert "prefix is not bound to http://www.cabinetoffice.gov.uk/resource-library/ida/attributes" in refusal
+
+
+def test_a_bad_date_names_the_attribute(keys, now):
+    element = _build(keys, now, attributes=(Attribute("MDS_dateofbirth", (MdsValue(date(1970, 1, 2)),)),))
+    element.find(f".//{q(SAML_NS, 'AttributeValue')}").text = "14/03/1985"
+    _resign(element, keys)
+    assert (
+        _refusal(lambda: _parse(keys, now, element))
+        == "bad-attribute-value:MDS_dateofbirth (not an xs:date, e.g. 1985-03-14)"
+    )
+
+
+def test_a_bad_from_date_names_the_attribute_and_the_field(keys, now):
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
+    _value_of(element, "MDS_surname").set(q(IDA_NS, "From"), "yesterday")
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)).startswith(
+        "bad-attribute-value:MDS_surname ida:From (not an xs:date"
+    )
+
+
+def test_a_bad_verified_flag_is_escaped(keys, now):
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
+    _value_of(element, "MDS_firstname").set(q(IDA_NS, "Verified"), "yes\nFORGED")
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        "bad-boolean:MDS_firstname ida:Verified 'yes\\nFORGED' (not an xs:boolean: true or false)"
+    )
+
+
+def test_wrong_audience_and_recipient_name_what_was_sent(keys, now):
+    element = _build(keys, now, audience="https://elsewhere.test", recipient="https://elsewhere.test/acs")
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        f"wrong-recipient:'https://elsewhere.test/acs' (expected {HUB_ACS})"
+    )
+    assert _refusal(lambda: _parse(keys, now, element, expected_recipient="https://elsewhere.test/acs")) == (
+        f"wrong-audience:'https://elsewhere.test' (expected {HUB})"
+    )
+
+
+def test_a_missing_element_is_named_with_its_prefix(keys, now):
+    element = _build(keys, now)
+    element.remove(element.find(q(SAML_NS, "Conditions")))
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        "missing-conditions:saml:Conditions (expected exactly one in saml:Assertion, found 0)"
+    )
+
+
+def test_two_mds_assertions_say_the_authn_statement_is_missing(keys, now):
+    mds = _parse(keys, now, _build(keys, now, attributes=mds_attributes(DATASET)))
+    other = _parse(keys, now, _build(keys, now, attributes=mds_attributes(DATASET)))
+    assert _refusal(lambda: split_idp_assertions([mds, other], response_issuer=IDP)) == (
+        "wrong-assertions:saml:AuthnStatement (in neither assertion; put it in the authn assertion)"
+    )
+
+
+def test_a_signature_algorithm_refusal_names_the_uri(keys, now):
+    element = _build(keys, now)
+    method = element.find(
+        f"{{{xmlsecurity.DS}}}Signature/{{{xmlsecurity.DS}}}SignedInfo/{{{xmlsecurity.DS}}}SignatureMethod"
+    )
+    method.set("Algorithm", "http://www.w3.org/2000/09/xmldsig#rsa-sha1")
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        "signature-algorithm-not-allowed:http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    )
+
+
+def test_an_unknown_issuer_is_escaped(keys, now):
+    element = _build(keys, now, issuer="https://evil.test/\nFORGED")
+    assert _refusal(lambda: _parse(keys, now, element)) == (
+        "unknown-issuer:'https://evil.test/\\nFORGED' is not in the federation"
+    )
