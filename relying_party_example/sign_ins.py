@@ -19,7 +19,7 @@ So a Response POSTed from a browser that did not start the attempt (an attacker'
 the citizen's browser, or the citizen's Response carried to another browser) is never applied. The key is
 single use and taken before any page is rendered, so it is worthless once seen (history, a Referer; the
 service sends Referrer-Policy: same-origin, so no other site is sent one anyway). Only the scenario, the
-hashed PID and the level are kept, never the attributes of the citizen.
+identifier and the level are kept, never the attributes of the citizen.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from relying_party_example.client import Outcome
+from hub_client import Outcome
 from relying_party_example.store import Store
 
 __all__ = ["ANSWER_TTL_SECONDS", "Answer", "Attempt", "SignIns", "result_of"]
@@ -54,12 +54,12 @@ class Answer:
     result: dict[str, Any]
 
 
-def result_of(outcome: Outcome) -> dict[str, str | None]:
-    """What the session keeps of the hub's answer."""
+def result_of(outcome: Outcome) -> dict[str, Any]:
+    """What the session keeps of the hub's answer (JSON: the store's values are JSON objects)."""
     level = outcome.level_of_assurance
     return {
         "scenario": outcome.scenario.value,
-        "hashed_pid": outcome.hashed_pid,
+        "identifier": outcome.identifier,
         "level": level.name if level else None,
     }
 
