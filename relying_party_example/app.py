@@ -1,9 +1,11 @@
 """The example department service (demo port 8083): signs citizens in through the hub.
 
-It serves three relying parties of the demo federation through the client library (`hub_client`):
+It serves four relying parties of the demo federation through the client library (`hub_client`):
 `test-rp` (matching journey) at `/`, `test-rp-non-matching` (no matching service) at `/non-matching/` and
-`test-rp-new-accounts` (account creation) at `/new-accounts/`; paths come from each RP's service home page
-and ACS URL in the federation config. All use the `test-rp` keys, as the demo config says.
+`test-rp-new-accounts` (account creation) at `/new-accounts/` in the `verify` profile, and
+`test-rp-standard` (no matching service, identity attributes) at `/standard/` in the `standard` profile;
+paths come from each RP's service home page and ACS URL in the federation config. All use the `test-rp`
+keys, as the demo config says.
 
 The citizen's session is kept server-side (`browser_session`; the cookie holds only a random ID) in the
 service's store (`store`), for as long as a hub session lasts (`session_lifetime` in the federation config).
@@ -41,7 +43,7 @@ from relying_party_example.sign_ins import SignIns
 from relying_party_example.store import MemoryStore, Store, StoreUnavailable, store_from_settings
 
 # relying-party names in the federation config
-SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts")
+SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts", "test-rp-standard")
 KEYS_NAME = "test-rp"  # <keys_dir>/test-rp-signing.key etc.
 MAX_FORM_BYTES = 1024 * 1024  # a base64 SAMLResponse of the largest message we accept, and some
 

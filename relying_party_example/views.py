@@ -153,6 +153,7 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
             scenario=result["scenario"],
             identifier=result.get("identifier"),
             level=result["level"],
+            attributes=result.get("attributes", []),
             start_action=url_for(".start"),
             sign_out_action=url_for(".sign_out"),
         )
