@@ -1,4 +1,4 @@
 """An example department service that signs citizens in through the hub: the code a department copies.
 
-`client.py` is the small client library (no SAML for the department to write); `app.py` the Flask app.
+It writes no SAML: the client library (`hub_client`, a package of its own) does. `app.py` is the Flask app.
 """

@@ -1,9 +1,11 @@
 """The example department service (demo port 8083): signs citizens in through the hub.
 
-It serves three relying parties of the demo federation: `test-rp` (matching journey) at `/`,
-`test-rp-non-matching` (no matching service) at `/non-matching/` and `test-rp-new-accounts` (account
-creation) at `/new-accounts/`; paths come from each RP's service home page and ACS URL in the federation
-config. All use the `test-rp` keys, as the demo config says.
+It serves four relying parties of the demo federation through the client library (`hub_client`):
+`test-rp` (matching journey) at `/`, `test-rp-non-matching` (no matching service) at `/non-matching/` and
+`test-rp-new-accounts` (account creation) at `/new-accounts/` in the `verify` profile, and
+`test-rp-standard` (no matching service, identity attributes) at `/standard/` in the `standard` profile;
+paths come from each RP's service home page and ACS URL in the federation config. All use the `test-rp`
+keys, as the demo config says.
 
 The citizen's session is kept server-side (`browser_session`; the cookie holds only a random ID) in the
 service's store (`store`), for as long as a hub session lasts (`session_lifetime` in the federation config).
@@ -30,18 +32,18 @@ import yaml
 from flask import Flask, has_request_context, request
 from werkzeug.exceptions import InternalServerError
 
-from federation.config import ConfigError, FederationConfig, RelyingParty
-from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.config import ConfigError, FederationConfig
 from federation.metadata import MetadataSource
 from federation.runtime import Runtime
 from federation.web import register_web
+from hub_client import HubClient
 from relying_party_example import views
 from relying_party_example.browser_session import BrowserSessions, install
-from relying_party_example.client import HubClient
 from relying_party_example.sign_ins import SignIns
 from relying_party_example.store import MemoryStore, Store, StoreUnavailable, store_from_settings
 
-SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts")  # relying-party names in the federation config
+# relying-party names in the federation config
+SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts", "test-rp-standard")
 KEYS_NAME = "test-rp"  # <keys_dir>/test-rp-signing.key etc.
 MAX_FORM_BYTES = 1024 * 1024  # a base64 SAMLResponse of the largest message we accept, and some
 
@@ -57,24 +59,8 @@ def _messages() -> dict[str, Any]:
     }
 
 
-def _relying_party(config: FederationConfig, name: str, credentials: EntityCredentials) -> RelyingParty:
-    """The RP by name, checked against the keys we hold, so a mismatch stops start-up with a clear error."""
-    rp = next((rp for rp in config.relying_parties if rp.name == name), None)
-    if rp is None:
-        raise ConfigError(config.source, name, None, "the example service needs this relying party")
-
-    def error(field: str, problem: str) -> ConfigError:
-        return ConfigError(config.source, rp.entity_id, field, problem, kind="relying party")
-
-    if all(cert.certificate != credentials.signing.certificate for cert in rp.signing_certificates):
-        raise error("signing_certificates", f"does not list the certificate of the {KEYS_NAME!r} signing key")
-    encryption = rp.encryption_certificate
-    if encryption is not None and encryption.certificate != credentials.encryption.certificate:
-        raise error("encryption_certificate", f"is not the certificate of the {KEYS_NAME!r} encryption key")
-    return rp
-
-
-def _service(key: str, rp: RelyingParty, client: HubClient, config: FederationConfig) -> views.Service:
+def _service(key: str, client: HubClient, config: FederationConfig) -> views.Service:
+    rp = client.relying_party
     prefix = urlsplit(rp.service_home_url).path.rstrip("/")
     acs_path = urlsplit(client.acs_url).path
     if not acs_path.startswith(prefix + "/"):
@@ -97,13 +83,11 @@ def create_app(
     """`metadata_fetch(url, timeout) -> bytes` replaces the HTTP fetch of federation metadata (tests);
     `store` replaces the store the settings choose (tests)."""
     config = runtime.config
-    credentials = load_entity_credentials(runtime.keys_dir, KEYS_NAME)
     metadata = MetadataSource.for_config(config, fetch=metadata_fetch)
     services = []
     for name in SERVICES:
-        rp = _relying_party(config, name, credentials)
-        client = HubClient(config, rp, credentials, metadata)
-        services.append(_service(name.replace("-", "_"), rp, client, config))
+        client = HubClient.for_service(config, name, runtime.keys_dir, keys_name=KEYS_NAME, metadata_source=metadata)
+        services.append(_service(name.replace("-", "_"), client, config))
     by_key = {service.key: service for service in services}
 
     app = Flask(__name__)  # no secret_key: Flask's cookie session is not used (`browser_session` is)

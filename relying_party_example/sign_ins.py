@@ -18,8 +18,11 @@ ACS does what a careful hub does with its identity providers' answers:
 So a Response POSTed from a browser that did not start the attempt (an attacker's own sign-in pushed into
 the citizen's browser, or the citizen's Response carried to another browser) is never applied. The key is
 single use and taken before any page is rendered, so it is worthless once seen (history, a Referer; the
-service sends Referrer-Policy: same-origin, so no other site is sent one anyway). Only the scenario, the
-hashed PID and the level are kept, never the attributes of the citizen.
+service sends Referrer-Policy: same-origin, so no other site is sent one anyway). What is kept of the
+answer (`result_of`): the scenario, the citizen's identifier at the service, the level and, for a
+`standard` service, the attributes it listed in its config, for the signed-in page; never the verify
+profile's matching dataset or account-creation attributes, which this example does not use. The session
+holding them lives server-side only and ends at sign-out or after the session lifetime.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from relying_party_example.client import Outcome
+from hub_client import Outcome
 from relying_party_example.store import Store
 
 __all__ = ["ANSWER_TTL_SECONDS", "Answer", "Attempt", "SignIns", "result_of"]
@@ -54,13 +57,17 @@ class Answer:
     result: dict[str, Any]
 
 
-def result_of(outcome: Outcome) -> dict[str, str | None]:
-    """What the session keeps of the hub's answer."""
+def result_of(outcome: Outcome) -> dict[str, Any]:
+    """What the session keeps of the hub's answer (JSON: the store's values are JSON objects)."""
     level = outcome.level_of_assurance
     return {
         "scenario": outcome.scenario.value,
-        "hashed_pid": outcome.hashed_pid,
+        "identifier": outcome.identifier,
         "level": level.name if level else None,
+        "attributes": [
+            {"name": attribute.name, "values": list(attribute.values), "verified": attribute.verified}
+            for attribute in outcome.attributes
+        ],
     }
 
 

@@ -21,8 +21,8 @@ from flask.typing import ResponseReturnValue
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import translate
+from hub_client import HubClient, HubResponseError, Scenario, new_relay_state
 from relying_party_example.browser_session import current, sessions_of_app
-from relying_party_example.client import HubClient, HubResponseError, Scenario, new_relay_state
 from relying_party_example.sign_ins import SignIns, result_of
 
 log = logging.getLogger("relying_party_example")
@@ -151,8 +151,9 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
             "relying_party/result.html",
             rp=rp,
             scenario=result["scenario"],
-            hashed_pid=result["hashed_pid"],
+            identifier=result.get("identifier"),
             level=result["level"],
+            attributes=result.get("attributes", []),
             start_action=url_for(".start"),
             sign_out_action=url_for(".sign_out"),
         )

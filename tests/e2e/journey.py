@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from federation.saml.standard import pairwise_id
 from tests.support.browser_client import BrowserClient, Page
 
 IDP_TWO = "Stub IDP Two"
@@ -14,11 +15,25 @@ IDP_ENTITY = {
     "stub-idp-three": "https://stub-idp-three.federation.test",
 }
 MS_ENTITY = "https://test-rp-ms.federation.test"
+SERVICE_ENTITY = {
+    "test-rp-non-matching": "https://test-rp-nonmatching.federation.test",
+    "test-rp-standard": "https://test-rp-standard.federation.test",
+}
+
+
+def idp_pid(idp_name: str, username: str) -> str:
+    """The stub IDP's own PID for a user (stub_idps/data/users.yaml): what no service may ever see."""
+    return hashlib.sha256(f"{idp_name}:{username}".encode()).hexdigest()
 
 
 def expected_hashed_pid(idp_name: str, username: str) -> str:
-    pid = hashlib.sha256(f"{idp_name}:{username}".encode()).hexdigest()
-    return hashlib.sha256((IDP_ENTITY[idp_name] + MS_ENTITY + pid).encode()).hexdigest()
+    """The identifier a matching journey shows: the matching service's hashed PID."""
+    return hashlib.sha256((IDP_ENTITY[idp_name] + MS_ENTITY + idp_pid(idp_name, username)).encode()).hexdigest()
+
+
+def expected_pairwise_id(idp_name: str, username: str, service: str) -> str:
+    """The identifier a service without a matching service shows, in either profile: its own."""
+    return pairwise_id(IDP_ENTITY[idp_name], SERVICE_ENTITY[service], idp_pid(idp_name, username))
 
 
 def start_at_service(browser: BrowserClient, federation, path: str = "/") -> Page:

@@ -184,7 +184,7 @@ def assert_journey(seen: Recorder, at: Endpoints) -> None:
 
     # The service shows who the matching service says this is, at the level the IDP asserted.
     assert heading(page) == "You're signed in", heading(page)
-    assert page.locator("#hashed-pid").inner_text().strip() == expected_hashed_pid(IDP_NAME, USERNAME)
+    assert page.locator("#identifier").inner_text().strip() == expected_hashed_pid(IDP_NAME, USERNAME)
     assert page.locator("#level").inner_text().strip() in ("LEVEL_2", "Level 2")
 
     # The hub's cookie: HttpOnly and SameSite=Lax, on the hub's host.

@@ -32,6 +32,7 @@ HUB = "https://hub.federation.test"
 TEST_RP = "https://test-rp.federation.test"
 NON_MATCHING_RP = "https://test-rp-nonmatching.federation.test"
 NEW_ACCOUNTS_RP = "https://test-rp-new-accounts.federation.test"
+STANDARD_RP = "https://test-rp-standard.federation.test"
 MS = "https://test-rp-ms.federation.test"
 IDP_ONE = "https://stub-idp-one.federation.test"
 IDP_TWO = "https://stub-idp-two.federation.test"
@@ -49,7 +50,7 @@ def test_demo_federation_loads(federation_config: FederationConfig) -> None:
     assert config.hub.response_url == "http://127.0.0.1:8080/SAML2/SSO/Response/POST"
     assert [c.path.name for c in config.hub.signing_certificates] == ["hub-signing.crt"]
     assert [c.path.name for c in config.hub.encryption_certificates] == ["hub-encryption.crt"]
-    assert [rp.entity_id for rp in config.relying_parties] == [TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP]
+    assert [rp.entity_id for rp in config.relying_parties] == [TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, STANDARD_RP]
     assert [idp.entity_id for idp in config.identity_providers] == [IDP_ONE, IDP_TWO, IDP_THREE]
     assert [ms.entity_id for ms in config.matching_services] == [MS]
     assert config.metadata.signing_certificate.path.name == "metadata-signing.crt"
@@ -90,9 +91,15 @@ def test_demo_relying_parties(federation_config: FederationConfig) -> None:
     assert other.minimum_level is LevelOfAssurance.LEVEL_1
     assert other.cycle3_attribute is None and other.account_creation_attributes == ()
     assert other.encryption_certificate is not None
-    for service in federation_config.relying_parties:  # the defaults: the Verify profile, XML-Enc 1.1 rsa-oaep
+    *verify_services, standard = federation_config.relying_parties
+    for service in verify_services:  # the defaults: the Verify profile, XML-Enc 1.1 rsa-oaep
         assert service.saml_profile is SamlProfile.VERIFY and service.attributes == ()
         assert service.key_transport is KeyTransport.RSA_OAEP
+    assert standard.name == "test-rp-standard" and standard.saml_profile is SamlProfile.STANDARD
+    assert standard.attributes == ("first_name", "surname", "date_of_birth", "address_lines", "postcode")
+    assert not standard.uses_matching and standard.key_transport is KeyTransport.RSA_OAEP
+    assert standard.default_acs_url() == "http://127.0.0.1:8083/standard/SAML2/SSO/POST"
+    assert standard.service_home_url == "http://127.0.0.1:8083/standard/"
     # the demo lets the non-matching RP share the example RP's certificate (loaded once)
     assert other.signing_certificates[0] is rp.signing_certificates[0]
 
@@ -175,7 +182,8 @@ def test_expiring_certificates(federation_config: FederationConfig) -> None:
     leaf_expiry = federation_config.hub.signing_certificates[0].not_after
     soon = expiring_certificates(federation_config, now=leaf_expiry - timedelta(days=10))
     entities = {entity for entity, _ in soon}
-    assert {HUB, TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, MS, IDP_ONE, IDP_TWO, IDP_THREE, "metadata"} == entities
+    services = {TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, STANDARD_RP}
+    assert {HUB, *services, MS, IDP_ONE, IDP_TWO, IDP_THREE, "metadata"} == entities
     names = {cert.path.name for _, cert in soon}
     assert "hub-signing.crt" in names and "stub-idp-two-encryption.crt" in names
     assert "root-ca.crt" not in names  # the trust anchor lives ten years
@@ -758,7 +766,7 @@ def test_standard_services_with_and_without_a_matching_service(tmp_path: Path, k
     standard(2)(data, tmp_path)  # no attributes: the NameID and the level only
     data["matching_services"][0]["key_transport"] = "rsa-oaep-mgf1p"
     config = load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
-    matching, non_matching, bare = config.relying_parties
+    matching, non_matching, bare, _demo_standard = config.relying_parties
     assert matching.saml_profile is SamlProfile.STANDARD and matching.uses_matching
     assert matching.attributes == ("surname", "date_of_birth")  # in the order the service listed them
     assert matching.key_transport is KeyTransport.RSA_OAEP_MGF1P

@@ -1,9 +1,10 @@
 """The layering rules of the code base, as a test that fails when one is broken.
 
 - Journey policy (`hub/policy/`) is plain Python: no web framework, no XML, no SAML, no I/O client.
-- The apps (`hub/`, `stub_idps/`, `matching_service/`, `relying_party_example/`) never touch lxml, the
-  xmlsec binding or pysaml2 themselves: XML, signatures and encryption belong to `federation/`.
-- `federation/` (the shared core) imports no app.
+- The apps (`hub/`, `stub_idps/`, `matching_service/`, `relying_party_example/`) and the client library
+  (`hub_client/`) never touch lxml, the xmlsec binding or pysaml2 themselves: XML, signatures and
+  encryption belong to `federation/`.
+- `federation/` (the shared core) imports no app and not the client library.
 
 Imports are read from the source (every `import` and `from ... import`, at any depth in the module, also
 inside functions), so a rule cannot be dodged by importing lazily.
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-APPS = ("hub", "stub_idps", "matching_service", "relying_party_example")
+APPS = ("hub", "stub_idps", "matching_service", "relying_party_example", "hub_client")
 XML_LIBRARIES = ("lxml", "xmlsec", "saml2")
 POLICY_FORBIDDEN = (
     "flask",

@@ -9,6 +9,7 @@ import pytest
 import redis
 from rp_support import REDIS_URL, Parties, parties
 
+from federation.metadata import MetadataSource
 from federation.runtime import Runtime
 from relying_party_example.app import create_app
 
@@ -16,6 +17,12 @@ from relying_party_example.app import create_app
 @pytest.fixture(scope="session")
 def fed(keys_dir, federation_config) -> Parties:
     return parties(keys_dir, federation_config)
+
+
+@pytest.fixture(scope="module")
+def metadata(fed) -> MetadataSource:
+    """The federation metadata as the client library reads it (signed in the test, never fetched)."""
+    return MetadataSource.for_config(fed.config, fetch=lambda url, timeout: fed.metadata)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from federation.saml import (
 )
 from federation.saml import constants as c
 from federation.saml.assertion import mds_attributes
+from federation.saml.standard import build_standard_response
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # `make redis` starts one
 HASHED_PID = "a3f1c2" * 10 + "beef"  # what the matching service would compute; opaque to the RP
@@ -65,6 +66,10 @@ class Parties:
     @property
     def non_matching_rp(self) -> RelyingParty:
         return next(rp for rp in self.config.relying_parties if rp.name == "test-rp-non-matching")
+
+    @property
+    def standard_rp(self) -> RelyingParty:
+        return next(rp for rp in self.config.relying_parties if rp.name == "test-rp-standard")
 
     @property
     def idp_two_entity_id(self) -> str:
@@ -190,6 +195,35 @@ def idp_assertions(
     return [encrypt_assertion(a, certificate) for a in (authn, mds)]
 
 
+# The standard profile's citizen as an IDP asserts her: an unverified first name, a closed surname, then
+# the current one.
+STANDARD_MDS = MatchingDataset(
+    first_names=(MdsValue("Alice", False),),
+    surnames=(MdsValue("Jones", True, to_date=date(2010, 1, 1)), MdsValue("Evans", True)),
+    date_of_birth=MdsValue(date(1985, 3, 14), True),
+    current_address=Address(lines=("12 Orchard Road", "Bristol"), postcode="BS7 8QT", verified=True),
+)
+
+
+def standard_response(p: Parties, rp: RelyingParty, request_id: str, **overrides) -> str:
+    """The hub's standard Response for `rp`, built as the hub's front end builds it."""
+    arguments = dict(
+        rp=rp,
+        hub_entity_id=p.config.hub.entity_id,
+        credential=p.hub.signing,
+        idp_entity_id=p.idp_two_entity_id,
+        pid=IDP_PID,
+        level=LevelOfAssurance.LEVEL_2,
+        authn_instant=now(),
+        matching_dataset=STANDARD_MDS,
+        in_response_to=request_id,
+        acs_url=rp.default_acs_url(),
+        now=now(),
+    )
+    arguments.update(overrides)
+    return encode_post(xmlsecurity.to_bytes(build_standard_response(**arguments)))
+
+
 # --- reading the RP's pages -------------------------------------------------------------------------------
 
 _HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)">')
@@ -248,5 +282,5 @@ def sign_in_matched(client, p: Parties, prefix: str = "") -> str:
     saml = hub_response(p, p.matching_rp, in_response_to=sign_in.request_id, assertions=[assertion])
     response = client.post(f"{prefix}/SAML2/SSO/POST", data={"SAMLResponse": saml, "RelayState": sign_in.relay_state})
     page = follow_redirects(client, response)
-    assert page.status_code == 200 and 'id="hashed-pid"' in page.get_data(as_text=True), page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="identifier"' in page.get_data(as_text=True), page.get_data(as_text=True)
     return page.get_data(as_text=True)

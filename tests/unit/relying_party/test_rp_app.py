@@ -95,7 +95,7 @@ def test_success_match_shows_signed_in_with_hashed_pid_and_loa(client, fed, capl
     page = signed_in_page(client, post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state))
     assert 'id="outcome-success_match"' in page
     assert "You&#39;re signed in" in page
-    assert f'id="hashed-pid">{HASHED_PID}<' in page
+    assert f'id="identifier">{HASHED_PID}<' in page
     assert '<span id="level">Level 2</span>' in page
     assert "scenario=SUCCESS_MATCH" in caplog.text and "loa=LEVEL_2" in caplog.text
     assert HASHED_PID not in caplog.text  # no identifiers of the citizen in the log
@@ -146,7 +146,7 @@ def test_unsuccessful_outcomes_say_what_to_do_next(client, fed, status, outcome,
     assert heading in page
     assert 'id="start-again"' in page  # what to do next
     assert "Other ways to prove your identity" in page
-    assert 'id="hashed-pid"' not in page
+    assert 'id="identifier"' not in page
 
 
 def test_non_matching_identity_verified(client, fed):
@@ -157,7 +157,7 @@ def test_non_matching_identity_verified(client, fed):
     page = signed_in_page(client, response, NON_MATCHING)
     assert 'id="outcome-identity_verified"' in page
     expected = hashed_pid(fed.idp_two_entity_id, rp.entity_id, IDP_PID)
-    assert f'id="hashed-pid">{expected}<' in page
+    assert f'id="identifier">{expected}<' in page
     assert IDP_PID not in page
 
 

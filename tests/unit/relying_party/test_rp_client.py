@@ -1,23 +1,36 @@
-"""The client library on its own: what a department calls, and the hub status -> scenario table."""
+"""The client library on its own: what a department calls, and the hub status -> scenario table.
+
+The `verify` profile here; the `standard` profile's reading is in test_hub_client_standard.py."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rp_support import HASHED_PID, account_creation_attributes, hub_response, idp_assertions, matching_service_assertion
+from rp_support import (
+    HASHED_PID,
+    IDP_PID,
+    account_creation_attributes,
+    hub_response,
+    idp_assertions,
+    matching_service_assertion,
+)
 
+from federation.config import ConfigError
 from federation.loa import LevelOfAssurance
-from federation.metadata import MetadataSource
-from federation.saml import Status, new_id
+from federation.saml import (
+    SamlValidationError,
+    Status,
+    decode_post,
+    new_id,
+    parse_authn_request,
+    parse_redirect_authn_request,
+)
 from federation.saml import constants as c
-from relying_party_example.client import HubClient, HubResponseError, Scenario
-
-
-@pytest.fixture(scope="module")
-def metadata(fed) -> MetadataSource:
-    return MetadataSource.for_config(fed.config, fetch=lambda url, timeout: fed.metadata)
+from federation.saml.standard import pairwise_id
+from hub_client import HubClient, HubResponseError, Scenario
 
 
 @pytest.fixture
@@ -38,9 +51,63 @@ def test_start_sign_in_targets_the_hub_sso_from_metadata(matching, fed):
     assert request_id.startswith("_")
 
 
-def test_relay_state_longer_than_80_bytes_is_refused(matching):
+def test_the_post_binding_request_is_signed_and_names_no_acs_or_level(matching, fed):
+    request_id, post = matching.start_sign_in()
+    request = parse_authn_request(
+        decode_post(post.value),
+        certificates_for_issuer=lambda issuer: (
+            [fed.rp.signing.certificate] if issuer == fed.matching_rp.entity_id else []
+        ),
+        expected_destination=fed.config.hub.sso_url,
+        now=datetime.now(UTC),
+    )
+    assert request.id == request_id and request.issuer == fed.matching_rp.entity_id
+    assert request.acs_url is None and request.acs_index is None and request.requested_loas == ()
+
+
+def test_the_redirect_binding_signs_the_query_string_as_the_hub_checks_it(matching, fed):
+    request_id, url = matching.start_sign_in_redirect("state-2")
+    sso_url, _, query = url.partition("?")
+    assert sso_url == fed.config.hub.sso_url
+    redirect = parse_redirect_authn_request(
+        query,
+        certificates_for_issuer=lambda issuer: (
+            [fed.rp.signing.certificate] if issuer == fed.matching_rp.entity_id else []
+        ),
+        expected_destination=fed.config.hub.sso_url,
+        now=datetime.now(UTC),
+    )
+    assert redirect.request.id == request_id and redirect.relay_state == "state-2"
+    tampered = query.replace("RelayState=state-2", "RelayState=state-3")
+    with pytest.raises(SamlValidationError) as refused:
+        parse_redirect_authn_request(
+            tampered,
+            certificates_for_issuer=lambda issuer: [fed.rp.signing.certificate],
+            expected_destination=fed.config.hub.sso_url,
+            now=datetime.now(UTC),
+        )
+    assert refused.value.reason == "signature-invalid"
+
+
+@pytest.mark.parametrize("start", ["start_sign_in", "start_sign_in_redirect"])
+def test_relay_state_longer_than_80_bytes_is_refused(matching, start):
     with pytest.raises(ValueError, match="80"):
-        matching.start_sign_in("x" * 81)
+        getattr(matching, start)("x" * 81)
+
+
+def test_for_service_finds_the_service_by_name_or_entity_id_and_checks_its_keys(fed, keys_dir, metadata):
+    by_name = HubClient.for_service(
+        fed.config, "test-rp-standard", keys_dir, keys_name="test-rp", metadata_source=metadata
+    )
+    assert by_name.relying_party == fed.standard_rp
+    by_id = HubClient.for_service(
+        fed.config, fed.standard_rp.entity_id, keys_dir, keys_name="test-rp", metadata_source=metadata
+    )
+    assert by_id.relying_party == fed.standard_rp and by_id.acs_url == fed.standard_rp.default_acs_url()
+    with pytest.raises(ConfigError, match="no such relying party"):
+        HubClient.for_service(fed.config, "nobody", keys_dir, keys_name="test-rp", metadata_source=metadata)
+    with pytest.raises(ConfigError, match="signing_certificates.*'stub-idp-two' signing key"):
+        HubClient.for_service(fed.config, "test-rp", keys_dir, keys_name="stub-idp-two", metadata_source=metadata)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +131,7 @@ def test_hub_status_to_scenario(matching, fed, status, scenario):
     )
     assert outcome.scenario is scenario
     assert not outcome.scenario.is_verified
-    assert outcome.hashed_pid is None and outcome.level_of_assurance is None
+    assert outcome.identifier is None and outcome.level_of_assurance is None
     assert outcome.status == status
 
 
@@ -76,9 +143,9 @@ def test_success_match_gives_hashed_pid_and_loa(matching, fed):
         expected_request_id=request_id,
     )
     assert outcome.scenario is Scenario.SUCCESS_MATCH
-    assert outcome.hashed_pid == HASHED_PID
+    assert outcome.identifier == HASHED_PID
     assert outcome.level_of_assurance is LevelOfAssurance.LEVEL_2
-    assert outcome.attributes == ()
+    assert outcome.account_creation_attributes == ()
 
 
 def test_account_creation_returns_the_attributes(matching, fed):
@@ -89,8 +156,8 @@ def test_account_creation_returns_the_attributes(matching, fed):
         expected_request_id=request_id,
     )
     assert outcome.scenario is Scenario.ACCOUNT_CREATION
-    assert [a.name for a in outcome.attributes] == ["FIRST_NAME", "SURNAME", "DATE_OF_BIRTH"]
-    assert outcome.hashed_pid == HASHED_PID
+    assert [a.name for a in outcome.account_creation_attributes] == ["FIRST_NAME", "SURNAME", "DATE_OF_BIRTH"]
+    assert outcome.identifier == HASHED_PID
 
 
 def test_a_response_is_accepted_once(matching, fed):
@@ -145,8 +212,26 @@ def test_non_matching_identity_verified(non_matching, fed):
     )
     assert outcome.scenario is Scenario.IDENTITY_VERIFIED
     assert outcome.level_of_assurance is LevelOfAssurance.LEVEL_2
-    assert len(outcome.hashed_pid) == 64
     assert outcome.matching_dataset is not None and outcome.matching_dataset.surnames[0].value == "Example"
+
+
+def test_non_matching_services_get_a_pairwise_identifier_never_the_idp_pid(fed, metadata):
+    """The IDP's assertions carry its own PID; each service sees only its own pairwise identifier."""
+    identifiers = []
+    for rp in (
+        fed.non_matching_rp,
+        dataclasses.replace(fed.non_matching_rp, entity_id="https://other.federation.test"),
+    ):
+        client = HubClient(fed.config, rp, fed.rp, metadata)
+        request_id, _ = client.start_sign_in()
+        outcome = client.handle_response(
+            hub_response(fed, rp, in_response_to=request_id, assertions=idp_assertions(fed)),
+            expected_request_id=request_id,
+        )
+        assert outcome.identifier == pairwise_id(fed.idp_two_entity_id, rp.entity_id, IDP_PID)
+        assert IDP_PID not in repr(dataclasses.astuple(outcome))  # nowhere in the outcome, whatever the field
+        identifiers.append(outcome.identifier)
+    assert identifiers[0] != identifiers[1]
 
 
 def test_non_matching_assertions_addressed_to_someone_else_are_refused(non_matching, fed):

@@ -74,7 +74,7 @@ def test_the_hubs_cross_site_post_signs_in_the_browser_that_started(client, fed,
     applied = client.get(continue_url)  # a top-level GET: the cookie is sent
     assert applied.status_code == 303 and applied.headers["Location"] == "/signed-in"
     page = client.get("/signed-in").get_data(as_text=True)
-    assert f'id="hashed-pid">{HASHED_PID}<' in page
+    assert f'id="identifier">{HASHED_PID}<' in page
     key = continue_url.split("key=")[1]
     assert key not in caplog.text and HASHED_PID not in caplog.text  # the log has neither
 

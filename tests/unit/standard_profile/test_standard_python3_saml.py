@@ -27,42 +27,25 @@ from federation.saml.constants import MatchingOutcome
 from federation.saml.response import Status, build_response, encrypt_assertion
 from federation.saml.standard import build_standard_assertion, pairwise_id, released_attributes
 from federation.xmlsecurity import KeyTransport
+from tests.support.examples import load_example
 
 BOTH = pytest.mark.parametrize("key_transport", list(KeyTransport))
 
 
 def department_settings(standard: StandardFederation, rp: RelyingParty) -> OneLogin_Saml2_Settings:
-    """python3-saml's settings as its documentation has a service write them, for `rp`."""
+    """python3-saml's settings for `rp` as the integration guide has a department write them."""
     keys, hub = standard.keys_dir, standard.config.hub
-    return OneLogin_Saml2_Settings(
-        {
-            "strict": True,
-            "sp": {
-                "entityId": rp.entity_id,
-                "assertionConsumerService": {"url": rp.default_acs_url(), "binding": c.BINDING_HTTP_POST},
-                "NameIDFormat": c.NAMEID_FORMAT_PERSISTENT,
-                # python3-saml has one SP key for signing requests and decrypting: the encryption key pair
-                "x509cert": (keys / "test-rp-encryption.crt").read_text(),
-                "privateKey": (keys / "test-rp-encryption.key").read_text(),
-            },
-            "idp": {
-                "entityId": hub.entity_id,
-                "singleSignOnService": {"url": hub.sso_url, "binding": c.BINDING_HTTP_POST},
-                "x509cert": (keys / "hub-signing.crt").read_text(),
-            },
-            "security": {
-                "authnRequestsSigned": True,
-                "wantMessagesSigned": True,
-                "wantAssertionsSigned": True,
-                "wantAssertionsEncrypted": True,
-                "wantNameId": True,
-                "rejectDeprecatedAlgorithm": True,
-                "signatureAlgorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-                "digestAlgorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
-            },
-        },
-        custom_base_path=None,
+    settings = load_example("python3_saml_settings").saml_settings(
+        entity_id=rp.entity_id,
+        acs_url=rp.default_acs_url(),
+        # python3-saml has one SP key for signing requests and decrypting: the encryption key pair
+        certificate_pem=(keys / "test-rp-encryption.crt").read_text(),
+        private_key_pem=(keys / "test-rp-encryption.key").read_text(),
+        hub_entity_id=hub.entity_id,
+        hub_sso_url=hub.sso_url,
+        hub_certificate_pem=(keys / "hub-signing.crt").read_text(),
     )
+    return OneLogin_Saml2_Settings(settings, custom_base_path=None)
 
 
 def posted_to(rp: RelyingParty) -> dict[str, str]:

@@ -1,0 +1,24 @@
+"""The hub's client library: a department signs citizens in through the hub and writes no SAML.
+
+    client = HubClient.for_service(config, "benefits-service", keys_dir)
+    request_id, post = client.start_sign_in(relay_state)    # or start_sign_in_redirect: (id, URL)
+    ...                                                      # keep request_id server-side, for this browser
+    request_id = client.request_id_answered(form["SAMLResponse"])     # unverified: finds the attempt
+    outcome = client.handle_response(form["SAMLResponse"], expected_request_id=request_id_of_the_attempt)
+    if outcome.scenario.is_verified:
+        outcome.identifier, outcome.level_of_assurance, outcome.attributes
+
+It reads both profiles a service can receive (docs/saml-profiles.md), chosen by the service's
+`saml_profile` in the federation config: `verify` (the matching service's assertion, or the identity
+provider's two) and `standard` (one hub-signed assertion with typed attributes). Every message is
+verified with keys from signed metadata and the config; anything that fails a check raises
+`HubResponseError` with a short `reason` to log. The guide for departments is docs/client-library.md.
+"""
+
+from federation.saml.standard import ReleasedAttribute
+from hub_client.client import HubClient
+from hub_client.errors import HubResponseError
+from hub_client.outcome import Outcome, Scenario
+from hub_client.sign_in import SamlPost, new_relay_state
+
+__all__ = ["HubClient", "HubResponseError", "Outcome", "ReleasedAttribute", "SamlPost", "Scenario", "new_relay_state"]

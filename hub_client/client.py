@@ -1,0 +1,175 @@
+"""`HubClient`: signs citizens in through the hub on behalf of one service, in the service's profile.
+
+The hub's certificates and SSO URL come from signed federation metadata; the service's own entry (its
+profile, levels, matching service, attributes) and its matching service's certificates from the
+federation config. The profile (`RelyingParty.saml_profile`) decides how a success is read:
+`verify_profile` or `standard_profile`; the Response around it, its failures and replays are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from federation import xmlsecurity
+from federation.config import ConfigError, FederationConfig, RelyingParty
+from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.metadata import MetadataSource
+from federation.saml import decode_post, decrypt_assertion, parse_response
+from federation.saml.constants import SamlProfile
+from federation.saml.ids import now_utc
+from hub_client.errors import HubResponseError, refusing
+from hub_client.expectations import Expected
+from hub_client.outcome import Outcome, scenario_for_failure
+from hub_client.replay import ConsumedRequests
+from hub_client.sign_in import SamlPost, post_authn_request, redirect_authn_request
+from hub_client.standard_profile import read_standard_assertion
+from hub_client.verify_profile import read_idp_assertions, read_matching_service_assertion
+
+__all__ = ["Clock", "HubClient"]
+
+Clock = Callable[[], datetime]
+MAX_ID_LENGTH = 256  # our request IDs are 41 characters; anything far longer is not an answer to one
+
+
+class HubClient:
+    """Signs citizens in through the hub on behalf of one relying party (one service)."""
+
+    def __init__(
+        self,
+        config: FederationConfig,
+        relying_party: RelyingParty,
+        credentials: EntityCredentials,
+        metadata_source: MetadataSource,
+        clock: Clock = now_utc,
+    ) -> None:
+        self.config = config
+        self.relying_party = relying_party
+        self.acs_url = relying_party.default_acs_url()
+        self._credentials = credentials
+        self._metadata = metadata_source
+        self._clock = clock
+        self._consumed = ConsumedRequests(config.session_lifetime + config.clock_skew)
+        self._matching_service_certs: tuple[x509.Certificate, ...] = ()
+        if relying_party.matching_service_entity_id is not None:
+            matching_service = config.matching_service(relying_party.matching_service_entity_id)
+            if matching_service is None:  # the config loader already refuses this; be explicit anyway
+                raise ValueError(f"no matching service {relying_party.matching_service_entity_id!r} in the config")
+            self._matching_service_certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+
+    @classmethod
+    def for_service(
+        cls,
+        config: FederationConfig,
+        service: str,
+        keys_dir: Path,
+        *,
+        keys_name: str | None = None,
+        metadata_source: MetadataSource | None = None,
+        clock: Clock = now_utc,
+    ) -> HubClient:
+        """The client of `service` (its name or entity ID in the federation config), with its keys.
+
+        Keys are read from `keys_dir` as `<keys_name>-signing.key/.crt` and `<keys_name>-encryption.key/.crt`
+        (`keys_name` defaults to the service's name) and checked against the service's certificates in the
+        config, so a mismatch stops start-up with a ConfigError rather than failing every sign-in. Without
+        `metadata_source` the client fetches the federation metadata itself and refreshes it in the background.
+        """
+        rp = config.relying_party(service) or next((rp for rp in config.relying_parties if rp.name == service), None)
+        if rp is None:
+            raise ConfigError(config.source, service, None, "no such relying party in the federation config")
+        keys_name = keys_name or rp.name
+        credentials = load_entity_credentials(Path(keys_dir), keys_name)
+
+        def error(field: str, problem: str) -> ConfigError:
+            return ConfigError(config.source, rp.entity_id, field, problem, kind="relying party")
+
+        if all(cert.certificate != credentials.signing.certificate for cert in rp.signing_certificates):
+            raise error("signing_certificates", f"does not list the certificate of the {keys_name!r} signing key")
+        encryption = rp.encryption_certificate
+        if encryption is not None and encryption.certificate != credentials.encryption.certificate:
+            raise error("encryption_certificate", f"is not the certificate of the {keys_name!r} encryption key")
+        if metadata_source is None:
+            metadata_source = MetadataSource.for_config(config)
+            metadata_source.start()
+        return cls(config, rp, credentials, metadata_source, clock=clock)
+
+    # --- sending the citizen to the hub ---------------------------------------------------------------
+
+    def start_sign_in(self, relay_state: str | None = None) -> tuple[str, SamlPost]:
+        """A signed AuthnRequest for the HTTP-POST binding: (its ID, the form the browser posts to the hub).
+
+        Keep the ID server-side with the browser session that started the sign-in, for `handle_response`.
+        Raises MetadataError when no federation metadata can be had (the hub's SSO URL comes from it).
+        """
+        return post_authn_request(**self._authn_request(), relay_state=relay_state)
+
+    def start_sign_in_redirect(self, relay_state: str | None = None) -> tuple[str, str]:
+        """The same for the HTTP-Redirect binding: (the request ID, the URL to send the browser to)."""
+        return redirect_authn_request(**self._authn_request(), relay_state=relay_state)
+
+    def _authn_request(self) -> dict[str, Any]:
+        """Who asks, where to and when: the hub's SSO URL comes from the federation metadata."""
+        return {
+            "issuer": self.relying_party.entity_id,
+            "destination": self._metadata.current.hub.sso_url,
+            "credential": self._credentials.signing,
+            "now": self._clock(),
+        }
+
+    # --- reading the hub's answer ---------------------------------------------------------------------
+
+    def request_id_answered(self, saml_response_b64: str) -> str:
+        """The request ID a hub Response says it answers (its InResponseTo), NOT verified: only to find the
+        sign-in attempt, when the hub's POST comes without the browser's cookie (the hub on another site).
+        `handle_response` then checks it against the attempt on the signed Response. Raises HubResponseError.
+        """
+        with refusing():
+            root = xmlsecurity.parse_xml(decode_post(saml_response_b64))
+        in_response_to = root.get("InResponseTo")
+        if not in_response_to or len(in_response_to) > MAX_ID_LENGTH:
+            raise HubResponseError("no-in-response-to", "the Response names no request it answers")
+        return in_response_to
+
+    def handle_response(self, saml_response_b64: str, *, expected_request_id: str) -> Outcome:
+        """Validate the hub's Response to our request and say what it means. Raises HubResponseError.
+
+        Each request is answered once: a second Response to the same request is refused (`replayed-response`).
+        """
+        with refusing():
+            return self._handle(saml_response_b64, expected_request_id)
+
+    def _handle(self, saml_response_b64: str, expected_request_id: str) -> Outcome:
+        metadata = self._metadata.current
+        now = self._clock()
+        expected = Expected(self.relying_party, self.acs_url, expected_request_id, now, self.config.clock_skew)
+        hub = metadata.hub
+        # The Response must be signed by the hub: only the hub's certificates are offered for it.
+        response = parse_response(
+            decode_post(saml_response_b64),
+            certificates_for_issuer=lambda issuer: hub.signing_certificates if issuer == hub.entity_id else (),
+            expected_destination=self.acs_url,
+            expected_in_response_to=expected_request_id,
+            expected_audience=self.relying_party.entity_id,
+            now=now,
+            clock_skew=self.config.clock_skew,
+        )
+        if not self._consumed.consume(expected_request_id):
+            raise HubResponseError("replayed-response", "this sign-in request has already been answered")
+        if not response.status.is_success:
+            return Outcome(scenario_for_failure(response.status), response.id, response.status)
+        if not response.encrypted_assertions:
+            raise HubResponseError("missing-assertion", "a success response carries no assertion")
+        decrypted = [
+            decrypt_assertion(xmlsecurity.parse_xml(encrypted), [self._credentials.encryption])
+            for encrypted in response.encrypted_assertions
+        ]
+        if self.relying_party.saml_profile is SamlProfile.STANDARD:
+            return read_standard_assertion(decrypted, response, expected, hub)
+        if self.relying_party.uses_matching:
+            return read_matching_service_assertion(decrypted, response, expected, self._matching_service_certs)
+        return read_idp_assertions(decrypted, response, expected, metadata)
