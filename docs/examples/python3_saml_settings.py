@@ -48,8 +48,5 @@ def saml_settings(
             "rejectDeprecatedAlgorithm": True,
             "signatureAlgorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
             "digestAlgorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
-            # Ask for no AuthnContext: the levels of assurance a service accepts come from the federation
-            # config, and the hub refuses python3-saml's default (PasswordProtectedTransport) for now.
-            "requestedAuthnContext": False,
         },
     }
