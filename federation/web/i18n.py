@@ -36,6 +36,8 @@ def is_supported(lang: object) -> bool:
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Message]:
     flat: dict[str, Message] = {}
     for key, value in tree.items():
+        if not isinstance(key, str):  # YAML reads unquoted yes/no/on/off keys as booleans: quote them
+            raise ValueError(f"message key {prefix}{key!r} is not text: quote it in the YAML file")
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(_flatten(value, f"{name}."))

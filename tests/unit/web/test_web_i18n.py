@@ -90,3 +90,23 @@ def test_translate_and_template_helpers_follow_the_request_language(make_web_app
             name={"en": "Name", "cy": "Enw"},
         )
     assert rendered == "Helo &lt;b&gt;|cy|Enw|Profi pwy ydych chi"
+
+
+def test_a_key_yaml_reads_as_a_boolean_is_refused_not_shown_raw(tmp_path):
+    """`yes:` unquoted is the boolean True to YAML: the page would show `start.True` or the raw key."""
+    import yaml
+
+    from federation.web.i18n import _flatten
+
+    with pytest.raises(ValueError, match="quote it"):
+        _flatten(yaml.safe_load("start:\n  yes: Yes\n  no: No\n"))
+    assert _flatten(yaml.safe_load('start:\n  "yes": Yes\n  "no": No\n')) == {"start.yes": "Yes", "start.no": "No"}
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_the_start_page_answers_are_words_in_both_languages(lang):
+    from federation.web.i18n import default_catalogue
+
+    catalogue = default_catalogue()
+    for key in ("start.yes", "start.no"):
+        assert catalogue.text(lang, key) != key
