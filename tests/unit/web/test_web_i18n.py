@@ -100,7 +100,7 @@ def test_a_key_yaml_reads_as_a_boolean_is_refused_not_shown_raw(tmp_path):
 
     with pytest.raises(ValueError, match="quote it"):
         _flatten(yaml.safe_load("start:\n  yes: Yes\n  no: No\n"))
-    assert _flatten(yaml.safe_load('start:\n  "yes": Yes\n  "no": No\n')) == {"start.yes": "Yes", "start.no": "No"}
+    assert _flatten(yaml.safe_load('start:\n  "yes": "Yes"\n  "no": "No"\n')) == {"start.yes": "Yes", "start.no": "No"}
 
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
