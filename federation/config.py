@@ -185,6 +185,27 @@ class MetadataSettings:
     refresh_interval_seconds: int
 
 
+@dataclass(frozen=True)
+class Operator:
+    """Who runs this deployment, for the citizen pages every service must have (help, privacy notice,
+    accessibility statement): its name, how to contact it, and the data controller of the personal data."""
+
+    name: LocalizedText
+    contact_email: str
+    privacy_controller: LocalizedText
+    data_protection_email: str
+
+
+DEMO_OPERATOR = Operator(
+    name=LocalizedText(en="The identity federation (demonstration)", cy="Y ffederasiwn hunaniaeth (arddangosiad)"),
+    contact_email="help@federation.test",
+    privacy_controller=LocalizedText(
+        en="The federation operator (demonstration)", cy="Gweithredwr y ffederasiwn (arddangosiad)"
+    ),
+    data_protection_email="data-protection@federation.test",
+)
+
+
 Entity = Hub | RelyingParty | IdentityProvider | MatchingService
 
 
@@ -199,6 +220,7 @@ class FederationConfig:
     clock_skew: timedelta = timedelta(seconds=30)
     session_lifetime: timedelta = timedelta(minutes=90)
     matching_service_timeout_seconds: float = 5.0
+    operator: Operator = DEMO_OPERATOR
 
     @cached_property
     def _by_entity_id(self) -> dict[str, Entity]:
@@ -543,7 +565,10 @@ class _Fields:
 
 # --------------------------------------------------------------------------------------------- sections
 
-_TOP_LEVEL = frozenset({"federation", "metadata", "hub", "relying_parties", "identity_providers", "matching_services"})
+_TOP_LEVEL = frozenset(
+    {"federation", "metadata", "hub", "relying_parties", "identity_providers", "matching_services", "operator"}
+)
+_OPERATOR = frozenset({"name", "contact_email", "privacy_controller", "data_protection_email"})
 _FEDERATION = frozenset({"clock_skew_seconds", "session_lifetime_minutes", "matching_service_timeout_seconds"})
 _METADATA = frozenset({"signing_certificate", "trust_anchor", "valid_for_hours", "refresh_interval_seconds"})
 _HUB = frozenset({"entity_id", "base_url", "signing_certificates", "encryption_certificates"})
@@ -586,6 +611,26 @@ def _entity_fields(ctx: _Context, data: Any, section: str, index: int, kind: str
     fields = fields.named(fields.entity_id(), kind)
     fields.check_unknown()
     return fields
+
+
+def _operator(top: _Fields) -> Operator:
+    """The optional `operator` section; the demonstration operator when absent."""
+    if top.raw("operator", None) is None:
+        return DEMO_OPERATOR
+    fields = top.nested("operator", _OPERATOR)
+    return Operator(
+        name=fields.localized("name"),
+        contact_email=_email(fields, "contact_email"),
+        privacy_controller=fields.localized("privacy_controller"),
+        data_protection_email=_email(fields, "data_protection_email"),
+    )
+
+
+def _email(fields: _Fields, key: str) -> str:
+    value = fields.string(key)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise fields.error(key, f"not an email address: {value!r}")
+    return value
 
 
 def _metadata(top: _Fields) -> MetadataSettings:
@@ -818,6 +863,7 @@ def load_federation_config(
         clock_skew=timedelta(seconds=settings.number("clock_skew_seconds", 30, positive=False)),
         session_lifetime=timedelta(minutes=settings.number("session_lifetime_minutes", 90)),
         matching_service_timeout_seconds=settings.number("matching_service_timeout_seconds", 5),
+        operator=_operator(top),
     )
 
 

@@ -16,12 +16,13 @@ from flask import Flask, jsonify, render_template, request
 from federation.config import expiring_certificates
 from federation.runtime import Runtime
 from federation.web import problems, register_web
+from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
 from hub import audit
 from hub.services import HubServices, build_services
 from hub.store.base import StoreUnavailable
 from hub.views import idp_response, journey, metadata, sso
 from hub.views.pages import problem_page
-from hub.web_session import csrf_token
+from hub.web_session import COOKIE_NAME, csrf_token
 
 log = logging.getLogger("hub")
 
@@ -44,6 +45,15 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         service_name={"en": "Prove your identity", "cy": "Profi pwy ydych chi"},
         form_action_origins=sorted(origins),
         service_url="/",
+        pages=ServicePages(
+            operator=runtime.config.operator,
+            cookies=(
+                CookieUse(COOKIE_NAME, "pages.cookies.hub_session_purpose", "pages.cookies.session_end"),
+                LANGUAGE_COOKIE,
+            ),
+            feedback=FeedbackLog(runtime.var_dir / "feedback.jsonl", app="hub"),
+            kind="hub",
+        ),
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
     for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):

@@ -36,6 +36,7 @@ from federation.config import ConfigError, FederationConfig
 from federation.metadata import MetadataSource
 from federation.runtime import Runtime
 from federation.web import register_web
+from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
 from hub_client import HubClient
 from relying_party_example import views
 from relying_party_example.browser_session import BrowserSessions, install
@@ -106,6 +107,15 @@ def create_app(
         form_action_origins=[config.hub.sso_url],
         service_url=services[0].prefix + "/",
         messages=_messages(),
+        pages=ServicePages(
+            operator=config.operator,
+            cookies=(
+                CookieUse(sessions.cookie_name, "pages.cookies.rp_session_purpose", "pages.cookies.session_end"),
+                LANGUAGE_COOKIE,
+            ),
+            feedback=FeedbackLog(runtime.var_dir / "feedback-service.jsonl", app="service"),
+            kind="service",
+        ),
     )
     app.jinja_env.globals["csrf_token"] = views.csrf_token
     sign_ins = SignIns(sessions.store, int((config.session_lifetime + config.clock_skew).total_seconds()))

@@ -40,6 +40,7 @@ from federation.metadata import FederationMetadata, MetadataError, MetadataSourc
 from federation.runtime import Runtime
 from federation.saml import SamlValidationError, encode_post
 from federation.web import current_language, register_web
+from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
 from stub_idps.display import Display
 from stub_idps.inbound import PendingRequest, ReplayCache, read_authn_request
 from stub_idps.registration import FIELDS, GENDERS, parse_registration
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 MESSAGES_FILE = Path(__file__).resolve().parent / "messages.yaml"
 SESSION_IDPS = "idps"  # per-IDP state in the session: {idp name: {"request": ..., "user": ..., "notice": ...}}
 SESSION_CSRF = "csrf"
+SESSION_COOKIE = "stub_idp_session"
 MAX_FORM_BYTES = 1024 * 1024
 REQUEST_MAX_AGE = timedelta(minutes=5)  # parse_authn_request's freshness window: replay IDs are kept this long
 
@@ -150,7 +152,7 @@ def create_app(
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),  # per process: sessions do not survive a restart, by design
-        SESSION_COOKIE_NAME="stub_idp_session",
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=all(idp.config.sso_url.startswith("https://") for idp in idps.values()),
@@ -175,6 +177,15 @@ def create_app(
         form_action_origins=lambda: [config.hub.response_url, *g.get("form_targets", ())],
         messages=messages,
         phase="development",
+        pages=ServicePages(
+            operator=config.operator,
+            cookies=(
+                CookieUse(SESSION_COOKIE, "pages.cookies.stub_idp_session_purpose", "pages.cookies.session_end"),
+                LANGUAGE_COOKIE,
+            ),
+            feedback=FeedbackLog(runtime.var_dir / "feedback-stub-idps.jsonl", app="stub-idps"),
+            kind="idp",
+        ),
     )
 
     def catalogue():

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from federation.web import i18n
 from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
+from federation.web.service_pages import ServicePages, register_service_pages
 
 __all__ = [
     "PHASES",
@@ -129,6 +130,7 @@ def register_web(
     phase: str = "beta",
     messages: Mapping[str, Mapping[str, Any]] | None = None,
     assets_dir: Path | str | None = None,
+    pages: ServicePages | None = None,
 ) -> None:
     """Configure a Flask app for GOV.UK-styled bilingual pages.
 
@@ -138,6 +140,7 @@ def register_web(
     the IDPs' SSO URLs and RP ACS URLs for the hub, the hub SSO URL for an RP or IDP; a callable is
     re-evaluated on every response (for metadata that refreshes).
     ``messages``: the app's own catalogue entries ``{"en": {...}, "cy": {...}}`` merged over ours.
+    ``pages``: the cookies, privacy, accessibility, help and feedback pages, linked from every footer.
     """
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
@@ -213,5 +216,7 @@ def register_web(
         federation_phase=phase,
         saml_post_fields=saml_post_fields,
     )
+    if pages is not None:
+        register_service_pages(app, pages)
     app.jinja_env.filters["localize"] = lambda value: i18n.localize(value, current_language())
     app.jinja_env.filters["paragraphs_of"] = lambda value: i18n.split_paragraphs(value, current_language())
