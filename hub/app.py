@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 
 from federation.config import expiring_certificates
 from federation.runtime import Runtime
@@ -73,7 +73,8 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
 
     @app.get("/")
     def index():
-        return render_template("index.html")
+        journey = url_for("journey.result") if request.cookies.get(COOKIE_NAME) else None
+        return render_template("index.html", journey_url=journey)
 
     @app.errorhandler(400)
     def bad_request(_error):
@@ -81,7 +82,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_error):
-        return problem_page(problems.GENERIC, status=404)
+        return problem_page(problems.PAGE_NOT_FOUND, next_url=url_for("journey.result"))
 
     @app.errorhandler(405)
     def method_not_allowed(_error):
@@ -123,6 +124,7 @@ def _install_rate_limit(app: Flask, hub: HubServices) -> None:
         if decision.allowed:
             return None
         log.warning("rate limited: %s (client %s)", request.endpoint, limiter.client_hash(client))
-        response = problem_page(problems.SERVICE_UNAVAILABLE, status=429)
+        retry = request.path if request.method == "GET" else None
+        response = problem_page(problems.TOO_MANY_REQUESTS, next_url=retry or url_for("index"))
         response.headers["Retry-After"] = str(decision.retry_after_seconds)
         return response

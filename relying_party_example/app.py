@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from flask import Flask, has_request_context, request
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
 
 from federation.config import ConfigError, FederationConfig
 from federation.metadata import MetadataSource
@@ -125,6 +125,14 @@ def create_app(
     @app.get("/healthcheck")
     def healthcheck() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.errorhandler(NotFound)
+    def not_found(_error: NotFound):
+        return views.problem("not_found", 404, home_url=services[0].prefix + "/")
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(_error: MethodNotAllowed):
+        return views.problem("not_found", 405, home_url=services[0].prefix + "/")
 
     @app.errorhandler(InternalServerError)
     def server_error(_error: InternalServerError):

@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, g, has_request_contex
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from federation.web import i18n
 from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
@@ -107,14 +108,24 @@ def local_path(path: str) -> str:
     return quote("/" + path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
 
 
+def _serves_get(path: str) -> bool:
+    """Whether this app answers a GET at `path` (the step a form on that path belongs to)."""
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
+
+
 def _lang_switch_url(lang: str, path: str | None = None) -> str:
-    """Link that switches language. Other query parameters are dropped on purpose: a page reached
-    with a SAML message in its query string must not replay it. For pages answering a POST the app's
-    ``service_url`` is used unless the template passes ``path``."""
+    """Link that switches language and keeps the citizen on the same step. Other query parameters are
+    dropped on purpose: a page reached with a SAML message in its query string must not replay it. A page
+    answering a POST links to the same step's GET (the form again, in the other language) when there is
+    one, else to the app's ``service_url``, unless the template passes ``path``."""
     if not i18n.is_supported(lang):
         raise ValueError(f"unsupported language {lang!r}")
     if path is None or isinstance(path, Undefined):
-        if request.method in ("GET", "HEAD"):
+        if request.method in ("GET", "HEAD") or _serves_get(request.path):
             path = request.script_root + request.path
         else:
             path = current_app.extensions[BLUEPRINT_NAME]["service_url"]

@@ -24,6 +24,8 @@ BAD_REQUEST = "bad_request"
 COOKIES_MISSING = "cookies_missing"
 ANSWER_FROM_ANOTHER_BROWSER = "answer_from_another_browser"
 IN_PROGRESS = "in_progress"
+PAGE_NOT_FOUND = "page_not_found"
+TOO_MANY_REQUESTS = "too_many_requests"
 GENERIC = "generic"
 
 PROBLEM_STATUS = MappingProxyType(
@@ -43,6 +45,8 @@ PROBLEM_STATUS = MappingProxyType(
         COOKIES_MISSING: 400,
         ANSWER_FROM_ANOTHER_BROWSER: 400,
         IN_PROGRESS: 200,
+        PAGE_NOT_FOUND: 404,
+        TOO_MANY_REQUESTS: 429,
         GENERIC: 500,
     }
 )

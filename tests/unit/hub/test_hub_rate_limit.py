@@ -195,7 +195,7 @@ def test_app_refuses_a_client_over_the_limit_with_429(federation_config, keys_di
     limited = client.post("/SAML2/SSO", data={"SAMLRequest": "not saml"})
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert "Sorry, the service is unavailable" in limited.get_data(as_text=True)
+    assert "Sorry, there have been too many attempts" in limited.get_data(as_text=True)
     assert "Content-Security-Policy" in limited.headers
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rate limited:")]
     assert lines and lines[0].startswith("rate limited: sso.single_sign_on (client ")

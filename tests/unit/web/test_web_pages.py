@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask, render_template
 from markupsafe import escape
 
-from federation.web import problems
+from federation.web import problems, register_web
 from federation.web.i18n import default_catalogue
 
 CATALOGUE = default_catalogue()
@@ -116,11 +117,24 @@ def test_language_toggle_drops_other_query_parameters(client, parse_html):
     assert page.find("a", id="language-toggle")[0].attrs["href"] == "/page/start.html?lang=cy"
 
 
-def test_language_toggle_on_a_posted_page_goes_to_the_service_url_or_given_path(client, parse_html):
+def test_language_toggle_on_a_posted_page_stays_on_the_step_or_goes_to_the_given_path(client, parse_html):
+    # a form answered with an error: the same step's GET, in the other language (not the service's home)
     page = parse_html(client.post("/page/start.html").get_data(as_text=True))
-    assert page.find("a", id="language-toggle")[0].attrs["href"] == "/?lang=cy"
+    assert page.find("a", id="language-toggle")[0].attrs["href"] == "/page/start.html?lang=cy"
     page = parse_html(client.post("/page/redirect_to_idp.html").get_data(as_text=True))
     assert page.find("a", id="language-toggle")[0].attrs["href"] == "/choose-a-company?lang=cy"
+
+
+def test_language_toggle_on_a_page_answering_a_post_only_endpoint_goes_to_the_service_url(parse_html):
+    app = Flask(__name__)
+    register_web(app, service_name="Test", service_url="/home/")
+
+    @app.post("/only-post")
+    def only_post():
+        return render_template("federation/saml_post.html", action="https://x.test/", saml_response="eA==")
+
+    page = parse_html(app.test_client().post("/only-post").get_data(as_text=True))
+    assert page.find("a", id="language-toggle")[0].attrs["href"] == "/home/?lang=cy"
 
 
 def test_start_page_error_uses_the_error_summary_pattern(client, parse_html):
@@ -216,7 +230,7 @@ def test_error_page_explains_each_problem_and_what_to_do_next(client, parse_html
     assert next_step and next_step[0].text.strip() == CATALOGUE.text(lang, f"error.{problem}.action")
     assert page.find("a", href="https://rp.example.test/")
     assert page.find("h2", id="other-ways")
-    assert problems.problem_status(problem) in (200, 400, 502, 503)
+    assert problems.problem_status(problem) in (200, 400, 404, 429, 502, 503)
 
 
 def test_error_page_specific_statuses():
