@@ -42,6 +42,7 @@ EVENTS: frozenset[str] = frozenset(
         "user_account_created",
         "user_account_creation_failed",
         "session_timeout",
+        "release_declined",
     }
 )
 

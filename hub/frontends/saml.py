@@ -21,7 +21,7 @@ from hub.frontends import PostForm
 from hub.frontends.saml_standard import build_standard_response
 from hub.frontends.saml_verify import build_verify_response
 from hub.policy import eligibility
-from hub.policy.states import Session, new_session_id, outcome_for_rp, start_session
+from hub.policy.states import RpOutcome, Session, new_session_id, outcome_for_rp, start_session
 from hub.services import HubServices
 
 MAX_RELAY_STATE = 80  # SAML bindings 3.4.3 / 3.5.3: RelayState MUST NOT exceed 80 bytes
@@ -108,10 +108,11 @@ def start_journey(hub: HubServices, *, method: str, form: Mapping[str, str], que
     return Started(session, rp)
 
 
-def answer(hub: HubServices, session: Session) -> PostForm:
-    """The journey's end as the auto-posting form that takes the service its signed Response."""
+def answer(hub: HubServices, session: Session, *, outcome: RpOutcome | None = None) -> PostForm:
+    """The journey's end as the auto-posting form that takes the service its signed Response; `outcome`
+    overrides the state's (a citizen who declines to share is a cancellation)."""
     rp = hub.relying_party(session.rp_entity_id)
-    outcome = outcome_for_rp(session.state)
+    outcome = outcome or outcome_for_rp(session.state)
     if rp.saml_profile is SamlProfile.STANDARD:
         body = build_standard_response(hub, session, rp, outcome)
     else:

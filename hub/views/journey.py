@@ -24,6 +24,7 @@ from hub import audit, matching_step
 from hub.engines import idp as idp_engine
 from hub.engines import matching
 from hub.frontends import saml
+from hub.frontends.release import released_items
 from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
@@ -186,8 +187,9 @@ _SUCCESS_STATES = (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCES
 
 
 def _outcome_page(session: s.Session):
-    if session.state in _SUCCESS_STATES:
-        return render_template("continue_to_service.html", action=return_to_service_url(), rp_name=g.rp.display_name)
+    if session.state in _SUCCESS_STATES:  # nothing goes to the service before the citizen agrees
+        items = released_items(g.rp, account_created=session.state is s.State.USER_ACCOUNT_CREATED)
+        return render_template("release.html", action=return_to_service_url(), rp_name=g.rp.display_name, items=items)
     if session.state is s.State.AWAITING_CYCLE3_DATA:
         return redirect(url_for("journey.cycle3"), code=303)
     if session.state is s.State.IDP_SELECTED:
@@ -238,13 +240,31 @@ def result():
 @bp.post("/journey/return-to-service")
 @with_session
 def return_to_service():
-    """Post the hub's signed Response to the service, then end the session and its personal data."""
+    """Post the hub's signed Response to the service, then end the session and its personal data.
+
+    A success is sent only when the citizen agreed on the release page; if they decline, the service is
+    told they stopped (and receives nothing)."""
     session, hub = g.session, services()
     if not s.may_respond_to_rp(session.state):
         return _outcome_page(session)
-    form = saml.answer(hub, session)
+    outcome = None
+    if session.state in _SUCCESS_STATES:
+        choice = request.form.get("release")
+        if choice == "decline":
+            outcome = s.RpOutcome.NO_AUTHN_CONTEXT
+            audit.emit(
+                "release_declined",
+                session_id=session.journey_id,
+                rp_entity_id=session.rp_entity_id,
+                idp_entity_id=session.selected_idp_entity_id,
+            )
+        elif choice != "agree":
+            return _outcome_page(session)  # the release page again: the citizen has not chosen
+    form = saml.answer(hub, session, outcome=outcome)
     hub.sessions.end(session.session_id)
-    log.info("response to service: %s from state %s", s.outcome_for_rp(session.state).name, session.state.name)
+    log.info(
+        "response to service: %s from state %s", (outcome or s.outcome_for_rp(session.state)).name, session.state.name
+    )
     values = dict(form.fields)
     return render_template(
         "response_to_rp.html",

@@ -65,20 +65,27 @@ def _auto_submits(page: Page) -> bool:
     return any(f.get("data-federation-auto-submit") is not None for f in page.forms())
 
 
+def agree_to_release(browser: BrowserClient, page: Page) -> Page:
+    """On the hub's release page, agree: the page that auto-posts the hub's Response to the service."""
+    return browser.submit(page, page.form(button="Agree and continue"), {"release": "agree"})
+
+
 def hub_response_page(browser: BrowserClient, page: Page) -> Page:
-    """From the hub's success page to the page that auto-posts the hub's Response to the service."""
-    form = page.form(auto=True)
-    if form.get("action") == "/journey/return-to-service":
-        return browser.auto_submit(page)
+    """From the hub's success page (what the service will receive) to the page that auto-posts the hub's
+    Response to the service."""
+    if page.doc.xpath("//button[@id='release-agree']"):
+        return agree_to_release(browser, page)
     return page
 
 
 def return_to_service(browser: BrowserClient, page: Page) -> Page:
     """From a hub outcome page back to the service, which receives the hub's signed Response.
 
-    A success page posts itself to the hub's return step, which posts the Response to the service; any
-    other outcome page has a "Return to <service>" button (a POST with the session's CSRF token)."""
-    if not _auto_submits(page):
+    On a success the citizen agrees to what the service will receive; any other outcome page has a
+    "Return to <service>" button (a POST with the session's CSRF token)."""
+    if page.doc.xpath("//button[@id='release-agree']"):
+        page = agree_to_release(browser, page)
+    elif not _auto_submits(page):
         page = browser.submit(page, page.form(button="Return to"))
     while _auto_submits(page):
         page = browser.auto_submit(page)

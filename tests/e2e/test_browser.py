@@ -28,7 +28,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 USERNAME, PASSWORD = "alice", "bar"  # stub_idps/data/users.yaml: a LEVEL_2 user with one matching record
 IDP_NAME = "stub-idp-two"  # serves LEVEL_2, which the example service asks for
 HUB_COOKIE = "hub_session"
-HUB_RETURN_PATH = "/journey/return-to-service"
 SERVICE_COOKIE = "rp_session"
 
 
@@ -170,12 +169,17 @@ def sign_in_as_alice(context: BrowserContext, at: Endpoints, shots: Path, *, jav
     page.screenshot(path=shots / "3-idp-consent.png", full_page=True)
     page.get_by_role("button", name="Send my details").click()
     through_saml_post(page, to=at.hub_response, javascript=javascript)  # cross-site: localhost -> 127.0.0.1
-    # the hub checks the IDP's answer, applies it in this browser, asks the matching service, then takes
-    # the journey's last step as a POST with its CSRF token and posts its own Response on
-    through_saml_post(page, to=HUB_RETURN_PATH, javascript=javascript)
+    # the hub checks the IDP's answer, applies it in this browser and asks the matching service; before
+    # anything goes to the service the citizen sees what it will receive and agrees (a POST with the CSRF
+    # token), and the hub posts its own Response on
+    agree = page.get_by_role("button", name="Agree and continue")
+    expect(agree).to_be_visible()
+    expect(page.locator("#released-items li")).to_have_count(2)  # a matching service's reference, the level
+    page.screenshot(path=shots / "4-release.png", full_page=True)
+    agree.click()
     through_saml_post(page, to=at.service_acs, javascript=javascript)
     arrive(page, at.service_signed_in, "the service's signed-in page")
-    page.screenshot(path=shots / "4-signed-in.png", full_page=True)
+    page.screenshot(path=shots / "5-signed-in.png", full_page=True)
     return seen
 
 

@@ -29,7 +29,7 @@ from federation.loa import LevelOfAssurance
 from federation.metadata import HubMetadata, MetadataSource
 from federation.saml.standard import pairwise_id
 from hub_client import HubClient
-from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, idp_pid
+from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, hub_response_page, idp_pid
 from tests.support.browser_client import BrowserClient, Page
 from tests.support.examples import load_example
 from tests.support.federation_under_test import running_federation
@@ -166,6 +166,8 @@ def to_the_service(browser: BrowserClient, department: Department, outcome: str 
     page = at_idp_headless(browser, page, "alice", outcome=outcome)
     if outcome != "success":
         page = browser.submit(page, page.form(button="Return to"))
+    else:
+        page = hub_response_page(browser, page)  # the citizen agrees to what the service receives
     while page.form(auto=True).get("action") != f"{department.url}/acs":
         page = browser.auto_submit(page)
     return page

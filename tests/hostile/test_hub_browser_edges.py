@@ -7,6 +7,7 @@ answer-binding attack once more in real Chromium.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from urllib.parse import urlsplit
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from federation import xmlsecurity
+from federation.saml.constants import SAML_NS, SAMLP_NS, STATUS_NO_AUTHN_CONTEXT, STATUS_RESPONDER
 from tests.e2e.journey import (
     IDP_TWO,
     at_idp_headless,
@@ -160,17 +163,38 @@ def test_return_to_service_is_a_post_with_the_csrf_token(federation, browser, hu
     assert page.url.endswith("/choose-a-certified-company"), (page.url, page.heading)
 
 
-def test_a_success_is_only_sent_to_the_service_by_a_post(federation, browser):
+def test_a_success_is_only_sent_to_the_service_by_a_post_the_citizen_agreed_to(federation, browser):
+    hub = federation.url("hub")
     page = start_at_service(browser, federation, "/non-matching/")
     page = choose(browser, page, IDP_TWO)
     page = at_idp_headless(browser, page, "alice")
-    form = page.form(auto=True)
+    form = page.form(button="Agree and continue")
     assert form.get("action") == "/journey/return-to-service" and form.get("method") == "post"
     assert "csrf_token" in form_fields(form)
-    again = browser.get(federation.url("hub") + "/journey/result")  # a reload, or a link: nothing is sent
-    assert again.form(auto=True).get("action") == "/journey/return-to-service"
+    assert not page.forms()[0].get("data-federation-auto-submit"), "nothing leaves before the citizen agrees"
+    again = browser.get(hub + "/journey/result")  # a reload, or a link: nothing is sent
+    assert again.form(button="Agree and continue").get("action") == "/journey/return-to-service"
+    # the return step without a choice (an old page, a forged form with the token) shows the page again
+    token = form_fields(form)["csrf_token"]
+    undecided = browser.post(hub + "/journey/return-to-service", {"csrf_token": token})
+    assert undecided.form(button="Agree and continue") is not None
     page = return_to_service(browser, again)
     assert "signed in" in page.text.lower(), page.heading
+
+
+def test_a_citizen_who_declines_to_share_sends_the_service_nothing(federation, browser, var_dir):
+    page = start_at_service(browser, federation, "/non-matching/")
+    page = at_idp_headless(browser, choose(browser, page, IDP_TWO), "alice")
+    items = [" ".join(li.text_content().split()) for li in page.doc.xpath("//ul[@id='released-items']/li")]
+    assert any("date of birth" in item for item in items) and any("address" in item for item in items)
+    declined = browser.submit(page, page.form(button="Do not share my details"), {"release": "decline"})
+    response = xmlsecurity.parse_xml(base64.b64decode(form_fields(declined.form(auto=True))["SAMLResponse"]))
+    assert response.find(f"{{{SAML_NS}}}EncryptedAssertion") is None
+    codes = [e.get("Value") for e in response.iter(f"{{{SAMLP_NS}}}StatusCode")]
+    assert codes == [STATUS_RESPONDER, STATUS_NO_AUTHN_CONTEXT]
+    page = browser.auto_submit(declined)
+    assert "signed in" not in page.text.lower()
+    assert "release_declined" in (var_dir / "audit.jsonl").read_text()
 
 
 # --- crafted cookies are just unknown sessions ---------------------------------------------------------------
