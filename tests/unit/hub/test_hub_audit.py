@@ -46,8 +46,13 @@ def lines(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_event_names_are_exactly_the_architectures():
-    assert audit.EVENTS == ARCHITECTURE_EVENTS
+# Beyond the architecture's list: the citizen declined to share their details with the service (the
+# release page), a drop-out at the journey's last step that the completion reports must see.
+OWN_EVENTS = frozenset({"release_declined"})
+
+
+def test_event_names_are_exactly_the_architectures_and_ours():
+    assert audit.EVENTS == ARCHITECTURE_EVENTS | OWN_EVENTS
 
 
 def test_writes_one_json_line_with_the_journey_facts(sink):
