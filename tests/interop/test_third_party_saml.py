@@ -1,0 +1,217 @@
+"""Proof with software nobody here wrote: python3-saml and pysaml2 services, and a pysaml2 identity provider,
+through the real hub, matching service and local matcher.
+
+One federation for the module, started as in production by the launcher, from a copy of the demo config
+with four departments' `standard` services (python3-saml and pysaml2, each with and without the demo's
+matching service) and an identity provider written with pysaml2 (tests/interop/apps). Each app runs in a
+thread of this process on its own port on `localhost`, while the hub is on `127.0.0.1`: every POST between
+them is cross-site. The apps read the hub from its signed federation metadata, pinning only the
+metadata-signing certificate, and read the hub's Responses with their library's own API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from federation.launcher import Federation
+from federation.loa import LevelOfAssurance
+from federation.saml.standard import pairwise_id
+from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, idp_pid
+from tests.interop.apps import pysaml2_idp, pysaml2_sp, python3_saml_sp
+from tests.interop.apps.pysaml2_party import Party
+from tests.interop.third_party_federation import (
+    HUB_ENTITY_ID,
+    MATCHING_SERVICE_ENTITY_ID,
+    Department,
+    ThirdPartyIdp,
+    new_department,
+    new_idp,
+    serving_all,
+)
+from tests.support.browser_client import BrowserClient, Page
+from tests.support.federation_under_test import demo_config_with, running_federation
+
+pytestmark = [pytest.mark.e2e, pytest.mark.interop]  # pysaml2 runs the xmlsec1 command-line tool
+
+LEVEL_2 = LevelOfAssurance.LEVEL_2.uri
+# alice at Stub IDP Two (stub_idps/data/users.yaml), every value verified; she matches demo record D-1001
+ALICE = {
+    "first_name": ["Alice"],
+    "middle_names": ["Jane"],
+    "surname": ["Evans"],
+    "date_of_birth": ["1985-03-14"],
+    "gender": ["FEMALE"],
+    "address_lines": ["12 Orchard Road", "Bristol"],
+    "postcode": ["BS7 8QT"],
+    "uprn": ["000000100001"],
+}
+# the same citizen at the pysaml2 identity provider, which holds no middle name and no UPRN for her
+PYSAML2_IDP_CITIZEN = pysaml2_idp.Citizen(
+    pid="pysaml2-idp-7f3c9a", first_name="Alice", surname="Evans", date_of_birth="1985-03-14",
+    gender="FEMALE", address_lines=("12 Orchard Road", "Bristol"), postcode="BS7 8QT",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ThirdParties:
+    """The running federation, its config with the third parties in it, and the parties themselves."""
+
+    federation: Federation
+    config_path: Path
+    keys_dir: Path
+    departments: dict[str, Department]
+    idp: ThirdPartyIdp
+
+    @property
+    def metadata_url(self) -> str:
+        return self.federation.urls["HUB_URL"] + "/SAML2/metadata/federation"
+
+
+def party(registered: Department | ThirdPartyIdp, metadata_url: str, pinned: Sequence[Path]) -> Party:
+    """A pysaml2 party's entity and keys, trusting the metadata signed with a pinned certificate."""
+    signing, encryption = registered.signing, registered.encryption
+    return Party(
+        registered.entity_id, signing.key, signing.cert, encryption.key, encryption.cert, metadata_url, tuple(pinned)
+    )
+
+
+def department_app(department: Department, metadata_url: str, pinned: Path) -> Flask:
+    """The department's app, as its library's documented API builds it, from the hub's signed metadata."""
+    if department.library == "python3-saml":
+        service = python3_saml_sp.Service(
+            entity_id=department.entity_id,
+            base_url=department.url,
+            certificate_pem=department.encryption.cert.read_text(),
+            private_key_pem=department.encryption.key.read_text(),
+        )
+        hub = python3_saml_sp.hub_from_metadata(metadata_url, [pinned.read_text()], HUB_ENTITY_ID)
+        return python3_saml_sp.create_app(service, hub)
+    service = pysaml2_sp.Service(party(department, metadata_url, [pinned]), department.url)
+    return pysaml2_sp.create_app(service, HUB_ENTITY_ID)
+
+
+@pytest.fixture(scope="module")
+def third_parties(keys_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThirdParties]:
+    var_dir = tmp_path_factory.mktemp("third-party-saml")
+    own_keys = var_dir / "their-keys"  # not the keys directory: no process of ours holds these keys
+    departments = {
+        d.name: d
+        for d in (
+            new_department(keys_dir, own_keys, library, matching=matching)
+            for library in ("python3-saml", "pysaml2")
+            for matching in (False, True)
+        )
+    }
+    idp = new_idp(keys_dir, own_keys)
+    config_path = demo_config_with(
+        var_dir / "federation-with-third-parties.yaml",
+        relying_parties="".join(d.config_entry() for d in departments.values()),
+        identity_providers=idp.config_entry(),
+    )
+    with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config_path)) as federation:
+        parties = ThirdParties(federation, config_path, keys_dir, departments, idp)
+        pinned = keys_dir / "metadata-signing.crt"
+        apps = {d.port: department_app(d, parties.metadata_url, pinned) for d in departments.values()}
+        apps[idp.port] = pysaml2_idp.create_app(
+            pysaml2_idp.IdpSettings(
+                party(idp, parties.metadata_url, [pinned]),
+                sso_url=idp.sso_url,
+                hub_entity_id=HUB_ENTITY_ID,
+                users={"alice": PYSAML2_IDP_CITIZEN},
+            )
+        )
+        with serving_all(apps):
+            yield parties
+
+
+# --- the journey, as a browser takes it ---------------------------------------------------------------------
+
+
+def start(browser: BrowserClient, department: Department, binding: str) -> Page:
+    """From the service's /sign-in to the hub's first page, checking the AuthnRequest travelled as asked."""
+    page = browser.get(f"{department.url}/sign-in?binding={binding}")
+    if binding == "post":
+        page = browser.submit(page, page.form())  # the service's page posts its AuthnRequest, cross-site
+        assert any(e.method == "POST" and e.url.endswith("/SAML2/SSO") for e in browser.exchanges)
+    else:
+        assert any(
+            e.method == "GET" and "/SAML2/SSO?SAMLRequest=" in e.url and "&Signature=" in e.url
+            for e in browser.exchanges
+        )
+    assert page.status == 200, (page.url, page.status, page.text[:300])
+    return page
+
+
+def at_pysaml2_idp(browser: BrowserClient, page: Page, idp: ThirdPartyIdp, username: str) -> Page:
+    """The hub's page posts its AuthnRequest to the pysaml2 IDP; the citizen signs in; its Response is posted."""
+    page = choose(browser, page, idp.display_name)
+    page = browser.auto_submit(page)  # the hub's AuthnRequest, cross-site to the IDP
+    assert page.status == 200 and page.url == idp.sso_url, (page.url, page.status, page.text[:300])
+    page = browser.submit(page, page.form(), {"username": username})
+    return browser.submit(page, page.form())  # pysaml2's page posts the Response to the hub, cross-site
+
+
+def back_to(browser: BrowserClient, page: Page, department: Department) -> dict:
+    """Through the hub's remaining pages to the service's ACS, then the service's answer to this browser."""
+    while page.form(auto=True).get("action") != f"{department.url}/acs":
+        page = browser.auto_submit(page)
+    page = browser.auto_submit(page)  # the hub's Response, cross-site; the service redirects to /signed-in
+    assert page.status == 200 and page.url == f"{department.url}/signed-in", (page.url, page.status, page.text[:500])
+    return json.loads(page.text)
+
+
+def sign_in(browser: BrowserClient, department: Department, binding: str) -> dict:
+    page = choose(browser, start(browser, department, binding), IDP_TWO)
+    return back_to(browser, at_idp_headless(browser, page, "alice"), department)
+
+
+def expected_id(idp_entity_id: str, pid: str, department: Department) -> str:
+    """docs/saml-profiles.md: pairwise per service, or the matching service's hashed PID."""
+    return pairwise_id(idp_entity_id, MATCHING_SERVICE_ENTITY_ID if department.matching else department.entity_id, pid)
+
+
+def released(department: Department, citizen: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What the service should read: its attributes the citizen has, each with its `_verified` companion."""
+    expected = {}
+    for name in department.attributes:
+        if name in citizen:
+            expected |= {name: citizen[name], f"{name}_verified": ["true"]}
+    return expected | ({"matching_outcome": ["match"]} if department.matching else {})
+
+
+# --- the services ----------------------------------------------------------------------------------------------
+
+SERVICES = [
+    f"{library}-{journey}" for library in ("python3-saml", "pysaml2") for journey in ("non-matching", "matching")
+]
+
+
+@pytest.mark.parametrize("binding", ["redirect", "post"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_third_party_service_signs_alice_in(third_parties: ThirdParties, service: str, binding: str) -> None:
+    department = third_parties.departments[service]
+    answer = sign_in(BrowserClient(), department, binding)
+    assert answer["id"] == expected_id(IDP_ENTITY["stub-idp-two"], idp_pid("stub-idp-two", "alice"), department)
+    assert answer["level"] == [LEVEL_2]
+    assert answer["attributes"] == released(department, ALICE)
+
+
+# --- the pysaml2 identity provider -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["python3-saml-non-matching", "pysaml2-matching"])
+def test_a_citizen_signs_in_through_the_pysaml2_identity_provider(third_parties: ThirdParties, service: str) -> None:
+    department, idp = third_parties.departments[service], third_parties.idp
+    browser = BrowserClient()
+    page = at_pysaml2_idp(browser, start(browser, department, "redirect"), idp, "alice")
+    answer = back_to(browser, page, department)
+    assert answer["id"] == expected_id(idp.entity_id, PYSAML2_IDP_CITIZEN.pid, department)
+    assert answer["level"] == [LEVEL_2]
+    citizen = {k: v for k, v in ALICE.items() if k not in ("middle_names", "uprn")}
+    assert answer["attributes"] == released(department, citizen)
