@@ -11,19 +11,32 @@ metadata-signing certificate, and read the hub's Responses with their library's 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from flask import Flask, Response
+from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from saml2 import BINDING_HTTP_REDIRECT
+from saml2.config import SPConfig
+from saml2.sigver import SignatureError, get_xmlsec_binary
 
+from federation.config import load_federation_config
+from federation.credentials import load_certificate, load_signing_credential
 from federation.launcher import Federation
 from federation.loa import LevelOfAssurance
+from federation.metadata import MetadataError, MetadataSource
 from federation.saml.standard import pairwise_id
 from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, idp_pid
-from tests.interop.apps import pysaml2_idp, pysaml2_sp, python3_saml_sp
+from tests.interop import forged_metadata
+from tests.interop.apps import pysaml2_idp, pysaml2_party, pysaml2_sp, python3_saml_sp
 from tests.interop.apps.pysaml2_party import Party
 from tests.interop.third_party_federation import (
     HUB_ENTITY_ID,
@@ -35,7 +48,10 @@ from tests.interop.third_party_federation import (
     serving_all,
 )
 from tests.support.browser_client import BrowserClient, Page
+from tests.support.dev_pki import issue_keys
 from tests.support.federation_under_test import demo_config_with, running_federation
+from tests.support.self_signed import write_self_signed
+from tests.support.serving import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.interop]  # pysaml2 runs the xmlsec1 command-line tool
 
@@ -215,3 +231,169 @@ def test_a_citizen_signs_in_through_the_pysaml2_identity_provider(third_parties:
     assert answer["level"] == [LEVEL_2]
     citizen = {k: v for k, v in ALICE.items() if k not in ("middle_names", "uprn")}
     assert answer["attributes"] == released(department, citizen)
+
+
+# --- the hub's signed federation metadata, as each library loads it -------------------------------------------
+
+FORGERIES = ("changed-after-signing", "signed-by-another-federation-key", "signature-removed", "signed-content-wrapped")
+
+
+@dataclass(frozen=True)
+class MetadataCopies:
+    """The hub's metadata and forged copies of it, each served at a URL of its own."""
+
+    urls: dict[str, str]
+    attacker: x509.Certificate
+    next_signing: Path  # the certificate of the next metadata-signing key, for a rotation
+
+
+@pytest.fixture(scope="module")
+def metadata_copies(
+    third_parties: ThirdParties, keys_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MetadataCopies]:
+    directory = tmp_path_factory.mktemp("metadata-copies")
+    genuine = requests.get(third_parties.metadata_url, timeout=10).content
+    _, attacker_cert = write_self_signed(directory, "attacker")
+    attacker = load_certificate(attacker_cert)
+    hub_key = load_signing_credential(keys_dir / "hub-signing.key", keys_dir / "hub-signing.crt")
+    next_key, next_cert = issue_keys(keys_dir, directory, "metadata-signing-next", ca="metadata-ca", usage="signing")
+    chain = [load_certificate(keys_dir / "metadata-ca.crt")]
+    documents = {
+        "genuine": genuine,
+        "changed-after-signing": forged_metadata.changed(genuine, HUB_ENTITY_ID),
+        "signed-by-another-federation-key": forged_metadata.resigned(
+            forged_metadata.changed(genuine, HUB_ENTITY_ID), hub_key, chain, hub_entity_id=HUB_ENTITY_ID
+        ),
+        "signature-removed": forged_metadata.unsigned(genuine, HUB_ENTITY_ID),
+        "signed-content-wrapped": forged_metadata.wrapped(genuine, HUB_ENTITY_ID, attacker),
+        # what the hub serves once the operator has switched to the next metadata-signing key
+        "signed-with-the-next-key": forged_metadata.resigned(
+            genuine, load_signing_credential(next_key, next_cert), chain, hub_entity_id=HUB_ENTITY_ID
+        ),
+    }
+    app = Flask("metadata-copies")
+
+    @app.get("/<name>")
+    def document(name: str) -> Response:
+        return Response(documents[name], mimetype="application/samlmetadata+xml")
+
+    with serving(app) as url:
+        yield MetadataCopies({name: f"{url}/{name}" for name in documents}, attacker, next_cert)
+
+
+def python3_saml_loads(url: str, pinned: Sequence[Path]) -> str:
+    """The python3-saml service's loader; the hub's SSO URL it read."""
+    hub = python3_saml_sp.hub_from_metadata(url, [path.read_text() for path in pinned], HUB_ENTITY_ID)
+    return hub["idp"]["singleSignOnService"]["url"]
+
+
+def pysaml2_loads(department: Department, url: str, pinned: Sequence[Path]) -> str:
+    """The pysaml2 service's loader; the hub's SSO URL it read."""
+    config = pysaml2_sp.sp_config(pysaml2_sp.Service(party(department, url, pinned), department.url))
+    return config.metadata.single_sign_on_service(HUB_ENTITY_ID, BINDING_HTTP_REDIRECT)[0]["location"]
+
+
+def loads(library: str, third_parties: ThirdParties, url: str, pinned: Sequence[Path]) -> str:
+    if library == "python3-saml":
+        return python3_saml_loads(url, pinned)
+    return pysaml2_loads(third_parties.departments["pysaml2-non-matching"], url, pinned)
+
+
+@pytest.mark.parametrize("library", ["python3-saml", "pysaml2"])
+def test_each_library_loads_the_genuine_metadata_pinning_the_metadata_signing_certificate(
+    third_parties: ThirdParties, metadata_copies: MetadataCopies, keys_dir: Path, library: str
+) -> None:
+    """The same copy, served the same way as the forgeries below: their refusals are not the server's doing."""
+    hub_sso_url = third_parties.federation.urls["HUB_URL"] + "/SAML2/SSO"
+    assert (
+        loads(library, third_parties, metadata_copies.urls["genuine"], [keys_dir / "metadata-signing.crt"])
+        == hub_sso_url
+    )
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+@pytest.mark.parametrize("library", ["python3-saml", "pysaml2"])
+def test_each_library_refuses_forged_metadata(
+    third_parties: ThirdParties, metadata_copies: MetadataCopies, keys_dir: Path, library: str, forgery: str
+) -> None:
+    refused = (python3_saml_sp.MetadataRefused, pysaml2_party.MetadataRefused, SignatureError)
+    with pytest.raises(refused) as raised:
+        loads(library, third_parties, metadata_copies.urls[forgery], [keys_dir / "metadata-signing.crt"])
+    if forgery == "signed-content-wrapped":  # the signature verifies: only the services' own check refuses it
+        assert str(raised.value).startswith("the signature does not cover the whole document")
+    if library == "pysaml2" and forgery == "signature-removed":  # pysaml2 loads it: the service refuses it
+        assert str(raised.value).startswith("unsigned metadata from ")
+
+
+def test_python3_saml_alone_takes_the_hub_from_wrapped_metadata(
+    metadata_copies: MetadataCopies, keys_dir: Path
+) -> None:
+    """Why the python3-saml service checks what the signature covers: `validate_metadata_sign` says the
+    wrapped document is signed, and `IdPMetadataParser` then reads the forged hub, the attacker's key
+    included (docs/saml-profiles.md)."""
+    xml = OneLogin_Saml2_IdPMetadataParser.get_metadata(metadata_copies.urls["signed-content-wrapped"])
+    pinned = (keys_dir / "metadata-signing.crt").read_text()
+    assert OneLogin_Saml2_Utils.validate_metadata_sign(xml, cert=pinned, raise_exceptions=True)
+    hub = OneLogin_Saml2_IdPMetadataParser.parse(xml, entity_id=HUB_ENTITY_ID)["idp"]
+    assert hub["singleSignOnService"]["url"] == forged_metadata.ATTACKER_SSO_URL
+    assert hub["x509cert"] == base64.b64encode(metadata_copies.attacker.public_bytes(Encoding.DER)).decode()
+
+
+@pytest.mark.parametrize("forgery", ["signature-removed", "signed-content-wrapped"])
+def test_pysaml2_alone_takes_the_hub_from_unsigned_or_wrapped_metadata(
+    metadata_copies: MetadataCopies, keys_dir: Path, forgery: str
+) -> None:
+    """Why the pysaml2 parties check that the document is signed and what the signature covers: pysaml2's
+    `remote` metadata with the `cert` pinned loads both (IdentityPython/pysaml2#1037, docs/saml-profiles.md)."""
+    config = SPConfig()
+    config.load(
+        {
+            "entityid": "https://a-department.test",
+            "xmlsec_binary": get_xmlsec_binary(["/usr/bin"]),
+            "metadata": {
+                "remote": [{"url": metadata_copies.urls[forgery], "cert": str(keys_dir / "metadata-signing.crt")}]
+            },
+        }
+    )
+    sso = config.metadata.single_sign_on_service(HUB_ENTITY_ID, BINDING_HTTP_REDIRECT)
+    assert [endpoint["location"] for endpoint in sso] == [forged_metadata.ATTACKER_SSO_URL]
+
+
+@pytest.mark.parametrize("library", ["python3-saml", "pysaml2"])
+def test_a_rotation_of_the_metadata_signing_key(
+    third_parties: ThirdParties, metadata_copies: MetadataCopies, keys_dir: Path, library: str
+) -> None:
+    """docs/saml-profiles.md: a department pins the current and the next certificate during the overlap,
+    so it reads the metadata before and after the operator's switch; then it drops the current one."""
+    current, upcoming = keys_dir / "metadata-signing.crt", metadata_copies.next_signing
+    before, after = metadata_copies.urls["genuine"], metadata_copies.urls["signed-with-the-next-key"]
+    hub_sso_url = third_parties.federation.urls["HUB_URL"] + "/SAML2/SSO"
+    refused = (python3_saml_sp.MetadataRefused, SignatureError)
+    with pytest.raises(refused):  # announced, not yet pinned: a department that has not added it yet
+        loads(library, third_parties, after, [current])
+    for url in (before, after):  # the overlap: both pinned
+        assert loads(library, third_parties, url, [current, upcoming]) == hub_sso_url
+    assert loads(library, third_parties, after, [upcoming]) == hub_sso_url  # the current one dropped
+    with pytest.raises(refused):
+        loads(library, third_parties, before, [upcoming])
+
+
+def test_the_federations_own_parties_need_no_new_pin_for_a_rotation(
+    third_parties: ThirdParties, metadata_copies: MetadataCopies
+) -> None:
+    """The hub's client library, the stub IDPs and matching services trust metadata through the metadata CA,
+    so the next key's document reads as the current one did, and every forgery above is refused."""
+    config = load_federation_config(
+        third_parties.config_path, keys_dir=third_parties.keys_dir, variables=third_parties.federation.env
+    )
+
+    def read(name: str) -> MetadataSource:
+        """Our parties' reader, fetching the named copy."""
+        copy = metadata_copies.urls[name]
+        return MetadataSource.for_config(config, fetch=lambda _, timeout: requests.get(copy, timeout=timeout).content)
+
+    for name in ("genuine", "signed-with-the-next-key"):
+        assert read(name).current.hub.sso_url == third_parties.federation.urls["HUB_URL"] + "/SAML2/SSO"
+    for name in FORGERIES:
+        with pytest.raises(MetadataError, match="no valid federation metadata"):
+            read(name).current
