@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,24 @@ from saml2 import BINDING_HTTP_REDIRECT
 from saml2.config import SPConfig
 from saml2.sigver import SignatureError, get_xmlsec_binary
 
+from federation.compliance.hub_role import HubRole, load_hub_role
+from federation.compliance.idp_check import (
+    ANSWERS,
+    BROKEN_REQUESTS,
+    AnswerScenario,
+    AnswerSource,
+    Collected,
+    HubRequest,
+    check_idp,
+)
+from federation.compliance.report import Row, Verdict, skipped
+from federation.compliance.service_check import check_service
 from federation.config import load_federation_config
 from federation.credentials import load_certificate, load_signing_credential
 from federation.launcher import Federation
 from federation.loa import LevelOfAssurance
 from federation.metadata import MetadataError, MetadataSource
+from federation.saml import decode_post
 from federation.saml.standard import pairwise_id
 from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, idp_pid
 from tests.interop import forged_metadata
@@ -397,3 +411,70 @@ def test_the_federations_own_parties_need_no_new_pin_for_a_rotation(
     for name in FORGERIES:
         with pytest.raises(MetadataError, match="no valid federation metadata"):
             read(name).current
+
+
+# --- the compliance tool, against software written without it ---------------------------------------------------
+
+
+def hub_role(third_parties: ThirdParties) -> HubRole:
+    """The operator's view: this federation's config and URLs, and the hub's keys."""
+    federation = third_parties.federation
+    return load_hub_role(
+        {**federation.urls, "FEDERATION_CONFIG": str(third_parties.config_path)}, keys_dir=third_parties.keys_dir
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_check_service_passes_each_third_party_service(third_parties: ThirdParties, service: str) -> None:
+    """Without a matching service from the service's home page (a GET "Sign in" form, then the Redirect
+    binding); with one from the sign-in that posts its AuthnRequest."""
+    department = third_parties.departments[service]
+    start = f"{department.url}/sign-in?binding=post" if department.matching else None
+    role = hub_role(third_parties)
+    report = check_service(role, role.relying_party(department.name), start_url=start)
+    assert [row for row in report.rows if row.verdict is not Verdict.PASS] == []
+    rows = {row.scenario: row for row in report.rows}
+    assert rows["success"].happened == "accepted (HTTP 303 to /signed-in, then HTTP 200)"
+    for refused in ("bad-signature", "wrong-audience", "wrong-destination", "expired", "wrong-in-response-to"):
+        assert rows[refused].happened == "refused (HTTP 403)", rows[refused]
+    assert rows["replayed"].expected == "refused: the accepted success Response again"
+    assert rows["replayed"].happened == "refused (HTTP 403)"
+    assert ("no-match" in rows) is department.matching and len(rows) == 11 + department.matching
+
+
+@dataclass
+class SignInAtThePysaml2Idp(AnswerSource):
+    """The pysaml2 IDP has no test hook: the tool's request is posted to its SSO URL and a test user signs
+    in, as a tester would in a browser (docs/idp-profile.md, saved Responses). It answers success only."""
+
+    sso_url: str
+    username: str = "alice"
+    description: str = "the pysaml2 IDP's sign-in page"
+
+    def collect(self, scenario: AnswerScenario, new_request: Callable[[], HubRequest]) -> Collected | Row:
+        if scenario.name != "success":
+            return skipped(scenario.name, scenario.status, "the pysaml2 test IDP answers success only")
+        request, browser = new_request(), BrowserClient()
+        page = browser.post(self.sso_url, request.form)
+        page = browser.submit(page, page.form(), {"username": self.username})
+        fields = {field.get("name"): field.get("value") for field in page.form().xpath(".//input[@name]")}
+        assert fields["RelayState"] == request.relay_state
+        return Collected(request.id, decode_post(fields["SAMLResponse"]), datetime.now(UTC))
+
+
+def test_check_idp_passes_the_pysaml2_identity_provider(third_parties: ThirdParties) -> None:
+    """The hub's correct request accepted, every broken one refused with a 4xx (what pysaml2 checks, and the
+    replay the app checks), and the success read by the hub's own code."""
+    role = hub_role(third_parties)
+    idp = role.identity_provider(third_parties.idp.name)
+    report = check_idp(role, idp, SignInAtThePysaml2Idp(idp.sso_url))
+    rows = {row.scenario: row for row in report.rows}
+    assert report.ok, [row for row in report.rows if row.verdict is Verdict.FAIL]
+    assert [name for name, row in rows.items() if row.verdict is Verdict.PASS] == [
+        "request-valid",
+        *(s.name for s in BROKEN_REQUESTS),
+        "request-replayed",
+        "success",
+    ]
+    assert rows["success"].happened == "accepted by the hub's checks: success at LEVEL_2"
+    assert all(rows[s.name].verdict is Verdict.SKIP for s in ANSWERS if s.name != "success")
