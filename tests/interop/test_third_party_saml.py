@@ -478,3 +478,20 @@ def test_check_idp_passes_the_pysaml2_identity_provider(third_parties: ThirdPart
     ]
     assert rows["success"].happened == "accepted by the hub's checks: success at LEVEL_2"
     assert all(rows[s.name].verdict is Verdict.SKIP for s in ANSWERS if s.name != "success")
+
+
+def test_the_federation_logged_no_personal_data(third_parties: ThirdParties) -> None:
+    """Last in the module, after every journey above: no value of the citizen's dataset and no identity
+    provider's PID in the federation's logs and audit events (audit events hold hashed PIDs only)."""
+    personal = {value for values in ALICE.values() for value in values if len(value) >= 4}
+    personal |= {PYSAML2_IDP_CITIZEN.pid, idp_pid("stub-idp-two", "alice")}
+    log_dir = third_parties.federation.log_dir
+    audit = log_dir.parent / "audit.jsonl"
+    assert audit.stat().st_size > 0
+    found = [
+        (path.name, value)
+        for path in (audit, *sorted(log_dir.glob("*.log")))
+        for value in personal
+        if value in path.read_text(errors="replace")
+    ]
+    assert found == []

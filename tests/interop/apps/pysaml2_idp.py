@@ -29,6 +29,7 @@ back unchanged.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def fresh(message: samlp.AuthnRequest) -> bool:
 
 def create_app(settings: IdpSettings) -> Flask:
     app = Flask(__name__)
+    logging.getLogger("saml2").setLevel(logging.WARNING)  # it logs NameIDs at INFO, messages at DEBUG
     server = idp_server(settings)
     seen_requests: set[str] = set()  # the hub's request IDs we answered: each once
     pending: dict[str, tuple[str, str]] = {}  # our one-time key -> (the hub's request ID, its RelayState)

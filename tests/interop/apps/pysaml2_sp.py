@@ -14,6 +14,7 @@ the signature covers: the service adds both checks (pysaml2_party.py).
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ def sp_config(service: Service) -> SPConfig:
 def create_app(service: Service, hub_entity_id: str) -> Flask:
     """The service: /sign-in (?binding=post for the HTTP-POST binding), /acs, /signed-in."""
     app = Flask(__name__)
+    logging.getLogger("saml2").setLevel(logging.WARNING)  # it logs NameIDs at INFO, messages at DEBUG
     app.secret_key = secrets.token_bytes(32)
     client = Saml2Client(config=sp_config(service))
     pending: dict[str, str] = {}  # our AuthnRequests not yet answered -> where to go after; each answered once
