@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     service.add_argument("service", help="the service's name or entity ID in the federation config")
     service.add_argument("--start-url", help="where a sign-in starts (default: the service's home URL)")
     service.add_argument(
-        "--assertion-key", metavar="NAME", help="sign success assertions with NAME-signing.key (default: found)"
+        "--assertion-key",
+        metavar="NAME",
+        help="verify services: sign success assertions with NAME-signing.key (default: found); standard "
+        "services get the hub's own assertion",
     )
 
     for command in (idp, service):

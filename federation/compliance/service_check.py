@@ -9,10 +9,13 @@ failure. Good Responses (success, cancel, authentication failed, no match, reque
 accepted; bad ones (bad signature, wrong audience, wrong Destination, expired, replayed, answering a
 request the service never sent) refused.
 
-A success carries what the service's own parties sign: its matching service's assertion (or, for a
-service without one, an identity provider's two assertions). The tool signs them with that party's key
-when the keys directory holds it (`--assertion-key`). Without it the success and wrong-audience scenarios
-are skipped, and the other bad Responses are sent as cancels (a service must refuse those just the same).
+A success carries what the service's profile says. In the `verify` profile: what the service's own
+parties sign, its matching service's assertion (or, for a service without one, an identity provider's
+two assertions); the tool signs them with that party's key when the keys directory holds it
+(`--assertion-key`). Without it the success and wrong-audience scenarios are skipped, and the other bad
+Responses are sent as cancels (a service must refuse those just the same). In the `standard` profile:
+the one assertion the hub signs (docs/saml-profiles.md), which the tool, holding the hub's keys, always
+signs. Every assertion is encrypted with the service's `key_transport`, as the hub encrypts it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -51,11 +54,13 @@ from federation.saml import (
 )
 from federation.saml import constants as c
 from federation.saml.assertion import mds_attributes
+from federation.saml.constants import MatchingOutcome, SamlProfile
+from federation.saml.standard import build_standard_assertion, released_attributes
 
 Clock = Callable[[], datetime]
 MAX_START_STEPS = 6
 
-# A fictional person for the identity a service without a matching service receives.
+# A fictional person for the identity a service without a matching service, or a standard service, receives.
 TEST_IDENTITY = MatchingDataset(
     first_names=(MdsValue("Compliance", verified=True),),
     surnames=(MdsValue("Tester", verified=True),),
@@ -129,8 +134,9 @@ def _read_request(role: HubRole, rp: RelyingParty, answer: Answer) -> tuple[Auth
 
 
 def start_sign_in(role: HubRole, rp: RelyingParty, start_url: str) -> SignIn:
-    """Open `start_url` and submit the first form of each page until the service sends its AuthnRequest
-    to the hub (SignInNotStarted if it does not; SamlValidationError if the hub would refuse it)."""
+    """Open `start_url` and submit the first POST form (or else the first form) of each page until the
+    service sends its AuthnRequest to the hub (SignInNotStarted if it does not; SamlValidationError if the
+    hub would refuse it)."""
     browser = Browser()
     try:
         answer = browser.get(start_url)
@@ -142,10 +148,15 @@ def start_sign_in(role: HubRole, rp: RelyingParty, start_url: str) -> SignIn:
             if answer.is_redirect:
                 answer = browser.get(answer.location)  # type: ignore[arg-type]
                 continue
-            posting = next((form for form in forms(answer) if form.method == "post"), None)
-            if answer.status >= 400 or posting is None:
+            found = forms(answer)  # the first POST form, else the first form (a GET "Sign in" button)
+            form = next((form for form in found if form.method == "post"), found[0] if found else None)
+            if answer.status >= 400 or form is None:
                 raise SignInNotStarted(f"{answer.url} answered {answer.describe()} with no form that starts a sign-in")
-            answer = browser.post(posting.action, posting.fields)
+            if form.method == "post":
+                answer = browser.post(form.action, form.fields)
+            else:  # a GET form (e.g. a "Sign in" button): the browser navigates to its action with its fields
+                query = urlencode(form.fields)
+                answer = browser.get(urlunsplit(urlsplit(form.action)._replace(query=query)) if query else form.action)
     except Unreachable as exc:
         raise SignInNotStarted(str(exc)) from None
     raise SignInNotStarted(f"no AuthnRequest to the hub after {MAX_START_STEPS} steps from {start_url}")
@@ -160,11 +171,16 @@ class AssertionSigner:
 
     entity_id: str
     credential: SigningCredential
-    matching: bool  # True: the matching service's one assertion; False: an IDP's two
+    matching: bool  # verify: True, the matching service's one assertion; False, an IDP's two
+    standard: bool = False  # the standard profile: the one assertion the hub signs
 
 
 def assertion_signer(role: HubRole, rp: RelyingParty, key_name: str | None) -> AssertionSigner | str:
-    """The signer for the service's success assertions, or why there is none (success scenarios skip)."""
+    """The signer for the service's success assertions, or why there is none (success scenarios skip).
+
+    A `standard` service's assertion is the hub's own: `key_name` does not apply to it."""
+    if rp.saml_profile is SamlProfile.STANDARD:
+        return AssertionSigner(role.config.hub.entity_id, role.signing, rp.uses_matching, standard=True)
     keys = role.keys_dir
     if rp.matching_service_entity_id is not None:
         candidates = [role.config.matching_service(rp.matching_service_entity_id)]
@@ -190,6 +206,22 @@ def _success_assertions(
     if recipient_cert is None:
         raise ValueError("the service has no encryption certificate in the federation config")
     hub = role.config.hub
+    if signer.standard:
+        assertion = build_standard_assertion(
+            issuer=hub.entity_id,
+            name_id=secrets.token_hex(32),  # a pairwise identifier's form
+            rp_entity_id=rp.entity_id,
+            audience=audience,
+            acs_url=sign_in.acs_url,
+            in_response_to=sign_in.request.id,
+            level=rp.minimum_level,
+            authn_instant=now,
+            attributes=released_attributes(TEST_IDENTITY, rp.attributes),
+            credential=signer.credential,
+            now=now,
+            extra_attributes=((c.MATCHING_OUTCOME, MatchingOutcome.MATCH.value),) if signer.matching else (),
+        )
+        return [encrypt_assertion(assertion, recipient_cert.certificate, key_transport=rp.key_transport)]
     if signer.matching:
         assertion = build_assertion(
             issuer=signer.entity_id,
@@ -201,7 +233,7 @@ def _success_assertions(
             now=now,
             level_of_assurance=rp.minimum_level,
         )
-        return [encrypt_assertion(assertion, recipient_cert.certificate)]
+        return [encrypt_assertion(assertion, recipient_cert.certificate, key_transport=rp.key_transport)]
     common = {
         "issuer": signer.entity_id,
         "name_id": secrets.token_hex(32),
@@ -215,7 +247,7 @@ def _success_assertions(
         **common, level_of_assurance=rp.minimum_level, attributes=[Attribute(c.TXN_IPADDRESS, ("192.0.2.1",))]
     )
     mds = build_assertion(**common, attributes=mds_attributes(TEST_IDENTITY))
-    return [encrypt_assertion(a, recipient_cert.certificate) for a in (authn, mds)]
+    return [encrypt_assertion(a, recipient_cert.certificate, key_transport=rp.key_transport) for a in (authn, mds)]
 
 
 @dataclass(frozen=True)

@@ -199,18 +199,20 @@ def build_standard_assertion(
     now: datetime,
     valid_for: timedelta = STANDARD_ASSERTION_VALIDITY,
     extra_attributes: Sequence[tuple[str, str]] = (),
+    audience: str | None = None,
 ) -> etree._Element:
     """The one assertion of the standard profile, signed with the hub's `credential`.
 
     Persistent NameID qualified by the hub (NameQualifier) and the service (SPNameQualifier); bearer
-    confirmation for `acs_url` answering `in_response_to`; Audience = the service; the level's URI as
-    AuthnContextClassRef. Without attributes there is no AttributeStatement (the schema forbids an empty one).
+    confirmation for `acs_url` answering `in_response_to`; Audience = the service (another `audience` only
+    for the compliance tool's wrong-audience scenario); the level's URI as AuthnContextClassRef. Without
+    attributes there is no AttributeStatement (the schema forbids an empty one).
     """
     statement = standard_attribute_statement(attributes, extra_attributes) if attributes or extra_attributes else None
     return build_assertion(
         issuer=issuer,
         name_id=name_id,
-        audience=rp_entity_id,
+        audience=audience or rp_entity_id,
         recipient=acs_url,
         in_response_to=in_response_to,
         credential=credential,

@@ -68,7 +68,7 @@ def test_check_idp_prints_the_table_writes_the_report_and_exits_0(operator, caps
     assert "Result: **passed**" in text and "| success | " in text and "## What to fix" not in text
 
 
-@pytest.mark.parametrize("service", ["test-rp", "test-rp-non-matching", "test-rp-new-accounts"])
+@pytest.mark.parametrize("service", ["test-rp", "test-rp-non-matching", "test-rp-new-accounts", "test-rp-standard"])
 def test_the_example_service_passes(environ, service):
     role = load_hub_role(environ)
     report = check_service(role, role.relying_party(service))
@@ -84,7 +84,7 @@ def test_the_example_service_passes(environ, service):
         "wrong-in-response-to",
     ):
         assert rows[refused].happened == "refused (HTTP 400)", rows[refused]
-    assert ("no-match" in rows) is (service != "test-rp-non-matching")
+    assert ("no-match" in rows) is (service not in ("test-rp-non-matching", "test-rp-standard"))
 
 
 def test_without_the_assertion_key_the_bad_responses_are_cancels(environ):

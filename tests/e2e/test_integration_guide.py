@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from flask import Flask
-from werkzeug.serving import make_server
 
 from federation.config import FederationConfig, load_federation_config
-from federation.demo import DEMO_CONFIG
 from federation.launcher import Federation, free_port
 from federation.loa import LevelOfAssurance
 from federation.metadata import HubMetadata, MetadataSource
@@ -32,7 +27,8 @@ from hub_client import HubClient
 from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, hub_response_page, idp_pid
 from tests.support.browser_client import BrowserClient, Page
 from tests.support.examples import load_example
-from tests.support.federation_under_test import running_federation
+from tests.support.federation_under_test import demo_config_with, running_federation
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -78,28 +74,14 @@ HUB_CLIENT = Department(
 )
 
 
-@contextmanager
-def serving(app: Flask, port: int) -> Iterator[None]:
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"example-{port}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def guide_federation(keys_dir, tmp_path_factory) -> Iterator[tuple[Federation, FederationConfig]]:
     """The demo federation with the two example services added, running; and its config as they read it."""
     var_dir = tmp_path_factory.mktemp("integration-guide")
-    text = DEMO_CONFIG.read_text(encoding="utf-8")
-    anchor = "\nidentity_providers:\n"
-    assert text.count(anchor) == 1
-    departments = PYTHON3_SAML.config_entry() + HUB_CLIENT.config_entry()
-    config_path = var_dir / "federation-with-departments.yaml"
-    config_path.write_text(text.replace(anchor, departments + anchor), encoding="utf-8")
+    config_path = demo_config_with(
+        var_dir / "federation-with-departments.yaml",
+        relying_parties=PYTHON3_SAML.config_entry() + HUB_CLIENT.config_entry(),
+    )
     with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config_path)) as running:
         yield running, load_federation_config(config_path, keys_dir=keys_dir, variables=running.env)
 

@@ -1,5 +1,6 @@
 """The real services for a test module or session: demo records loaded, headless stub IDPs on, and a fresh
-local matching token (the matching service's credential at its local matcher) for each federation."""
+local matching token (the matching service's credential at its local matcher) for each federation; and the
+demo federation's config with a test's own services and identity providers added."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from federation.demo import DEMO_CONFIG
 from federation.launcher import Federation, start_federation
 from matching_service.cli import main as matching_service_cli
 
@@ -34,3 +36,16 @@ def running_federation(var_dir: Path, keys_dir: Path, **extra_env: str) -> Itera
         yield running
     finally:
         running.stop_all()
+
+
+def demo_config_with(path: Path, *, relying_parties: str = "", identity_providers: str = "") -> Path:
+    """Write the demo federation to `path` with entries added to its services and identity providers.
+
+    Each argument is YAML list items indented as in the demo file (`  - name: ...`). Certificate paths
+    in them may be absolute, for keys a test made outside the keys directory. Returns `path`."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    anchor = "\nidentity_providers:\n"
+    assert text.count(anchor) == 1, "the demo config's identity_providers section moved"
+    text = text.replace(anchor, relying_parties + anchor).rstrip("\n") + "\n" + identity_providers
+    path.write_text(text, encoding="utf-8")
+    return path
