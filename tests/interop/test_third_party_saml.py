@@ -48,7 +48,7 @@ from federation.loa import LevelOfAssurance
 from federation.metadata import MetadataError, MetadataSource
 from federation.saml import decode_post
 from federation.saml.standard import pairwise_id
-from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, idp_pid
+from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, hub_response_page, idp_pid
 from tests.interop import forged_metadata
 from tests.interop.apps import pysaml2_idp, pysaml2_party, pysaml2_sp, python3_saml_sp
 from tests.interop.apps.pysaml2_party import Party
@@ -189,6 +189,7 @@ def at_pysaml2_idp(browser: BrowserClient, page: Page, idp: ThirdPartyIdp, usern
 
 def back_to(browser: BrowserClient, page: Page, department: Department) -> dict:
     """Through the hub's remaining pages to the service's ACS, then the service's answer to this browser."""
+    page = hub_response_page(browser, page)  # the citizen agrees to what the service will receive
     while page.form(auto=True).get("action") != f"{department.url}/acs":
         page = browser.auto_submit(page)
     page = browser.auto_submit(page)  # the hub's Response, cross-site; the service redirects to /signed-in
