@@ -98,6 +98,9 @@ class Cycle3Attribute:
     pattern: str  # the whole answer must match (re.fullmatch)
     label: LocalizedText
     hint: LocalizedText
+    example: LocalizedText | None = None  # shown in the hint and in the format error, e.g. "QQ 12 34 56 C"
+    error_missing: LocalizedText | None = None  # when nothing was entered
+    error_format: LocalizedText | None = None  # when the answer does not fit the pattern
 
 
 @dataclass(frozen=True)
@@ -582,7 +585,7 @@ _RELYING_PARTY = frozenset(
     "attributes".split()
 )
 _ACS = frozenset({"index", "url", "is_default"})
-_CYCLE3 = frozenset({"name", "pattern", "label", "hint"})
+_CYCLE3 = frozenset({"name", "pattern", "label", "hint", "example", "error_missing", "error_format"})
 _IDENTITY_PROVIDER = frozenset(
     f"{_ENTITY} display_name levels_of_assurance enabled onboarding_for registration_cutoff sign_in_cutoff "
     "temporarily_unavailable sso_url authn_context_comparison".split()
@@ -729,6 +732,9 @@ def _cycle3(fields: _Fields) -> Cycle3Attribute | None:
         pattern=pattern,
         label=cycle3.localized("label"),
         hint=cycle3.localized("hint"),
+        example=cycle3.localized("example") if cycle3.raw("example", None) is not None else None,
+        error_missing=cycle3.localized("error_missing") if cycle3.raw("error_missing", None) is not None else None,
+        error_format=cycle3.localized("error_format") if cycle3.raw("error_format", None) is not None else None,
     )
 
 

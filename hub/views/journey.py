@@ -295,8 +295,10 @@ def cycle3():
     if request.method == "GET":
         return render_template("cycle3.html", **context)
     value = _normalise_cycle3(request.form.get("cycle3_value", ""))
-    if not value or len(value) > 64 or not re.fullmatch(attribute.pattern, value):
-        return render_template("cycle3.html", error=True, value=value[:64], **context), 400
+    if not value:
+        return render_template("cycle3.html", error="missing", value="", **context), 400
+    if len(value) > 64 or not re.fullmatch(attribute.pattern, value):
+        return render_template("cycle3.html", error="format", value=value[:64], **context), 400
     with journey_lock(hub, session.session_id) as held:
         session = hub.sessions.get(session.session_id, hub.now()) if held else None
         if session is not None and session.state is s.State.AWAITING_CYCLE3_DATA:  # else a second submit

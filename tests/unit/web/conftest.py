@@ -37,8 +37,10 @@ IDPS = [
 ]
 CYCLE3 = {
     "label": {"en": "National Insurance number", "cy": "Rhif Yswiriant Gwladol"},
-    "hint": {"en": "For example, QQ 12 34 56 C", "cy": "Er enghraifft, QQ 12 34 56 C"},
-    "error_message": {"en": "Enter a valid National Insurance number", "cy": "Rhowch rif Yswiriant Gwladol dilys"},
+    "hint": {"en": "It's on your payslip.", "cy": "Mae ar eich slip cyflog."},
+    "example": {"en": "QQ 12 34 56 C", "cy": "QQ 12 34 56 C"},
+    "error_missing": {"en": "Enter your National Insurance number", "cy": "Rhowch eich rhif Yswiriant Gwladol"},
+    "error_format": {"en": "Enter a valid National Insurance number", "cy": "Rhowch rif Yswiriant Gwladol dilys"},
 }
 
 # template -> sample context the hub's views will pass (see the comment at the top of each template)
@@ -105,8 +107,10 @@ def make_app(**register_kwargs) -> Flask:
 
         context = dict(SAMPLES[template])
         context.update({key: value for key, value in request.args.items() if key != "lang"})
-        if "error" in context:
-            context["error"] = context["error"] == "1"
+        if "error" in context:  # "1" is a yes/no page's error; a named error ("missing", "format") stays
+            context["error"] = (
+                context["error"] if context["error"] in ("missing", "format") else context["error"] == "1"
+            )
         return render_template(template, **context)
 
     return app

@@ -197,12 +197,12 @@ def test_choose_company_with_no_eligible_idp_explains_instead_of_a_dead_end(app,
 
 
 def test_cycle3_page_shows_config_label_hint_and_error(client, parse_html):
-    html = get_page(client, "cycle3.html", "cy", error="1", value='"><b>QQ</b>')
+    html = get_page(client, "cycle3.html", "cy", error="format", value='"><b>QQ</b>')
     page = parse_html(html)
     assert page.find("title")[0].text.strip().startswith("Gwall: ")
     label = page.find("label", **{"for": "cycle3_value"})[0]
     assert label.text.strip() == "Rhif Yswiriant Gwladol"
-    assert "Er enghraifft, QQ 12 34 56 C" in html
+    assert "Mae ar eich slip cyflog. Er enghraifft, QQ 12 34 56 C." in html
     summary_links = [a for a in page.find("a") if a.attrs.get("href") == "#cycle3_value"]
     assert summary_links[0].text.strip() == "Rhowch rif Yswiriant Gwladol dilys"
     field = page.find("input", id="cycle3_value")[0]
@@ -212,6 +212,15 @@ def test_cycle3_page_shows_config_label_hint_and_error(client, parse_html):
     forms = page.find("form")
     assert [form.attrs["action"] for form in forms] == ["/further-information", "/further-information/cancel"]
     assert CATALOGUE.text("cy", "cycle3.cancel") in [button.text.strip() for button in page.find("button")]
+
+
+def test_cycle3_page_says_which_mistake_was_made(client, parse_html):
+    missing = parse_html(get_page(client, "cycle3.html", "en", error="missing", value=""))
+    links = [a.text.strip() for a in missing.find("a") if a.attrs.get("href") == "#cycle3_value"]
+    assert links == ["Enter your National Insurance number"]
+    wrong = parse_html(get_page(client, "cycle3.html", "en", error="format", value="QQ"))
+    links = [a.text.strip() for a in wrong.find("a") if a.attrs.get("href") == "#cycle3_value"]
+    assert links == ["Enter a valid National Insurance number"]
 
 
 @pytest.mark.parametrize("problem", [p for p in problems.PROBLEMS if p != problems.GENERIC])
