@@ -33,27 +33,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
+from federation.urls import redacted_url
+
 DEFAULT_SOCKET_TIMEOUT = 0.5
 DEFAULT_MAX_CONNECTIONS = 64
 
 
 class RedisSettingsError(ValueError):
     """A Redis setting is missing, contradictory or malformed; the message names it, never a password."""
-
-
-def redacted_url(url: str) -> str:
-    """The URL without user name, password or query (which may hold a password), for logs and messages."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a malformed port: say so without echoing the rest
-        port = ":?"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,10 @@ from typing import Any
 
 import redis
 
-from federation.redis_client import redacted_url, redis_from_url
+from federation.redis_client import redis_from_url
 from federation.replay_cache import RedisReplayCache
 from federation.replay_cache import digest as _digest
+from federation.urls import redacted_url
 from hub.store.base import StoreUnavailable, check_ttl
 
 _ERRORS = (redis.RedisError, OSError)

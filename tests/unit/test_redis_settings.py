@@ -15,7 +15,6 @@ from redis.sentinel import SentinelConnectionPool
 from federation.redis_client import (
     RedisSettings,
     RedisSettingsError,
-    redacted_url,
     redis_client,
     redis_from_url,
     redis_settings,
@@ -28,6 +27,7 @@ from federation.replay_cache import (
     replay_cache_from_settings,
 )
 from federation.runtime import Runtime
+from federation.urls import redacted_url
 from hub.services import build_services
 from hub.store.redis import RedisStore
 
