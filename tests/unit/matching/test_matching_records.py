@@ -18,6 +18,7 @@ from matching_service.records import (
     RecordStoreError,
     open_record_store,
 )
+from matching_service.records_schema import schema_version
 from matching_service.records_sql import SqlRecordStore
 
 HEADER = ",".join(CSV_COLUMNS)
@@ -282,6 +283,7 @@ def test_an_older_database_learns_to_keep_records_without_a_date_of_birth(tmp_pa
     old.commit()
     old.close()
     store = RecordStore(db)
+    assert schema_version(store.backend) == 2  # adopted by the numbered migrations
     result = store.import_records(write_csv(tmp_path, ["R-4,Ann,,Lee,,,,1 Road,AB1 2CD,,"]))
     assert result.refused == [] and store.record("R-4").date_of_birth is None
     assert [r.record_id for r in store.candidates_by_date_of_birth(date(1984, 6, 17))] == ["R-0"]
