@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from federation.launcher import free_port
+from federation.runtime import Runtime
+from matching_service.local_matcher_app import create_app
 from matching_service.records import PostgresRecordStore, RecordStoreError, open_record_store
 from matching_service.records_schema import LATEST_VERSION, schema_version
 from tests.support.postgres import private_schema
@@ -212,3 +214,14 @@ def test_created_accounts_keep_their_attributes_as_json(store: PostgresRecordSto
     with psycopg.connect(url) as connection:
         (kind,) = connection.execute("SELECT jsonb_typeof(attributes) FROM created_users").fetchone()
     assert kind == "object"
+
+
+def test_the_local_matcher_refuses_to_start_on_an_unreachable_database(federation_config, keys_dir, tmp_path) -> None:
+    environ = {
+        "LOCAL_MATCHING_TOKEN": "t" * 40,
+        "MATCHING_SERVICE_DB": "postgresql://ms:hunter2@127.0.0.1:1/records?connect_timeout=2",
+    }
+    runtime = Runtime(config=federation_config, keys_dir=keys_dir, var_dir=tmp_path, environ=environ)
+    with pytest.raises(ValueError, match="cannot open the records database postgresql://127.0.0.1:1/records") as caught:
+        create_app(runtime)
+    assert "(MATCHING_SERVICE_DB): cannot connect" in str(caught.value) and "hunter2" not in str(caught.value)
