@@ -8,12 +8,12 @@ KEYS_DIR := keys/generated
 STAMP := $(VENV)/.installed
 APT_UPDATED := /tmp/.federation-apt-updated
 
-.PHONY: demo test setup system-packages browser-packages redis assets keys lint fuzz bench matching-report clean
+.PHONY: demo test setup system-packages browser-packages test-packages redis assets keys lint fuzz bench matching-report clean
 
 demo: setup
 	$(BIN)/python -m federation.demo
 
-test: setup browser-packages redis
+test: setup browser-packages test-packages redis
 	$(BIN)/python -m pytest
 
 setup: system-packages $(STAMP) assets keys
@@ -27,6 +27,20 @@ system-packages:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
+	  [ -f $(APT_UPDATED) ] || { apt-get update -q && touch $(APT_UPDATED); }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# Debian packages only the tests need, installed only if missing: redis-sentinel (the hub's store through a
+# Sentinel failover) and postgresql-client (pg_dump and pg_restore: the matching database's backup test).
+test-packages:
+	@missing=""; \
+	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	{ command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null; } || \
+	  missing="$$missing postgresql-client"; \
+	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages for the tests:$$missing"; \
 	  [ -f $(APT_UPDATED) ] || { apt-get update -q && touch $(APT_UPDATED); }; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi

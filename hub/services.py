@@ -1,9 +1,10 @@
 """Everything the hub builds once at start-up and its views share: config, keys, stores, clients.
 
 Keys are loaded here, once per process; the request path only uses the objects this module built.
-Settings read here: `REDIS_URL` (sessions and replay cache in Redis; then `HUB_SESSION_KEY` and
-`HUB_SECRET` are required), `HUB_REDIS_PREFIX` (key prefix, default `hub:`), `HUB_RATE_LIMIT_PER_MINUTE`
-(per client and SAML endpoint, default 120, 0 = off).
+Settings read here: `REDIS_URL`, or `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER` (and optionally
+`REDIS_PASSWORD`, `REDIS_SENTINEL_PASSWORD`; see `federation.redis_client`): sessions and replay cache in
+Redis, and then `HUB_SESSION_KEY` and `HUB_SECRET` are required; `HUB_REDIS_PREFIX` (key prefix, default
+`hub:`), `HUB_RATE_LIMIT_PER_MINUTE` (per client and SAML endpoint, default 120, 0 = off).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from federation.credentials import (
     load_signing_credential,
 )
 from federation.metadata import build_federation_metadata
+from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
 from hub.engines.matching import MatchingServiceClient
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
@@ -92,11 +94,13 @@ class SharedStoreSettingsMissing(ValueError):
 
 def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None = None) -> HubServices:
     config, keys = runtime.config, runtime.keys_dir
-    if runtime.setting("REDIS_URL"):
+    shared = redis_settings(runtime.setting)  # RedisSettingsError (a ValueError) names a wrong setting
+    if shared.configured:
         missing = [name for name in ("HUB_SESSION_KEY", "HUB_SECRET") if not runtime.setting(name)]
         if missing:
+            which = "REDIS_URL" if shared.url else "REDIS_SENTINELS"
             raise SharedStoreSettingsMissing(
-                f"REDIS_URL is set, so every hub process must share {' and '.join(missing)} (64 hex digits each)"
+                f"{which} is set, so every hub process must share {' and '.join(missing)} (64 hex digits each)"
             )
     hub_keys = load_hub_credentials(
         keys, config.hub.signing_certificates[0].path, tuple(c.path for c in config.hub.encryption_certificates)
@@ -105,9 +109,8 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     metadata_signing = load_signing_credential(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
     chain = (load_certificate(keys / "metadata-ca.crt"),)
     if store is None:
-        redis_url = runtime.setting("REDIS_URL")
         prefix = runtime.setting("HUB_REDIS_PREFIX") or "hub:"
-        store = RedisStore(redis_url, key_prefix=prefix) if redis_url else MemoryStore()
+        store = RedisStore.from_client(redis_client(shared), key_prefix=prefix) if shared.configured else MemoryStore()
     sessions = SessionRepository(store, SessionCodec(_session_key(runtime)), config.session_lifetime)
     secret = bytes.fromhex(runtime.setting("HUB_SECRET", "") or "") or secrets.token_bytes(32)
     rate_limiter = build_rate_limiter(

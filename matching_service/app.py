@@ -13,6 +13,11 @@ the hub and so the outside world can reach, never serves `/local-matching/*` (40
 database. It calls the matcher at the config's `local_matching_url` with the bearer token from
 `LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (it refuses to start without one), as it would call a
 department's own matcher.
+
+The replay cache of query IDs is in process unless `MATCHING_SERVICE_REDIS_URL` (or
+`MATCHING_SERVICE_REDIS_SENTINELS` with `MATCHING_SERVICE_REDIS_SENTINEL_MASTER`) names a Redis, under keys
+prefixed `MATCHING_SERVICE_REDIS_PREFIX` (default `matching-service:`): then every process of this
+matching service refuses a query any of them has answered.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from federation import xmlsecurity
 from federation.config import ConfigError, MatchingService
 from federation.credentials import EntityCredentials, load_entity_credentials
 from federation.metadata import MetadataSource
+from federation.replay_cache import replay_cache_from_settings
 from federation.runtime import Runtime
 from matching_service import local_matcher_app
 from matching_service.attribute_query_endpoint import AttributeQueryService
@@ -39,6 +45,7 @@ from matching_service.responses import SoapReply, fault
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "test-rp-ms"
+DEFAULT_REDIS_PREFIX = "matching-service:"
 # The records file's name in VAR_DIR: the local matcher opens it; `matching-service import` names it from here.
 DATABASE_FILE = local_matcher_app.DATABASE_FILE
 
@@ -91,6 +98,11 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
         credentials=credentials,
         metadata=metadata,
         local_matcher=local_matcher,
+        replay_cache=replay_cache_from_settings(
+            runtime.setting,
+            settings_prefix="MATCHING_SERVICE_",
+            key_prefix=runtime.setting("MATCHING_SERVICE_REDIS_PREFIX") or DEFAULT_REDIS_PREFIX,
+        ),
     )
     publisher = MetadataPublisher(ms, credentials.signing, valid_for=runtime.config.metadata.valid_for)
 

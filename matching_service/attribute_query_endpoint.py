@@ -26,6 +26,7 @@ addresses or PIDs.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from federation.credentials import EntityCredentials
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
+from federation.replay_cache import MemoryReplayCache, ReplayCache, StoreUnavailable
 from federation.saml import SamlValidationError
 from federation.saml.assertion import (
     AssertionData,
@@ -59,7 +61,6 @@ from matching_service.datasets import (
 )
 from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
 from matching_service.local_matching_contract import MatchRequest
-from matching_service.replay import ReplayCache
 from matching_service.responses import (
     CREATE_FAILURE,
     CREATED,
@@ -76,6 +77,8 @@ log = logging.getLogger(__name__)
 
 # How old a query may be when it arrives (a back-channel call: seconds in practice).
 MAX_QUERY_AGE = timedelta(minutes=5)
+# The replay cache's namespace for query IDs (`MATCHING_SERVICE_REDIS_URL`: shared by our processes).
+REPLAY_NAMESPACE = "attribute-query"
 # Our assertion for the RP lives as long as the hub asked (the query's NotOnOrAfter), within these bounds.
 MIN_ASSERTION_VALIDITY = timedelta(minutes=1)
 MAX_ASSERTION_VALIDITY = timedelta(minutes=90)
@@ -132,7 +135,7 @@ class AttributeQueryService:
         self._signer = ResponseSigner(matching_service.entity_id, credentials.signing)
         self._metadata = metadata
         self._local = local_matcher
-        self._replay = replay_cache or ReplayCache()
+        self._replay = replay_cache if replay_cache is not None else MemoryReplayCache()
         self._clock = clock
 
     # --- the two endpoints -------------------------------------------------------------------------------
@@ -169,9 +172,11 @@ class AttributeQueryService:
         except SamlValidationError as exc:
             log.warning("attribute query refused: %s", exc.reason)
             return fault(exc.reason)
+        # Remembered while the freshness check would still accept it; after that it refuses a replay itself.
         expires_at = query.issue_instant + MAX_QUERY_AGE + 2 * self._config.clock_skew
+        ttl_seconds = max(1, math.ceil((expires_at - now).total_seconds()))
         try:
-            if not self._replay.first_use(query.id, expires_at=expires_at, now=now):
+            if not self._replay.add_if_absent(REPLAY_NAMESPACE, query.id, ttl_seconds):
                 raise QueryRefused("replayed-query")
             validated = self._validate(query, metadata, endpoint_url, now)
             return decide(validated, now)
@@ -180,6 +185,9 @@ class AttributeQueryService:
             return self._signer.status_reply(in_response_to=query.id, status=requester_error(exc.reason), now=now)
         except LocalMatcherError as exc:
             log.error("attribute query %s not answered: %s", log_safe(query.id), exc)
+            return self._signer.status_reply(in_response_to=query.id, status=RESPONDER_ERROR, now=now)
+        except StoreUnavailable as exc:  # fail closed: without the replay check, no answer
+            log.error("attribute query %s not answered: replay cache unavailable (%s)", log_safe(query.id), exc)
             return self._signer.status_reply(in_response_to=query.id, status=RESPONDER_ERROR, now=now)
 
     def _validate(

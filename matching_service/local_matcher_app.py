@@ -12,8 +12,9 @@ hub reaches): it runs as its own process, `python -m federation.serve local_matc
 that hold the token (`matching_service.local_matching_auth`). A department may replace it with a matcher of
 its own that keeps the same contract (README, "Running your own local matcher").
 
-Settings: `LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (required); `MATCHING_SERVICE_DB` (default
-`<VAR_DIR>/matching-service.sqlite3`, loaded with `matching-service import FILE`); with
+Settings: `LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (required); `MATCHING_SERVICE_DB` (a SQLite
+file, default `<VAR_DIR>/matching-service.sqlite3`, or a `postgresql://` URL; loaded with
+`matching-service import FILE`; pending schema migrations are applied at start-up); with
 `MATCHING_SERVICE_IMPORT_CSV` set, that CSV is imported (an idempotent upsert) at start-up.
 
 Logs carry the match ID (escaped: it is the caller's), cycle and result only: never names, dates, addresses
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from federation.runtime import Runtime
 from matching_service.local_matcher import NINO_ATTRIBUTE_NAMES, decide
 from matching_service.local_matching_auth import bearer_token_matches, load_local_matching_token
 from matching_service.local_matching_contract import ContractError, parse_create_user_request, parse_match_request
-from matching_service.records import RecordSource, RecordStoreError, open_record_store
+from matching_service.records import RecordSource, RecordStoreError, describe_location, open_record_store
 
 logger = logging.getLogger(__name__)
 
@@ -197,8 +197,9 @@ def create_app(runtime: Runtime) -> Flask:
     database = records_database(runtime)
     try:
         store = open_record_store(database)
-    except (RecordStoreError, sqlite3.Error, OSError) as exc:
-        raise ValueError(f"cannot open the records database {database} (MATCHING_SERVICE_DB): {exc}") from None
+    except (RecordStoreError, OSError) as exc:
+        shown = describe_location(database)
+        raise ValueError(f"cannot open the records database {shown} (MATCHING_SERVICE_DB): {exc}") from None
     csv_file = runtime.setting("MATCHING_SERVICE_IMPORT_CSV")
     if csv_file:
         logger.info("imported %d records from %s", store.import_csv(csv_file), csv_file)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-
-class StoreUnavailable(Exception):
-    """The backing store cannot be reached; the hub fails closed (no session, no replay check, no entry)."""
+# The replay cache, its TTL rule and the "store unreachable" failure are the project's, shared with the
+# matching service (federation.replay_cache); re-exported here under the names the hub has always used.
+from federation.replay_cache import ReplayCache as ReplayCache
+from federation.replay_cache import StoreUnavailable as StoreUnavailable
+from federation.replay_cache import check_ttl as check_ttl
 
 
 @runtime_checkable
@@ -29,13 +31,6 @@ class SessionStore(Protocol):
 
     def delete(self, session_id: str) -> None:
         """Remove the blob; deleting an absent one is not an error."""
-        ...
-
-
-@runtime_checkable
-class ReplayCache(Protocol):
-    def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
-        """Atomically record `key`: True if it was new, False if it was already seen (a replay)."""
         ...
 
 
@@ -66,13 +61,6 @@ class EntryStore(Protocol):
     def unlock(self, namespace: str, key: str, token: str) -> None:
         """Release the lock if `token` still holds it (a lock that expired and was retaken is left alone)."""
         ...
-
-
-def check_ttl(ttl_seconds: int) -> int:
-    """Whole seconds, at least one: what Redis EX accepts."""
-    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
-        raise ValueError(f"ttl_seconds must be a positive whole number, not {ttl_seconds!r}")
-    return ttl_seconds
 
 
 @runtime_checkable

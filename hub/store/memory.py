@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from federation.replay_cache import MemoryReplayCache
 from hub.store.base import check_ttl
 
 
@@ -87,7 +88,7 @@ class MemoryStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, sweep_every: int = 1000) -> None:
         self._sessions = _ExpiringDict(clock, sweep_every)
-        self._seen = _ExpiringDict(clock, sweep_every)
+        self._seen = MemoryReplayCache(clock=clock)  # the project's one replay cache, on the same clock
         self._entries = _ExpiringDict(clock, sweep_every)
 
     def save(self, session_id: str, blob: bytes, ttl_seconds: int) -> None:
@@ -100,7 +101,7 @@ class MemoryStore:
         self._sessions.delete(session_id)
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
-        return self._seen.set_if_absent(_entry_key(namespace, key), b"", check_ttl(ttl_seconds))
+        return self._seen.add_if_absent(namespace, key, ttl_seconds)
 
     def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
         self._entries.set(_entry_key(namespace, key), bytes(blob), check_ttl(ttl_seconds))

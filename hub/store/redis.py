@@ -16,24 +16,25 @@ timeout, so a dead or hung Redis costs one `socket_timeout` per request, not a r
 new connections by itself when Redis answers again. A timed-out write may still have happened in Redis:
 for `add_if_absent` that can only turn a later retry into a refusal, never let a replay through.
 
-Beyond one Redis (section 7 of the architecture): build a `redis.sentinel.Sentinel(...).master_for(name)`
-or a `redis.cluster.RedisCluster` client and pass it to `RedisStore.from_client`; every command touches a
-single key, so nothing else changes.
+Beyond one Redis: `hub.services` builds a Sentinel primary's client (`REDIS_SENTINELS`, through
+`federation.redis_client`, which also builds the one-server client below) and passes it to
+`RedisStore.from_client`; every command touches a single key, so nothing else changes. The replay cache is
+the project's (`federation.replay_cache.RedisReplayCache`, same keys), shared with the matching service.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from federation.redis_client import redis_from_url
+from federation.replay_cache import RedisReplayCache
+from federation.replay_cache import digest as _digest
+from federation.urls import redacted_url
 from hub.store.base import StoreUnavailable, check_ttl
 
 _ERRORS = (redis.RedisError, OSError)
@@ -42,20 +43,7 @@ _ERRORS = (redis.RedisError, OSError)
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def redacted(url: str) -> str:
-    """The URL without user name or password, for logs and reprs."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+redacted = redacted_url  # the URL without user name or password, for logs and reprs
 
 
 class RedisStore:
@@ -72,12 +60,11 @@ class RedisStore:
         **options: Any,
     ) -> None:
         """`url`: redis://, rediss:// (TLS) or unix://; `options` go to `redis.Redis.from_url` as they are."""
-        client = redis.Redis.from_url(
+        client = redis_from_url(
             url,
             socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_connect_timeout or socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
             max_connections=max_connections,
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             **options,
         )
         self._init(client, key_prefix, redacted(url))
@@ -95,6 +82,7 @@ class RedisStore:
         self._client = client
         self._prefix = key_prefix
         self._where = where
+        self._replay = RedisReplayCache(client, key_prefix=key_prefix)
 
     @property
     def client(self) -> redis.Redis:
@@ -114,7 +102,7 @@ class RedisStore:
         return f"{self._prefix}session:{_digest(session_id)}"
 
     def replay_key(self, namespace: str, key: str) -> str:
-        return f"{self._prefix}replay:{namespace}:{_digest(key)}"
+        return self._replay.key(namespace, key)
 
     def entry_key(self, namespace: str, key: str) -> str:
         return f"{self._prefix}entry:{namespace}:{_digest(key)}"
@@ -150,9 +138,7 @@ class RedisStore:
     # ------------------------------------------------------------------------------------ ReplayCache
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
-        ttl = check_ttl(ttl_seconds)
-        with self._unavailable_as("add_if_absent"):
-            return bool(self._client.set(self.replay_key(namespace, key), b"1", nx=True, ex=ttl))
+        return self._replay.add_if_absent(namespace, key, ttl_seconds)
 
     # ------------------------------------------------------------------------------------- EntryStore
 

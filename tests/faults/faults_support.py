@@ -48,15 +48,17 @@ class PrivateRedis:
     """A redis-server of the test's own on a free port, saving nothing, which the test may kill and
     restart on the same port (the restarted one is empty: that Redis kept its data in memory only)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *options: str) -> None:
+        """`options`: more redis-server arguments, e.g. ("--replicaof", "127.0.0.1", "6380")."""
         self.port = free_port()
         self.directory = directory
+        self.options = options
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--daemonize", "no", "--dir", str(self.directory)]  # fmt: skip
+                   "--appendonly", "no", "--daemonize", "no", "--dir", str(self.directory), *self.options]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_for(lambda: redis_answers(self.url), timeout=10, interval=0.05):
             self.kill()

@@ -1,9 +1,13 @@
 """Shared fixtures for the local matcher tests: the demo records, the stub IDPs' test users, and the local
-matcher app over the demo records called as the matching service calls it (with the bearer token)."""
+matcher app over the demo records called as the matching service calls it (with the bearer token).
+
+Every store fixture runs each test twice: on SQLite (in memory) and on PostgreSQL (a schema of the test's
+own on the machine's server, dropped afterwards; `tests.support.postgres`)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,9 @@ import yaml
 from flask.testing import FlaskClient
 
 from matching_service.local_matcher_app import create_local_matcher_app
-from matching_service.records import RecordStore
+from matching_service.records import RecordStore, open_record_store
+from matching_service.records_sql import SqlRecordStore
+from tests.support.postgres import private_schema
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO_RECORDS = REPO / "matching_service" / "demo" / "records.csv"
@@ -83,12 +89,24 @@ def users_by_name(users: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {u["username"]: u for u in users}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store(request: pytest.FixtureRequest) -> Iterator[SqlRecordStore]:
+    """An empty record store on each backend."""
+    if request.param == "sqlite":
+        store: SqlRecordStore = RecordStore(":memory:")
+        yield store
+        store.close()
+        return
+    with private_schema() as url:
+        store = open_record_store(url)
+        yield store
+        store.close()
+
+
 @pytest.fixture
-def demo_store() -> RecordStore:
-    store = RecordStore(":memory:")
-    store.import_csv(DEMO_RECORDS)
-    yield store
-    store.close()
+def demo_store(empty_store: SqlRecordStore) -> SqlRecordStore:
+    empty_store.import_csv(DEMO_RECORDS)
+    return empty_store
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +125,7 @@ def local_matching_token() -> str:
 
 
 @pytest.fixture
-def matcher_client(demo_store: RecordStore) -> FlaskClient:
+def matcher_client(demo_store: SqlRecordStore) -> FlaskClient:
     """The local matcher app over `demo_store`; every request carries the bearer token, as the MS sends it."""
     client = create_local_matcher_app(demo_store, token=LOCAL_MATCHING_TOKEN).test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {LOCAL_MATCHING_TOKEN}"

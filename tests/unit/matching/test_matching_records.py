@@ -1,4 +1,5 @@
-"""The record store (matching_service.records): CSV import, queries, links, created users."""
+"""The record store (matching_service.records): CSV import, queries, links, created users, on both backends
+(the `store` fixture: SQLite and PostgreSQL); the SQLite file's own rules at the end."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from matching_service.records import (
     RecordStoreError,
     open_record_store,
 )
+from matching_service.records_schema import schema_version
+from matching_service.records_sql import SqlRecordStore
 
 HEADER = ",".join(CSV_COLUMNS)
 GOOD_ROWS = [
@@ -35,13 +38,11 @@ def write_csv(tmp_path: Path, rows: list[str], header: str = HEADER, name: str =
 
 
 @pytest.fixture
-def store() -> RecordStore:
-    s = RecordStore(":memory:")
-    yield s
-    s.close()
+def store(empty_store: SqlRecordStore) -> SqlRecordStore:
+    return empty_store
 
 
-def test_import_good_file(store: RecordStore, tmp_path: Path) -> None:
+def test_import_good_file(store: SqlRecordStore, tmp_path: Path) -> None:
     assert store.import_csv(write_csv(tmp_path, GOOD_ROWS)) == 3
     assert store.record_count() == 3
     first = store.record("R-1")
@@ -58,13 +59,13 @@ def test_import_good_file(store: RecordStore, tmp_path: Path) -> None:
     assert store.record("R-3").first_name == "Mary, Jane"
 
 
-def test_candidates_by_date_of_birth(store: RecordStore, tmp_path: Path) -> None:
+def test_candidates_by_date_of_birth(store: SqlRecordStore, tmp_path: Path) -> None:
     store.import_csv(write_csv(tmp_path, GOOD_ROWS))
     assert [r.record_id for r in store.candidates_by_date_of_birth(date(1984, 6, 17))] == ["R-1", "R-3"]
     assert store.candidates_by_date_of_birth(date(2000, 1, 1)) == []
 
 
-def test_a_bad_row_is_refused_alone_with_line_and_column(store: RecordStore, tmp_path: Path) -> None:
+def test_a_bad_row_is_refused_alone_with_line_and_column(store: SqlRecordStore, tmp_path: Path) -> None:
     # Changed: one bad row used to refuse the whole file; now the valid rows are loaded.
     rows = [*GOOD_ROWS, "R-4,Ann,,Lee,,17/06/1984,,1 Road,AB1 2CD,,"]
     result = store.import_records(write_csv(tmp_path, rows))
@@ -75,13 +76,13 @@ def test_a_bad_row_is_refused_alone_with_line_and_column(store: RecordStore, tmp
     assert store.record_count() == 3 and store.record("R-4") is None
 
 
-def test_impossible_calendar_date_is_refused(store: RecordStore, tmp_path: Path) -> None:
+def test_impossible_calendar_date_is_refused(store: SqlRecordStore, tmp_path: Path) -> None:
     result = store.import_records(write_csv(tmp_path, ["R-1,Ann,,Lee,,1984-02-30,,1 Road,AB1 2CD,,"]))
     refused = [(r.line, r.column, r.problem) for r in result.refused]
     assert refused == [(2, "date_of_birth", "not a valid calendar date")]
 
 
-def test_missing_column_is_refused(store: RecordStore, tmp_path: Path) -> None:
+def test_missing_column_is_refused(store: SqlRecordStore, tmp_path: Path) -> None:
     header = ",".join(c for c in CSV_COLUMNS if c != "postcode")
     with pytest.raises(RecordImportError) as caught:
         store.import_records(write_csv(tmp_path, ["R-1,Ann,,Lee,,1984-06-17,,1 Road,,"], header=header))
@@ -101,14 +102,14 @@ def test_missing_column_is_refused(store: RecordStore, tmp_path: Path) -> None:
         ("R-9,Ann,,Lee,,1984-06-17,," + "x" * 501 + ",AB1 2CD,,", 2, "address_lines"),
     ],
 )
-def test_bad_rows_are_refused(store: RecordStore, tmp_path: Path, row: str, line: int, column: str | None) -> None:
+def test_bad_rows_are_refused(store: SqlRecordStore, tmp_path: Path, row: str, line: int, column: str | None) -> None:
     result = store.import_records(write_csv(tmp_path, [GOOD_ROWS[1], row]))
     assert [(r.line, r.column) for r in result.refused] == [(line + 1, column)]
     assert store.record_count() == 1
 
 
 def test_unknown_column_refuses_the_file_and_a_duplicate_record_id_refuses_every_copy(
-    store: RecordStore, tmp_path: Path
+    store: SqlRecordStore, tmp_path: Path
 ) -> None:
     with pytest.raises(RecordImportError, match="column post_code: unknown column"):
         store.import_records(write_csv(tmp_path, [], header=HEADER + ",post_code"))
@@ -118,14 +119,14 @@ def test_unknown_column_refuses_the_file_and_a_duplicate_record_id_refuses_every
     assert store.record("R-1") is None and store.record("R-2") is not None  # which copy is right: not ours to guess
 
 
-def test_line_numbers_count_quoted_newlines(store: RecordStore, tmp_path: Path) -> None:
+def test_line_numbers_count_quoted_newlines(store: SqlRecordStore, tmp_path: Path) -> None:
     rows = ['R-1,Ann,,Lee,,1984-06-17,,"1 Road\nSecond line",AB1 2CD,,', "R-2,Ann,,Lee,,1984-13-01,,1 Road,AB1,,"]
     result = store.import_records(write_csv(tmp_path, rows))
     assert [(r.line, r.column) for r in result.refused] == [(4, "date_of_birth")]
     assert store.record("R-1").address_lines == ("1 Road\nSecond line",)
 
 
-def test_not_utf8_is_refused(store: RecordStore, tmp_path: Path) -> None:
+def test_not_utf8_is_refused(store: SqlRecordStore, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes((HEADER + "\nR-1,Sián,,Lee,,1984-06-17,,1 Road,AB1 2CD,,\n").encode("latin-1"))
     with pytest.raises(RecordImportError, match="not UTF-8"):
@@ -145,7 +146,9 @@ def test_not_utf8_is_refused(store: RecordStore, tmp_path: Path) -> None:
     ],
     ids=["empty", "json", "semicolons", "another-csv", "blank-column", "unterminated-quote"],
 )
-def test_a_file_that_is_not_the_records_csv_is_refused_whole(store: RecordStore, tmp_path: Path, content: str) -> None:
+def test_a_file_that_is_not_the_records_csv_is_refused_whole(
+    store: SqlRecordStore, tmp_path: Path, content: str
+) -> None:
     path = tmp_path / "export.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(RecordImportError) as caught:
@@ -154,7 +157,7 @@ def test_a_file_that_is_not_the_records_csv_is_refused_whole(store: RecordStore,
     assert store.record_count() == 0
 
 
-def test_a_record_without_a_date_of_birth_is_kept(store: RecordStore, tmp_path: Path) -> None:
+def test_a_record_without_a_date_of_birth_is_kept(store: SqlRecordStore, tmp_path: Path) -> None:
     result = store.import_records(write_csv(tmp_path, [*GOOD_ROWS, "R-4,Ann,,Lee,,,,1 Road,AB1 2CD,,"]))
     assert result.refused == [] and result.imported == 4
     kept = store.record("R-4")
@@ -162,7 +165,7 @@ def test_a_record_without_a_date_of_birth_is_kept(store: RecordStore, tmp_path: 
     assert all(r.record_id != "R-4" for r in store.candidates_by_date_of_birth(date(1984, 6, 17)))
 
 
-def test_reimport_reports_what_changed(store: RecordStore, tmp_path: Path) -> None:
+def test_reimport_reports_what_changed(store: SqlRecordStore, tmp_path: Path) -> None:
     first = store.import_records(write_csv(tmp_path, GOOD_ROWS))
     assert (first.new, first.updated, first.unchanged) == (3, 0, 0)
     again = store.import_records(write_csv(tmp_path, GOOD_ROWS))
@@ -171,7 +174,7 @@ def test_reimport_reports_what_changed(store: RecordStore, tmp_path: Path) -> No
     assert (changed.new, changed.updated, changed.unchanged) == (0, 1, 1)
 
 
-def test_reimport_is_an_upsert_by_record_id(store: RecordStore, tmp_path: Path) -> None:
+def test_reimport_is_an_upsert_by_record_id(store: SqlRecordStore, tmp_path: Path) -> None:
     store.import_csv(write_csv(tmp_path, GOOD_ROWS))
     store.link(PID, "R-2", "LEVEL_2")
     updated = ["R-2,Tom,,Baker,,1975-12-03,,2 New Street,YO1 7HX,HG1 1TE,"]
@@ -183,7 +186,7 @@ def test_reimport_is_an_upsert_by_record_id(store: RecordStore, tmp_path: Path) 
     assert store.record_count() == 3
 
 
-def test_links(store: RecordStore, tmp_path: Path) -> None:
+def test_links(store: SqlRecordStore, tmp_path: Path) -> None:
     store.import_csv(write_csv(tmp_path, GOOD_ROWS))
     assert store.record_for_hashed_pid(PID) is None
     store.link(PID, "R-1", "LEVEL_2")
@@ -195,7 +198,7 @@ def test_links(store: RecordStore, tmp_path: Path) -> None:
         store.link("b" * 64, "NO-SUCH-RECORD", "LEVEL_2")
 
 
-def test_create_user(store: RecordStore, tmp_path: Path) -> None:
+def test_create_user(store: SqlRecordStore, tmp_path: Path) -> None:
     assert store.create_user(PID, "LEVEL_2", {"FIRST_NAME": "Nora"}) is True
     assert store.has_created_user(PID)
     assert store.created_user_attributes(PID) == {"FIRST_NAME": "Nora"}
@@ -233,7 +236,7 @@ def test_file_store_persists_and_serves_threads(tmp_path: Path) -> None:
 
 def test_other_database_urls_are_refused() -> None:
     with pytest.raises(RecordStoreError, match="not supported"):
-        open_record_store("postgresql://db.example/records")
+        open_record_store("mysql://db.example/records")
 
 
 def _mode(path: Path) -> int:
@@ -280,6 +283,7 @@ def test_an_older_database_learns_to_keep_records_without_a_date_of_birth(tmp_pa
     old.commit()
     old.close()
     store = RecordStore(db)
+    assert schema_version(store.backend) == 2  # adopted by the numbered migrations
     result = store.import_records(write_csv(tmp_path, ["R-4,Ann,,Lee,,,,1 Road,AB1 2CD,,"]))
     assert result.refused == [] and store.record("R-4").date_of_birth is None
     assert [r.record_id for r in store.candidates_by_date_of_birth(date(1984, 6, 17))] == ["R-0"]

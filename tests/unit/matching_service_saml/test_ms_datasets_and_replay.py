@@ -1,11 +1,12 @@
-"""Pure pieces of the SAML side: dataset conversion, account-creation attributes, the replay cache."""
+"""Pure pieces of the SAML side: dataset conversion, account-creation attributes, the in-process replay cache."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
+from federation.replay_cache import MemoryReplayCache
 from federation.saml.assertion import Address, Attribute, MatchingDataset, MdsValue
 from matching_service import matching_rule as rule
 from matching_service.datasets import (
@@ -15,7 +16,6 @@ from matching_service.datasets import (
     to_matching_rule_dataset,
 )
 from matching_service.local_matching_contract import matching_dataset_to_json, parse_matching_dataset
-from matching_service.replay import ReplayCache
 
 CURRENT = Address(("1 New Street",), "AB1 2CD", verified=True, from_date=date(2020, 1, 1))
 OLD = Address(("2 Old Road",), "EF3 4GH", verified=True, to_date=date(2019, 12, 31))
@@ -65,13 +65,23 @@ def test_unknown_requested_attribute_is_refused():
         account_creation_attributes(("FIRST_NAME", "PASSPORT_NUMBER"), DATASET)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_replay_cache_refuses_a_second_use_until_expiry():
-    cache = ReplayCache()
-    now = datetime(2030, 1, 1, tzinfo=UTC)
-    assert cache.first_use("_q1", expires_at=now + timedelta(minutes=6), now=now)
-    assert not cache.first_use("_q1", expires_at=now + timedelta(minutes=6), now=now + timedelta(minutes=5))
-    assert cache.first_use("_q2", expires_at=now + timedelta(minutes=20), now=now + timedelta(minutes=1))
-    assert len(cache) == 2
-    later = now + timedelta(minutes=7)  # _q1 has expired (its freshness check refuses it by now anyway)
-    assert cache.first_use("_q3", expires_at=later + timedelta(minutes=6), now=later)
-    assert len(cache) == 2
+    clock = FakeClock()
+    cache = MemoryReplayCache(clock=clock)
+    assert cache.add_if_absent("attribute-query", "_q1", 360)
+    clock.now += 300
+    assert not cache.add_if_absent("attribute-query", "_q1", 360)
+    assert cache.add_if_absent("attribute-query", "_q2", 1140)
+    assert cache.add_if_absent("other-namespace", "_q1", 600), "namespaces are separate"
+    assert len(cache) == 3
+    clock.now += 120  # _q1 has expired (its freshness check refuses it by now anyway)
+    assert cache.add_if_absent("attribute-query", "_q3", 360)
+    assert len(cache) == 3  # _q1 dropped, _q3 added
