@@ -19,13 +19,33 @@ from federation.web import problems, register_web
 from hub import audit
 from hub.services import HubServices, build_services
 from hub.store.base import StoreUnavailable
-from hub.views import idp_response, journey, metadata, sso
+from hub.views import idp_response, journey, metadata, oidc, sso
 from hub.views.pages import problem_page
 from hub.web_session import csrf_token
 
 log = logging.getLogger("hub")
 
 MAX_FORM_BYTES = 1024 * 1024
+
+# The hub's own page texts beside the shared catalogue (federation/web/messages_*.yaml).
+HUB_MESSAGES = {
+    "en": {
+        "oidc": {
+            "signed_out": {
+                "heading": "You have signed out",
+                "body": "You have signed out of the services you used. You can close this window.",
+            }
+        }
+    },
+    "cy": {
+        "oidc": {
+            "signed_out": {
+                "heading": "Rydych wedi allgofnodi",
+                "body": "Rydych wedi allgofnodi o’r gwasanaethau a ddefnyddiwyd gennych. Gallwch gau’r ffenestr hon.",
+            }
+        }
+    },
+}
 
 
 def create_app(runtime: Runtime, *, services=None) -> Flask:
@@ -36,6 +56,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     audit.configure_audit(runtime.setting("AUDIT_LOG") or runtime.var_dir / "audit.jsonl")
     for entity, cert in expiring_certificates(runtime.config):
         log.warning("certificate of %s expires on %s", entity, cert.not_after.date().isoformat())
+    # an OIDC client's redirect URIs are here too: the return step's form redirects to them
     origins = {idp.sso_url for idp in runtime.config.identity_providers} | {
         acs.url for rp in runtime.config.relying_parties for acs in rp.assertion_consumer_services
     }
@@ -44,9 +65,10 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         service_name={"en": "Prove your identity", "cy": "Profi pwy ydych chi"},
         form_action_origins=sorted(origins),
         service_url="/",
+        messages=HUB_MESSAGES,
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
-    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):
+    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, oidc.bp):
         app.register_blueprint(blueprint)
 
     _install_rate_limit(app, hub)

@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -33,6 +34,9 @@ from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
 from hub.store.repository import SessionRepository
+
+if TYPE_CHECKING:
+    from hub.frontends.oidc.provider import OidcProvider
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class HubServices:
     secret: bytes
     now: Callable[[], dt.datetime] = utc_now
     rate_limiter: RateLimiter | None = None
+    oidc: OidcProvider | None = None  # the OpenID Connect provider, when the hub has OIDC signing keys
     _metadata: tuple[dt.datetime, bytes] | None = field(default=None, repr=False)
 
     def relying_party(self, entity_id: str) -> RelyingParty | None:
@@ -91,6 +96,8 @@ class SharedStoreSettingsMissing(ValueError):
 
 
 def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None = None) -> HubServices:
+    from hub.frontends.oidc.provider import build_provider  # the front end's package imports these services
+
     config, keys = runtime.config, runtime.keys_dir
     if runtime.setting("REDIS_URL"):
         missing = [name for name in ("HUB_SESSION_KEY", "HUB_SECRET") if not runtime.setting(name)]
@@ -128,4 +135,5 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
         matching=MatchingServiceClient(timeout=config.matching_service_timeout_seconds),
         secret=secret,
         rate_limiter=rate_limiter,
+        oidc=build_provider(config, keys),
     )

@@ -28,6 +28,7 @@ from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.session_lock import journey_lock
+from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import csrf_valid, current_session, remember_idp_request, services
 
@@ -103,7 +104,9 @@ def _offered(session: s.Session):
     offered = []
     for entity_id in session.idp_shortlist:
         idp = hub.identity_provider(entity_id)
-        if idp and eligibility.is_eligible(idp, g.rp, now=hub.now(), for_registration=registering):
+        if idp and eligibility.is_eligible(
+            idp, g.rp, now=hub.now(), for_registration=registering, levels=session.accepted_levels
+        ):
             offered.append(idp)
     return offered
 
@@ -137,7 +140,7 @@ def choose_company():
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
     try:
-        levels = requested_levels(g.rp, chosen)
+        levels = requested_levels(g.rp, chosen, session.accepted_levels)
     except LevelOfAssuranceError:
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     hub_request = idp_engine.authn_request_to(hub, chosen, levels, force_authn=session.force_authn)
@@ -238,10 +241,12 @@ def result():
 @bp.post("/journey/return-to-service")
 @with_session
 def return_to_service():
-    """Post the hub's signed Response to the service, then end the session and its personal data."""
+    """Answer the service in its front end's protocol, then end the session and its personal data."""
     session, hub = g.session, services()
     if not s.may_respond_to_rp(session.state):
         return _outcome_page(session)
+    if session.front_end is s.FrontEnd.OIDC:  # an authorization code, or an error, at the redirect URI
+        return oidc_views.answer_client(hub, session)
     form = saml.answer(hub, session)
     hub.sessions.end(session.session_id)
     log.info("response to service: %s from state %s", s.outcome_for_rp(session.state).name, session.state.name)
