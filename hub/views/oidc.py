@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, jsonify, make_response, redirect, 
 
 from federation import vectors_of_trust as vot
 from federation.logsafe import log_safe
-from federation.web import problems
+from federation.web import i18n, problems
 from hub import audit
 from hub.frontends.oidc import NoRedirect, OAuthError, logout, provider, tokens
 from hub.frontends.oidc import answer as oidc_answer
@@ -104,8 +104,13 @@ def authorize():
         levels=session.accepted_levels,
         extra={"front_end": "oidc", "vtr": " ".join(oidc_request.vtr)},
     )
-    language = {"lang": oidc_request.ui_locales} if oidc_request.ui_locales else {}
-    return set_session_cookie(redirect(url_for("journey.start", **language), code=303), session.session_id)
+    response = set_session_cookie(redirect(url_for("journey.start"), code=303), session.session_id)
+    if oidc_request.ui_locales:  # the journey's pages in the language the client asked for
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, oidc_request.ui_locales, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+            secure=request.is_secure,
+        )  # fmt: skip
+    return response
 
 
 def answer_client(hub: HubServices, session: s.Session) -> Response:

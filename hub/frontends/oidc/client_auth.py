@@ -3,7 +3,7 @@ the client's registered keys: its JWK Set file from the federation config, or th
 (fetched with a short timeout and cached for five minutes; the last good set is kept if a fetch fails).
 
 The assertion must be signed by one of those keys (RS256, PS256 or ES256), with `iss` = `sub` = the client
-ID, `aud` the hub's token endpoint or issuer, an `exp` no more than five minutes ahead, and a `jti` never
+ID, `aud` the hub's token endpoint or issuer, an `exp` no more than an hour ahead, and a `jti` never
 seen before.
 """
 
@@ -31,7 +31,7 @@ from hub.services import HubServices
 log = logging.getLogger("hub.oidc")
 
 ASSERTION_TYPE = JWTBearerClientAssertion.CLIENT_ASSERTION_TYPE
-MAX_ASSERTION_LIFETIME = 300
+MAX_ASSERTION_LIFETIME = 3600  # authlib signs for an hour; the jti is remembered as long
 JWKS_CACHE_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 3
 MAX_JWKS_BYTES = 64 * 1024
