@@ -364,3 +364,19 @@ def test_logout_refuses_an_unregistered_post_logout_redirect_uri(federation):
         timeout=10,
     )
     assert reply.status_code == 400 and "Location" not in reply.headers
+
+
+def test_saml_services_get_the_same_return_codes_in_the_status_message(federation):
+    """The SAML extension: the hub's Response carries the code in its StatusMessage (docs/saml-profiles.md)."""
+    from tests.e2e.journey import IDP_TWO, at_idp_headless, choose, start_at_service
+
+    browser = BrowserClient()
+    page = at_idp_headless(
+        browser, choose(browser, start_at_service(browser, federation), IDP_TWO), "alice", "fraud-DF01"
+    )
+    page = browser.submit(page, page.form(button="Return to"))
+    saml_response = page.form(auto=True).xpath(".//input[@name='SAMLResponse']")[0].get("value")
+    xml = base64.b64decode(saml_response).decode()
+    assert "<saml2p:StatusMessage>return-code=fraud_suspected offer=other_ways</saml2p:StatusMessage>" in xml or (
+        "return-code=fraud_suspected offer=other_ways" in xml and "StatusMessage" in xml
+    )

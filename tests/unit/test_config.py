@@ -787,3 +787,31 @@ def test_verify_is_the_default_profile_and_may_be_named(tmp_path: Path, keys_dir
     assert config.relying_parties[0].saml_profile is SamlProfile.VERIFY
     assert config.relying_parties[0].key_transport is KeyTransport.RSA_OAEP_MGF1P
     assert config.relying_parties[0].attributes == ()
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field", "problem"),
+    [
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.P2"]), "vectors_of_trust[0]", "needs Cl.Cm"),
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.Cm", "Cl.Cm"]), "vectors_of_trust[1]", "listed twice"),
+        (set_("oidc_clients.0.claims", ["email"]), "claims[0]", "unknown claim 'email'"),
+        (set_("oidc_clients.0.jwks_uri", "https://rp.example/jwks"), "jwks", "exactly one of jwks"),
+        (set_("oidc_clients.0.jwks", "no-such.jwks.json"), "jwks", "cannot be read"),
+        (set_("oidc_clients.0.jwks", "test-rp-oidc-client.key"), "jwks", "not JSON"),
+        (set_("oidc_clients.0.redirect_uris", []), "redirect_uris", "at least one"),
+        (set_("oidc_clients.0.redirect_uris", ["/callback"]), "redirect_uris[0]", "absolute http(s) URL"),
+        (set_("oidc_clients.0.sector_identifier", "not a uri"), "sector_identifier", "absolute URI"),
+        (set_("oidc_clients.0.client_id", "https://test-rp.federation.test"), "entity_id", "already used"),
+        (set_("oidc_clients.1.matching_service_entity_id", "https://nowhere.test"), "matching_service_entity_id", "no"),
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.Cm"]), "claims", "identity claims need"),
+        (delete("hub.oidc_signing_certificates"), "client_id", "oidc_signing_certificates"),
+        (set_("oidc_clients.0.redirect_url", "x"), "redirect_url", "did you mean 'redirect_uris'"),
+    ],
+)
+def test_oidc_client_mistakes_name_the_client_and_field(tmp_path, keys_dir, mutation, field, problem):
+    data = demo_data()
+    mutation(data, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
+    assert caught.value.field == field and problem in caught.value.problem, str(caught.value)
+    assert "OpenID Connect client" in str(caught.value) or caught.value.entity.startswith("oidc_clients")
