@@ -10,7 +10,9 @@ error instead of our page. Monitoring should alert on "degraded".
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import yaml
 from flask import Flask, jsonify, render_template, request
 
 from federation.config import expiring_certificates
@@ -27,25 +29,8 @@ log = logging.getLogger("hub")
 
 MAX_FORM_BYTES = 1024 * 1024
 
-# The hub's own page texts beside the shared catalogue (federation/web/messages_*.yaml).
-HUB_MESSAGES = {
-    "en": {
-        "oidc": {
-            "signed_out": {
-                "heading": "You have signed out",
-                "body": "You have signed out of the services you used. You can close this window.",
-            }
-        }
-    },
-    "cy": {
-        "oidc": {
-            "signed_out": {
-                "heading": "Rydych wedi allgofnodi",
-                "body": "Rydych wedi allgofnodi o’r gwasanaethau a ddefnyddiwyd gennych. Gallwch gau’r ffenestr hon.",
-            }
-        }
-    },
-}
+# The hub's own page texts beside the shared catalogue (federation/web/messages_*.yaml), in English and Welsh.
+HUB_MESSAGES = yaml.safe_load((Path(__file__).resolve().parent / "messages.yaml").read_text(encoding="utf-8"))
 
 
 def create_app(runtime: Runtime, *, services=None) -> Flask:

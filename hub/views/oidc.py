@@ -149,15 +149,27 @@ def userinfo():
 
 @bp.route(provider.END_SESSION_PATH, methods=["GET", "POST"])
 def end_session():
+    """RP-initiated logout. Without an `id_token_hint` the citizen confirms first (a POST with a token bound
+    to their hub login session), so a link from another site cannot sign them out of every service."""
     hub = _hub()
     params = request.args if request.method == "GET" else request.form
+    browser_sid = request.cookies.get(LOGIN_COOKIE)
+    hint = params.get("id_token_hint")
+    if not hint and params.get("post_logout_redirect_uri"):  # whose registered URI? never an open redirect
+        log.warning("logout refused: post-logout-redirect-uri-without-id-token-hint")
+        return problem_page(problems.BAD_REQUEST)
+    if not hint and not logout.confirmed(hub, browser_sid, params.get("confirm", "")):
+        if not browser_sid:  # nothing to end in this browser
+            return make_response(render_template("signed_out.html"))
+        token = logout.confirmation_token(hub, browser_sid)
+        return make_response(render_template("signed_out.html", confirm_action=url_for(".end_session"), token=token))
     try:
         done = logout.end_session(
             hub,
-            id_token_hint=params.get("id_token_hint"),
+            id_token_hint=hint,
             post_logout_redirect_uri=params.get("post_logout_redirect_uri"),
             state=params.get("state"),
-            browser_sid=request.cookies.get(LOGIN_COOKIE),
+            browser_sid=browser_sid,
         )
     except NoRedirect as exc:
         log.warning("logout refused: %s", exc.reason)

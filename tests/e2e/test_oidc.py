@@ -155,8 +155,12 @@ def test_authlib_example_service_signs_in_and_is_told_of_logout(federation):
     assert doc.get_element_by_id("claim-given_name").text_content() == "Alice"
     # The hub's login session ends (the browser's hub cookie names it): the service is told by back channel.
     assert any(cookie.name == "hub_oidc_sid" for cookie in browser.http.cookies)
-    ended = browser.get(f"{hub(federation)}/logout")
-    assert ended.status == 200 and "signed out" in ended.heading.lower()
+    confirm = browser.get(f"{hub(federation)}/logout")  # no ID token: the citizen confirms (no logout CSRF)
+    assert confirm.heading == "Sign out of the services you used?"
+    assert requests.post(f"{hub(federation)}/logout", data={"confirm": "forged"}, timeout=10).status_code == 200
+    assert browser.get(f"{rp}/oidc/").doc.get_element_by_id("vot") is not None  # still signed in
+    ended = browser.submit(confirm, confirm.form(button="Sign out"))
+    assert ended.status == 200 and ended.heading == "You have signed out"
     page = browser.get(f"{rp}/oidc/")
     assert "oidc-result" not in page.text  # the service's session was ended by the logout token
 
@@ -356,14 +360,29 @@ def test_userinfo_needs_a_bearer_token(federation):
     assert userinfo(federation, "not-a-token").json()["error"] == "invalid_token"
 
 
-def test_logout_refuses_an_unregistered_post_logout_redirect_uri(federation):
-    reply = requests.get(
-        f"{hub(federation)}/logout",
-        params={"post_logout_redirect_uri": "https://attacker.example/"},
-        allow_redirects=False,
-        timeout=10,
-    )
+@pytest.mark.parametrize("with_hint", [False, True])
+def test_logout_refuses_an_unregistered_post_logout_redirect_uri(federation, keys_dir, with_hint):
+    params = {"post_logout_redirect_uri": "https://attacker.example/"}
+    if with_hint:
+        now = int(time.time())
+        claims = {"iss": hub(federation), "aud": CLIENT, "sub": "x", "sid": "y", "iat": now, "exp": now + 60}
+        params["id_token_hint"] = sign_jwt(claims, load_signing_key(keys_dir / "hub-oidc-signing.key"))
+    reply = requests.get(f"{hub(federation)}/logout", params=params, allow_redirects=False, timeout=10)
     assert reply.status_code == 400 and "Location" not in reply.headers
+
+
+def test_logout_with_an_id_token_hint_returns_to_the_registered_uri(federation, keys_dir):
+    client = second_library(federation, keys_dir)
+    request = client.authorization_request(scope="openid", vtr=json.dumps(["Cl.Cm"]))
+    token = client.authorization_code(request.validate_callback(journey(BrowserClient(), str(request.uri))))
+    post_logout = federation.urls["RP_URL"] + "/oidc/"
+    params = {"id_token_hint": str(token.id_token), "post_logout_redirect_uri": post_logout, "state": "bye"}
+    reply = requests.get(f"{hub(federation)}/logout", params=params, allow_redirects=False, timeout=10)
+    assert reply.status_code == 303 and reply.headers["Location"] == post_logout + "?state=bye"
+    forged = dict(params, id_token_hint=str(token.id_token)[:-4] + "AAAA")
+    assert (
+        requests.get(f"{hub(federation)}/logout", params=forged, allow_redirects=False, timeout=10).status_code == 400
+    )
 
 
 def test_saml_services_get_the_same_return_codes_in_the_status_message(federation):

@@ -74,17 +74,14 @@ def _refusal(session: Session) -> tuple[OAuthError, return_codes.ReturnCode | No
     return OAuthError("access_denied", text), code
 
 
-def _grant(hub: HubServices, session: Session, rp: RelyingParty, request: OidcRequest, sid: str) -> grants.Grant:
-    release, level, client = session.release, session.idp_level, rp.oidc
-    assert release is not None and level is not None and client is not None
+def _claims(hub: HubServices, session: Session, rp: RelyingParty, reached: vot.Vector) -> tuple[dict, dict | None]:
+    """The userinfo claims besides `sub`, and the identity JWT's payload, for what the client may receive."""
+    request, release = session.oidc_request, session.release
+    assert request is not None and release is not None
     idp_entity_id = session.selected_idp_entity_id or ""
-    reached = vot.vector_of_trust((vot.parse_vector(text) for text in request.vtr), level)
-    if reached is None:
-        raise LevelNotReached()
-    sub = pairwise_id(idp_entity_id, client.sector_identifier, release.pid)
     claims: dict = {}
     identity_jwt = None
-    if reached.needs_identity and request.claims:
+    if reached.needs_identity and request.claims:  # authentication only never carries identity
         idp = hub.identity_provider(idp_entity_id)
         verified = identity.verified_claims(
             identity=release.identity,
@@ -104,22 +101,7 @@ def _grant(hub: HubServices, session: Session, rp: RelyingParty, request: OidcRe
             # the key the department's records know the citizen by (the matching service's hashed PID)
             "hashed_pid": hashed_pid(idp_entity_id, rp.matching_service_entity_id, release.pid),
         }
-    return grants.Grant(
-        client_id=rp.entity_id,
-        redirect_uri=request.redirect_uri,
-        code_challenge=request.code_challenge,
-        nonce=request.nonce,
-        sid=sid,
-        sub=sub,
-        vot=str(reached),
-        auth_time=int(release.authn_instant.timestamp()),
-        claims=claims,
-        identity_jwt=identity_jwt,
-    )
-
-
-class LevelNotReached(Exception):
-    """The IDP's level meets none of the requested vectors (never expected: the IDPs are asked for them)."""
+    return claims, identity_jwt
 
 
 def _too_old(hub: HubServices, session: Session, request: OidcRequest) -> bool:
@@ -146,14 +128,26 @@ def answer(hub: HubServices, session: Session, *, browser_sid: str | None) -> Re
     if _too_old(hub, session, request):
         error = OAuthError("login_required", "the citizen authenticated longer ago than max_age allows")
         return Redirect(_error_for(hub, request, error, return_codes.AUTHENTICATION_FAILED))
-    release = session.release
-    sub = pairwise_id(session.selected_idp_entity_id or "", rp.oidc.sector_identifier, release.pid)
-    sid = grants.add_login(hub, browser_sid, rp.entity_id, sub)
-    try:
-        grant = _grant(hub, session, rp, request, sid)
-    except LevelNotReached:
+    release, client = session.release, rp.oidc
+    reached = vot.vector_of_trust((vot.parse_vector(text) for text in request.vtr), session.idp_level)
+    if reached is None:  # not expected: the IDPs were asked for the requested vectors' levels
         error = OAuthError("access_denied", "level not reached")
         return Redirect(_error_for(hub, request, error, return_codes.LEVEL_NOT_REACHED))
+    sub = pairwise_id(session.selected_idp_entity_id or "", client.sector_identifier, release.pid)
+    claims, identity_jwt = _claims(hub, session, rp, reached)
+    sid = grants.add_login(hub, browser_sid, rp.entity_id, sub)
+    grant = grants.Grant(
+        client_id=rp.entity_id,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        nonce=request.nonce,
+        sid=sid,
+        sub=sub,
+        vot=str(reached),
+        auth_time=int(release.authn_instant.timestamp()),
+        claims=claims,
+        identity_jwt=identity_jwt,
+    )
     code = grants.issue_code(hub, grant)
     params = {"code": code, "iss": hub.oidc.issuer}
     if request.state is not None:

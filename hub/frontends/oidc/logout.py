@@ -10,6 +10,8 @@ token is for one client and one session only; clients must refuse a `jti` seen b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -68,6 +70,15 @@ def notify_clients(hub: HubServices, sid: str, signed_in: tuple[grants.SignedIn,
     return delivered
 
 
+def confirmation_token(hub: HubServices, browser_sid: str) -> str:
+    """The form token that confirms a logout asked for without an ID token (against logout CSRF)."""
+    return hmac.new(hub.secret, b"oidc-logout:" + browser_sid.encode(), hashlib.sha256).hexdigest()
+
+
+def confirmed(hub: HubServices, browser_sid: str | None, sent: str) -> bool:
+    return bool(browser_sid) and hmac.compare_digest(confirmation_token(hub, browser_sid), sent)
+
+
 @dataclass(frozen=True)
 class LoggedOut:
     redirect: str | None  # the client's registered post-logout redirect URI (with its state), or None
@@ -94,7 +105,8 @@ def end_session(
     state: str | None,
     browser_sid: str | None,
 ) -> LoggedOut:
-    """End the login session named by the hint (or this browser's) and tell its clients."""
+    """End the login session named by the hint (or this browser's, once the citizen has confirmed) and
+    tell its clients."""
     hint = _hint(hub, id_token_hint)
     redirect = None
     if post_logout_redirect_uri is not None:
