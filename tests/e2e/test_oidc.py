@@ -399,3 +399,11 @@ def test_saml_services_get_the_same_return_codes_in_the_status_message(federatio
     assert "<saml2p:StatusMessage>return-code=fraud_suspected offer=other_ways</saml2p:StatusMessage>" in xml or (
         "return-code=fraud_suspected offer=other_ways" in xml and "StatusMessage" in xml
     )
+
+
+def test_a_code_redeemed_by_another_client_is_refused(federation, keys_dir):
+    """Both demo clients share one key: the signature passes, the code's binding to its client does not."""
+    code, verifier = a_code(federation)
+    other = client_assertion(federation, keys_dir, iss=MATCHING_CLIENT, sub=MATCHING_CLIENT)
+    reply = token_request(federation, keys_dir, code, verifier, client_assertion=other)
+    assert reply.status_code == 400 and reply.json()["error"] == "invalid_grant"
