@@ -40,6 +40,8 @@ from federation.web import register_web
 from hub_client import HubClient
 from relying_party_example import views
 from relying_party_example.browser_session import BrowserSessions, install
+from relying_party_example.oidc_service import BLUEPRINT as OIDC_BLUEPRINT
+from relying_party_example.oidc_service import CLIENT as OIDC_CLIENT
 from relying_party_example.oidc_service import oidc_blueprint
 from relying_party_example.sign_ins import SignIns
 from relying_party_example.store import MemoryStore, Store, StoreUnavailable, store_from_settings
@@ -98,9 +100,13 @@ def create_app(
     sessions = _sessions(runtime, store, secure)
     install(app, sessions)
 
+    named = {service.key: service.relying_party for service in services}
+    if config.oidc_clients:
+        named[OIDC_BLUEPRINT] = config.relying_party(OIDC_CLIENT)
+
     def service_name(lang: str) -> str:
-        service = by_key.get(request.blueprint or "", services[0]) if has_request_context() else services[0]
-        return service.relying_party.display_name.get(lang)
+        rp = named.get(request.blueprint or "") if has_request_context() else None
+        return (rp or services[0].relying_party).display_name.get(lang)
 
     register_web(
         app,

@@ -34,7 +34,8 @@ from relying_party_example.store import Store
 
 log = logging.getLogger("relying_party_example")
 
-CLIENT = "test-rp-oidc"  # its name in the federation config
+CLIENT = "test-rp-oidc"  # its client ID in the federation config
+BLUEPRINT = "oidc"
 CLIENT_KEY = "test-rp-oidc-client.key"  # in the keys directory; its public half is registered as a JWK Set
 RESULT = "oidc:result"
 ATTEMPT = "oidc:attempt"
@@ -71,13 +72,13 @@ def _register(oauth: OAuth, config: FederationConfig, rp: RelyingParty, keys_dir
 
 
 def oidc_blueprint(app: Flask, config: FederationConfig, keys_dir: Path, store: Store) -> Blueprint:
-    rp = config.relying_party(CLIENT) or next(r for r in config.oidc_clients if r.name == CLIENT)
+    rp = config.oidc_client(CLIENT)
     oauth = OAuth(app)
     _register(oauth, config, rp, keys_dir)
     hub = oauth.hub
     prefix = urlsplit(rp.service_home_url).path.rstrip("/")
     redirect_uri = rp.oidc.redirect_uris[0]
-    blueprint = Blueprint("oidc", __name__, url_prefix=prefix)
+    blueprint = Blueprint(BLUEPRINT, __name__, url_prefix=prefix)
     ttl = int(config.session_lifetime.total_seconds())
 
     def problem(name: str, status: int = 400) -> ResponseReturnValue:
