@@ -22,7 +22,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from federation.credentials import CredentialError, _load_private_key
+from federation.credentials import CredentialError, load_private_key
 
 __all__ = [
     "ALGORITHMS",
@@ -72,7 +72,7 @@ def _alg_for(key: RSAKey | ECKey) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _signing_key(path: Path) -> SigningKey:
-    private = _load_private_key(path)
+    private = load_private_key(path)
     key: RSAKey | ECKey = (
         RSAKey.import_key(private) if isinstance(private, rsa.RSAPrivateKey) else ECKey.import_key(private)
     )
