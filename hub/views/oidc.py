@@ -113,11 +113,13 @@ def authorize():
     return response
 
 
-def answer_client(hub: HubServices, session: s.Session) -> Response:
-    """The journey's end for an OIDC client (from `POST /journey/return-to-service`): 303 to its redirect URI."""
-    answer = oidc_answer.answer(hub, session, browser_sid=request.cookies.get(LOGIN_COOKIE))
+def answer_client(hub: HubServices, session: s.Session, *, outcome: s.RpOutcome | None = None) -> Response:
+    """The journey's end for an OIDC client (from `POST /journey/return-to-service`): 303 to its redirect URI.
+    `outcome` overrides the state's, as for a SAML service."""
+    answer = oidc_answer.answer(hub, session, browser_sid=request.cookies.get(LOGIN_COOKIE), outcome=outcome)
     hub.sessions.end(session.session_id)
-    log.info("answer to client: %s from state %s", s.outcome_for_rp(session.state).name, session.state.name)
+    shown = outcome or s.outcome_for_rp(session.state)
+    log.info("answer to client: %s from state %s", shown.name, session.state.name)
     response = redirect(answer.url, code=303)
     if answer.sid is not None:
         lifetime = int(hub.config.session_lifetime.total_seconds())

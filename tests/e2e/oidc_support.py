@@ -49,6 +49,9 @@ def hub_answer(browser: BrowserClient, page: Page) -> str:
     else:
         form = next(f for f in page.forms() if f.get("action") == "/journey/return-to-service")
     data = {i.get("name"): i.get("value") or "" for i in form.xpath(".//input[@name]")}
+    agree = form.xpath(".//button[@name='release'][@value='agree']")  # a release page: the citizen agrees
+    if agree:
+        data["release"] = "agree"
     reply = browser.http.post(urljoin(page.url, form.get("action")), data=data, allow_redirects=False, timeout=30)
     assert reply.status_code == 303, (reply.status_code, reply.text[:300])
     return reply.headers["Location"]

@@ -66,7 +66,9 @@ def _error_for(hub: HubServices, request: OidcRequest, error: OAuthError, code: 
     return error_redirect(hub, request.client_id, request.redirect_uri, request.state, error, code)
 
 
-def _refusal(session: Session) -> tuple[OAuthError, return_codes.ReturnCode | None]:
+def _refusal(session: Session, *, overridden: bool = False) -> tuple[OAuthError, return_codes.ReturnCode | None]:
+    if overridden:  # the citizen stopped at the last step
+        return OAuthError("access_denied", "cancelled"), return_codes.CANCELLED
     code = return_codes.return_code(session.state, session.problem)
     if session.state is State.MATCHING_SERVICE_REQUEST_ERROR:
         return OAuthError("temporarily_unavailable", "the service's records could not be checked"), code
@@ -112,15 +114,19 @@ def _too_old(hub: HubServices, session: Session, request: OidcRequest) -> bool:
     return session.release.authn_instant < oldest
 
 
-def answer(hub: HubServices, session: Session, *, browser_sid: str | None) -> Redirect:
-    """The redirect that ends `session` for its client: a code on success, an error otherwise."""
+def answer(
+    hub: HubServices, session: Session, *, browser_sid: str | None, outcome: RpOutcome | None = None
+) -> Redirect:
+    """The redirect that ends `session` for its client: a code on success, an error otherwise. `outcome`
+    overrides the state's (the citizen declined to release their identity: `NO_AUTHN_CONTEXT`)."""
     request = session.oidc_request
     rp = hub.relying_party(session.rp_entity_id)
     assert request is not None and rp is not None
-    outcome = outcome_for_rp(session.state)
+    overridden = outcome is not None
+    outcome = outcome or outcome_for_rp(session.state)
     if outcome is not RpOutcome.SUCCESS or session.release is None or session.idp_level is None:
         error, code = (
-            _refusal(session)
+            _refusal(session, overridden=overridden)
             if outcome is not RpOutcome.SUCCESS
             else (OAuthError("access_denied", "authentication failed"), return_codes.AUTHENTICATION_FAILED)
         )
