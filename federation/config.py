@@ -21,6 +21,9 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from federation import vectors_of_trust as vot
+from federation.credentials import CredentialError
+from federation.jose import load_jwks_file
 from federation.loa import LevelOfAssurance
 from federation.saml.constants import STANDARD_ATTRIBUTES, SamlProfile
 from federation.xmlsecurity import KeyTransport
@@ -37,6 +40,8 @@ __all__ = [
     "LocalizedText",
     "MatchingService",
     "MetadataSettings",
+    "OIDC_CLAIMS",
+    "OidcClient",
     "RelyingParty",
     "expiring_certificates",
     "load_federation_config",
@@ -48,6 +53,11 @@ ACCOUNT_CREATION_ATTRIBUTES = frozenset(
     "DATE_OF_BIRTH_VERIFIED CURRENT_ADDRESS CURRENT_ADDRESS_VERIFIED ADDRESS_HISTORY CYCLE_3".split()
 )
 MAX_SIGNING_CERTIFICATES = 2  # the current key and, during a rotation, the next one
+
+# The claims an OpenID Connect client may be configured to receive (docs/oidc.md): the verified identity as
+# OpenID Connect for Identity Assurance `verified_claims`, and GOV.UK One Login's signed identity JWT.
+CORE_IDENTITY_CLAIM = "https://vocab.account.gov.uk/v1/coreIdentityJWT"
+OIDC_CLAIMS: tuple[str, ...] = ("given_name", "family_name", "birthdate", "address", CORE_IDENTITY_CLAIM)
 
 HUB_SSO_PATH = "/SAML2/SSO"
 HUB_RESPONSE_PATH = "/SAML2/SSO/Response/POST"
@@ -104,6 +114,26 @@ class Cycle3Attribute:
 
 
 @dataclass(frozen=True)
+class OidcClient:
+    """An OpenID Connect client's registration: what the hub's OIDC front end checks and releases.
+
+    The client's journey runs as a `RelyingParty` (`RelyingParty.oidc` is this): its redirect URIs are its
+    assertion consumer services, its levels those of its vectors of trust.
+    """
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    sector_identifier: str
+    vectors_of_trust: tuple[vot.Vector, ...]  # allowed; the first is the default when a request has no vtr
+    claims: tuple[str, ...]  # from OIDC_CLAIMS
+    return_codes: bool
+    jwks: Any = field(default=None, compare=False, repr=False)  # joserfc KeySet, from the configured file
+    jwks_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+
+
+@dataclass(frozen=True)
 class RelyingParty:
     name: str
     entity_id: str
@@ -120,6 +150,7 @@ class RelyingParty:
     saml_profile: SamlProfile = SamlProfile.VERIFY
     key_transport: KeyTransport = KeyTransport.RSA_OAEP  # for every assertion encrypted for this service
     attributes: tuple[str, ...] = ()  # standard profile: what it receives, from STANDARD_ATTRIBUTES
+    oidc: OidcClient | None = None  # an OpenID Connect client (oidc_clients), not a SAML service
 
     @property
     def minimum_level(self) -> LevelOfAssurance:
@@ -178,6 +209,8 @@ class Hub:
     signing_certificates: tuple[Certificate, ...]
     encryption_certificates: tuple[Certificate, ...]  # primary, then the secondary decryption key if any
     name: str = "hub"
+    # OpenID Connect: the keys that sign ID tokens, identity JWTs and logout tokens (current, then next)
+    oidc_signing_certificates: tuple[Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +274,15 @@ class FederationConfig:
     def identity_provider(self, entity_id: str) -> IdentityProvider | None:
         found = self._by_entity_id.get(entity_id)
         return found if isinstance(found, IdentityProvider) else None
+
+    @property
+    def oidc_clients(self) -> tuple[RelyingParty, ...]:
+        return tuple(rp for rp in self.relying_parties if rp.oidc is not None)
+
+    def oidc_client(self, client_id: object) -> RelyingParty | None:
+        """The OpenID Connect client registered as `client_id` (None for SAML services and unknown IDs)."""
+        found = self._by_entity_id.get(client_id) if isinstance(client_id, str) else None
+        return found if isinstance(found, RelyingParty) and found.oidc is not None else None
 
     def matching_service(self, entity_id: str) -> MatchingService | None:
         found = self._by_entity_id.get(entity_id)
@@ -569,12 +611,23 @@ class _Fields:
 # --------------------------------------------------------------------------------------------- sections
 
 _TOP_LEVEL = frozenset(
-    {"federation", "metadata", "hub", "relying_parties", "identity_providers", "matching_services", "operator"}
+    {
+        "federation",
+        "metadata",
+        "hub",
+        "relying_parties",
+        "oidc_clients",
+        "identity_providers",
+        "matching_services",
+        "operator",
+    }
 )
 _OPERATOR = frozenset({"name", "contact_email", "privacy_controller", "data_protection_email"})
 _FEDERATION = frozenset({"clock_skew_seconds", "session_lifetime_minutes", "matching_service_timeout_seconds"})
 _METADATA = frozenset({"signing_certificate", "trust_anchor", "valid_for_hours", "refresh_interval_seconds"})
-_HUB = frozenset({"entity_id", "base_url", "signing_certificates", "encryption_certificates"})
+_HUB = frozenset(
+    {"entity_id", "base_url", "signing_certificates", "encryption_certificates", "oidc_signing_certificates"}
+)
 _ENTITY = "name entity_id signing_certificates encryption_certificate"
 _MATCHING_SERVICE = frozenset(
     f"{_ENTITY} attribute_query_url account_creation_url local_matching_url key_transport".split()
@@ -584,6 +637,12 @@ _RELYING_PARTY = frozenset(
     "cycle3_attribute account_creation_attributes service_home_url other_ways saml_profile key_transport "
     "attributes".split()
 )
+_OIDC_CLIENT = frozenset(
+    "name client_id display_name redirect_uris post_logout_redirect_uris jwks jwks_uri sector_identifier "
+    "vectors_of_trust claims return_codes backchannel_logout_uri matching_service_entity_id cycle3_attribute "
+    "account_creation_attributes service_home_url other_ways".split()
+)
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _ACS = frozenset({"index", "url", "is_default"})
 _CYCLE3 = frozenset({"name", "pattern", "label", "hint", "example", "error_missing", "error_format"})
 _IDENTITY_PROVIDER = frozenset(
@@ -660,6 +719,9 @@ def _hub(ctx: _Context, data: Any, registry: _Registry) -> Hub:
         metadata_url=base_url + HUB_METADATA_PATH,
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificates=fields.certificates("encryption_certificates"),
+        oidc_signing_certificates=(
+            fields.certificates("oidc_signing_certificates") if fields.raw("oidc_signing_certificates", None) else ()
+        ),
     )
 
 
@@ -744,19 +806,7 @@ def _relying_party(
     fields = _entity_fields(ctx, data, "relying_parties", index, "relying party", _RELYING_PARTY)
     entity_id, name = fields.entity, fields.name()
     registry.add(fields, entity_id, name, f"relying_parties[{index}]")
-    matching_service = fields.string("matching_service_entity_id", None)
-    if matching_service is not None and matching_service not in matching:
-        raise fields.error("matching_service_entity_id", f"no matching service {matching_service!r} is configured")
-    cycle3 = _cycle3(fields)
-    account_creation = fields.strings("account_creation_attributes")
-    for i, attribute in enumerate(account_creation):
-        if attribute not in ACCOUNT_CREATION_ATTRIBUTES:
-            known = ", ".join(sorted(ACCOUNT_CREATION_ATTRIBUTES))
-            raise fields.error(f"account_creation_attributes[{i}]", f"unknown attribute {attribute!r} ({known})")
-    if matching_service is None:
-        for key, present in (("cycle3_attribute", cycle3), ("account_creation_attributes", account_creation)):
-            if present:
-                raise fields.error(key, "only a relying party with a matching service can use this")
+    matching_service, cycle3, account_creation = _matching_settings(fields, matching)
     profile = SamlProfile(fields.choice("saml_profile", tuple(SamlProfile), SamlProfile.VERIFY))
     attributes = _standard_attributes(fields, profile)
     encryption = fields.certificate("encryption_certificate") if fields.raw("encryption_certificate", None) else None
@@ -787,6 +837,121 @@ def _relying_party(
         saml_profile=profile,
         key_transport=_key_transport(fields),
         attributes=attributes,
+    )
+
+
+def _matching_settings(
+    fields: _Fields, matching: dict[str, MatchingService]
+) -> tuple[str | None, Cycle3Attribute | None, tuple[str, ...]]:
+    """A service's matching service, cycle 3 question and account-creation attributes, checked together."""
+    matching_service = fields.string("matching_service_entity_id", None)
+    if matching_service is not None and matching_service not in matching:
+        raise fields.error("matching_service_entity_id", f"no matching service {matching_service!r} is configured")
+    cycle3 = _cycle3(fields)
+    account_creation = fields.strings("account_creation_attributes")
+    for i, attribute in enumerate(account_creation):
+        if attribute not in ACCOUNT_CREATION_ATTRIBUTES:
+            known = ", ".join(sorted(ACCOUNT_CREATION_ATTRIBUTES))
+            raise fields.error(f"account_creation_attributes[{i}]", f"unknown attribute {attribute!r} ({known})")
+    if matching_service is None:
+        for key, present in (("cycle3_attribute", cycle3), ("account_creation_attributes", account_creation)):
+            if present:
+                raise fields.error(key, "only a relying party with a matching service can use this")
+    return matching_service, cycle3, account_creation
+
+
+def _urls(fields: _Fields, key: str, *, non_empty: bool) -> tuple[str, ...]:
+    values = fields.items(key, _MISSING if non_empty else [], non_empty=non_empty)
+    urls = tuple(fields.as_url(f"{key}[{i}]", value) for i, value in enumerate(values))
+    for i, url in enumerate(urls):
+        if url in urls[:i]:
+            raise fields.error(f"{key}[{i}]", f"{url!r} is listed twice")
+    return urls
+
+
+def _vectors(fields: _Fields) -> tuple[vot.Vector, ...]:
+    vectors: list[vot.Vector] = []
+    for i, value in enumerate(fields.items("vectors_of_trust", non_empty=True)):
+        try:
+            vector = vot.parse_vector(value)
+        except vot.VectorError as exc:
+            raise fields.error(f"vectors_of_trust[{i}]", str(exc)) from None
+        if vector in vectors:
+            raise fields.error(f"vectors_of_trust[{i}]", f"{vector} is listed twice")
+        vectors.append(vector)
+    return tuple(vectors)
+
+
+def _client_keys(fields: _Fields) -> tuple[Any, str | None]:
+    """The client's keys for `private_key_jwt`: a JWK Set file, or the URL it publishes one at."""
+    has_file, has_uri = fields.raw("jwks", None) is not None, fields.raw("jwks_uri", None) is not None
+    if has_file == has_uri:
+        raise fields.error("jwks", "give exactly one of jwks (a JWK Set file) and jwks_uri")
+    if has_uri:
+        return None, fields.url("jwks_uri")
+    relative = fields.string("jwks")
+    try:
+        return load_jwks_file(fields.ctx.keys_dir / relative), None
+    except CredentialError as exc:
+        raise fields.error("jwks", str(exc)) from None
+
+
+def _oidc_client(
+    ctx: _Context, data: Any, index: int, registry: _Registry, matching: dict[str, MatchingService], hub: Hub
+) -> RelyingParty:
+    fields = _Fields(ctx, data, entity=f"oidc_clients[{index}]", kind=None, allowed=_OIDC_CLIENT)
+    client_id = fields.string("client_id")
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise fields.error("client_id", "must be 1 to 255 visible ASCII characters, no spaces")
+    fields = fields.named(client_id, "OpenID Connect client")
+    fields.check_unknown()
+    name = fields.name()
+    registry.add(fields, client_id, name, f"oidc_clients[{index}]")
+    if not hub.oidc_signing_certificates:
+        raise fields.error("client_id", "the hub lists no oidc_signing_certificates to sign this client's tokens")
+    matching_service, cycle3, account_creation = _matching_settings(fields, matching)
+    redirect_uris = _urls(fields, "redirect_uris", non_empty=True)
+    jwks, jwks_uri = _client_keys(fields)
+    vectors = _vectors(fields)
+    claims = fields.strings("claims")
+    for i, claim in enumerate(claims):
+        if claim not in OIDC_CLAIMS:
+            raise fields.error(f"claims[{i}]", f"unknown claim {claim!r} ({', '.join(OIDC_CLAIMS)})")
+    if claims and not any(vector.needs_identity for vector in vectors):
+        raise fields.error("claims", "identity claims need a vector of trust with identity confidence (e.g. Cl.Cm.P2)")
+    sector = fields.string("sector_identifier")
+    if not urlsplit(sector).scheme or any(ch.isspace() for ch in sector):
+        raise fields.error("sector_identifier", f"{sector!r} is not an absolute URI")
+    backchannel = fields.url("backchannel_logout_uri") if fields.raw("backchannel_logout_uri", None) else None
+    client = OidcClient(
+        client_id=client_id,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=_urls(fields, "post_logout_redirect_uris", non_empty=False),
+        sector_identifier=sector,
+        vectors_of_trust=vectors,
+        claims=claims,
+        return_codes=fields.boolean("return_codes", False),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        backchannel_logout_uri=backchannel,
+    )
+    return RelyingParty(
+        name=name,
+        entity_id=client_id,
+        display_name=fields.localized("display_name"),
+        assertion_consumer_services=tuple(
+            AssertionConsumerService(i, url, i == 0) for i, url in enumerate(redirect_uris)
+        ),
+        levels_of_assurance=vot.levels_for(vectors),
+        matching_service_entity_id=matching_service,
+        cycle3_attribute=cycle3,
+        account_creation_attributes=account_creation,
+        service_home_url=fields.url("service_home_url"),
+        other_ways=fields.localized("other_ways"),
+        signing_certificates=(),  # never a SAML issuer: its AuthnRequests are refused
+        # A matching service encrypts its assertion for the service's SAML end, which for a client is the hub.
+        encryption_certificate=hub.encryption_certificates[0],
+        oidc=client,
     )
 
 
@@ -853,7 +1018,7 @@ def load_federation_config(
     relying_parties = tuple(
         _relying_party(ctx, data, i, registry, by_id)
         for i, data in enumerate(top.items("relying_parties", non_empty=True))
-    )
+    ) + tuple(_oidc_client(ctx, data, i, registry, by_id, hub) for i, data in enumerate(top.items("oidc_clients", [])))
     rp_ids = {rp.entity_id for rp in relying_parties}
     identity_providers = tuple(
         _identity_provider(ctx, data, i, registry, rp_ids)
@@ -875,7 +1040,7 @@ def load_federation_config(
 
 def _all_certificates(config: FederationConfig) -> Iterator[tuple[str, Certificate]]:
     hub = config.hub
-    for cert in (*hub.signing_certificates, *hub.encryption_certificates):
+    for cert in (*hub.signing_certificates, *hub.encryption_certificates, *hub.oidc_signing_certificates):
         yield hub.entity_id, cert
     entities: list[RelyingParty | IdentityProvider | MatchingService] = [
         *config.relying_parties,
@@ -885,7 +1050,7 @@ def _all_certificates(config: FederationConfig) -> Iterator[tuple[str, Certifica
     for entity in entities:
         for cert in entity.signing_certificates:
             yield entity.entity_id, cert
-        if entity.encryption_certificate is not None:
+        if entity.encryption_certificate is not None and getattr(entity, "oidc", None) is None:  # a client's: the hub's
             yield entity.entity_id, entity.encryption_certificate
     yield "metadata", config.metadata.signing_certificate
     yield "metadata", config.metadata.trust_anchor

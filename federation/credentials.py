@@ -81,6 +81,11 @@ def _load_private_key(path: Path) -> PrivateKey:
     return key
 
 
+def load_private_key(path: Path) -> PrivateKey:
+    """A private key on its own (a JWT signing key has no certificate to pair it with), loaded once."""
+    return _load_private_key(Path(path).resolve())
+
+
 def _check_pair(key: PrivateKey, cert: x509.Certificate, key_path: Path) -> None:
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER

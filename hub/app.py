@@ -10,7 +10,9 @@ error instead of our page. Monitoring should alert on "degraded".
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import yaml
 from flask import Flask, jsonify, render_template, request, url_for
 
 from federation.config import expiring_certificates
@@ -20,13 +22,16 @@ from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog
 from hub import audit
 from hub.services import HubServices, build_services
 from hub.store.base import StoreUnavailable
-from hub.views import idp_response, journey, metadata, sso
+from hub.views import idp_response, journey, metadata, oidc, sso
 from hub.views.pages import problem_page
 from hub.web_session import COOKIE_NAME, csrf_token
 
 log = logging.getLogger("hub")
 
 MAX_FORM_BYTES = 1024 * 1024
+
+# The hub's own page texts beside the shared catalogue (federation/web/messages_*.yaml), in English and Welsh.
+HUB_MESSAGES = yaml.safe_load((Path(__file__).resolve().parent / "messages.yaml").read_text(encoding="utf-8"))
 
 
 def create_app(runtime: Runtime, *, services=None) -> Flask:
@@ -37,6 +42,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     audit.configure_audit(runtime.setting("AUDIT_LOG") or runtime.var_dir / "audit.jsonl")
     for entity, cert in expiring_certificates(runtime.config):
         log.warning("certificate of %s expires on %s", entity, cert.not_after.date().isoformat())
+    # an OIDC client's redirect URIs are here too: the return step's form redirects to them
     origins = {idp.sso_url for idp in runtime.config.identity_providers} | {
         acs.url for rp in runtime.config.relying_parties for acs in rp.assertion_consumer_services
     }
@@ -54,9 +60,10 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
             feedback=FeedbackLog(runtime.var_dir / "feedback.jsonl", app="hub"),
             kind="hub",
         ),
+        messages=HUB_MESSAGES,
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
-    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp):
+    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, oidc.bp):
         app.register_blueprint(blueprint)
 
     _install_rate_limit(app, hub)

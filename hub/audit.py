@@ -48,7 +48,17 @@ EVENTS: frozenset[str] = frozenset(
 
 # Facts about the journey, never about the citizen.
 EXTRA_KEYS: frozenset[str] = frozenset(
-    {"reason", "status", "status_detail", "matching_result", "journey", "comparison", "fraud_indicator"}
+    {
+        "reason",
+        "status",
+        "status_detail",
+        "matching_result",
+        "journey",
+        "comparison",
+        "fraud_indicator",
+        "front_end",
+        "vtr",
+    }
 )
 _MAX_EXTRA_TEXT = 200
 _PERSONAL = re.compile(

@@ -31,16 +31,19 @@ log = logging.getLogger("hub.rate_limit")
 DEFAULT_PER_MINUTE = 120
 WINDOW_SECONDS = 60
 # Every endpoint that signs, verifies or stores something for an anonymous caller: the SAML endpoints, and
-# the choice of a company (each choice signs an AuthnRequest and stores an index entry). Only the methods
-# named are counted: reading the company list is not limited, choosing from it is.
+# the choice of a company (each choice signs an AuthnRequest and stores an index entry), and an OpenID
+# Connect authorization request (each starts a session). Only the methods named are counted: reading the
+# company list is not limited, choosing from it is.
 LIMITED_ENDPOINTS = (
     "sso.single_sign_on",
     "idp_response.consume_idp_response",
     "journey.choose_company",
     "service_pages.feedback",
+    "oidc.authorize",
 )
 LIMITED_METHODS = {
     "sso.single_sign_on": frozenset({"GET", "POST"}),
+    "oidc.authorize": frozenset({"GET", "POST"}),
     "idp_response.consume_idp_response": frozenset({"POST"}),
     "journey.choose_company": frozenset({"POST"}),
     "service_pages.feedback": frozenset({"POST"}),  # stored: a flood is spam

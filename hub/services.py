@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -36,6 +37,9 @@ from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
 from hub.store.repository import SessionRepository
 
+if TYPE_CHECKING:
+    from hub.frontends.oidc.provider import OidcProvider
+
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +61,7 @@ class HubServices:
     secret: bytes
     now: Callable[[], dt.datetime] = utc_now
     rate_limiter: RateLimiter | None = None
+    oidc: OidcProvider | None = None  # the OpenID Connect provider, when the hub has OIDC signing keys
     _metadata: tuple[dt.datetime, bytes] | None = field(default=None, repr=False)
 
     def relying_party(self, entity_id: str) -> RelyingParty | None:
@@ -93,6 +98,8 @@ class SharedStoreSettingsMissing(ValueError):
 
 
 def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None = None) -> HubServices:
+    from hub.frontends.oidc.provider import build_provider  # the front end's package imports these services
+
     config, keys = runtime.config, runtime.keys_dir
     shared = redis_settings(runtime.setting)  # RedisSettingsError (a ValueError) names a wrong setting
     if shared.configured:
@@ -131,4 +138,5 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
         matching=MatchingServiceClient(timeout=config.matching_service_timeout_seconds),
         secret=secret,
         rate_limiter=rate_limiter,
+        oidc=build_provider(config, keys),
     )

@@ -7,6 +7,7 @@ match its key, no longer chains to its issuer, or has expired. `--force` starts 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from joserfc.jwk import RSAKey
 
 from keys.pki import (
     PrivateKey,
@@ -43,6 +45,7 @@ class KeySpec:
     is_ca: bool = False
     usage: Usage = "signing"
     bits: int = 2048
+    jwks: bool = False  # also write `<stem>.jwks.json`, the public key as a JWK Set (an OIDC client's keys)
 
 
 # Entity short name -> the intermediate CA that issues its certificates.
@@ -65,6 +68,11 @@ def _plan() -> tuple[KeySpec, ...]:
         specs.append(KeySpec(f"{entity}-signing", f"Federation dev {entity} signing", ca))
         specs.append(KeySpec(f"{entity}-encryption", f"Federation dev {entity} encryption", ca, usage="encryption"))
     specs.append(KeySpec("hub-signing-next", "Federation dev hub signing (next)", "hub-ca"))
+    # OpenID Connect: the hub's token signing keys (current and next, both in its JWKS), and the example
+    # service's client key for private_key_jwt, registered in the federation config as a JWK Set file.
+    specs.append(KeySpec("hub-oidc-signing", "Federation dev hub OIDC signing", "hub-ca"))
+    specs.append(KeySpec("hub-oidc-signing-next", "Federation dev hub OIDC signing (next)", "hub-ca"))
+    specs.append(KeySpec("test-rp-oidc-client", "Federation dev test-rp OIDC client", "rp-ca", jwks=True))
     return tuple(specs)
 
 
@@ -116,6 +124,15 @@ def _still_good(cert: x509.Certificate, key: PrivateKey, issuer_cert: x509.Certi
     return True
 
 
+def _jwks(key: PrivateKey) -> bytes:
+    """The public half of `key` as a JWK Set, its `kid` the RFC 7638 thumbprint."""
+    jwk = RSAKey.import_key(key.public_key())  # type: ignore[arg-type]
+    jwk.ensure_kid()
+    return (
+        json.dumps({"keys": [{**jwk.as_dict(private=False), "use": "sig", "alg": "RS256"}]}, indent=2) + "\n"
+    ).encode()
+
+
 def generate(directory: Path, force: bool = False) -> list[Path]:
     """Create whatever is missing (everything with `force`); return the files written."""
     directory = Path(directory)
@@ -153,6 +170,12 @@ def generate(directory: Path, force: bool = False) -> list[Path]:
             written.append(cert_path)
         keys[spec.stem] = key
         certs[spec.stem] = cert
+        if spec.jwks:
+            jwks_path = directory / f"{spec.stem}.jwks.json"
+            body = _jwks(key)
+            if not jwks_path.exists() or jwks_path.read_bytes() != body:
+                _write(jwks_path, body, 0o644)
+                written.append(jwks_path)
     return written
 
 
@@ -169,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"keys present in {args.directory}")
     else:
         n_keys = sum(1 for p in written if p.suffix == ".key")
-        n_certs = len(written) - n_keys
+        n_certs = sum(1 for p in written if p.suffix == ".crt")
         print(
             f"wrote {n_keys} key{'s' * (n_keys != 1)} and {n_certs} certificate{'s' * (n_certs != 1)} "
             f"to {args.directory} ({len(PLAN)} key pairs in total)"

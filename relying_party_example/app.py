@@ -3,7 +3,8 @@
 It serves four relying parties of the demo federation through the client library (`hub_client`):
 `test-rp` (matching journey) at `/`, `test-rp-non-matching` (no matching service) at `/non-matching/` and
 `test-rp-new-accounts` (account creation) at `/new-accounts/` in the `verify` profile, and
-`test-rp-standard` (no matching service, identity attributes) at `/standard/` in the `standard` profile;
+`test-rp-standard` (no matching service, identity attributes) at `/standard/` in the `standard` profile,
+and `test-rp-oidc`, an OpenID Connect client, at `/oidc/` with authlib's client (`oidc_service`);
 paths come from each RP's service home page and ACS URL in the federation config. All use the `test-rp`
 keys, as the demo config says.
 
@@ -40,6 +41,9 @@ from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog
 from hub_client import HubClient
 from relying_party_example import views
 from relying_party_example.browser_session import BrowserSessions, install
+from relying_party_example.oidc_service import BLUEPRINT as OIDC_BLUEPRINT
+from relying_party_example.oidc_service import CLIENT as OIDC_CLIENT
+from relying_party_example.oidc_service import oidc_blueprint
 from relying_party_example.sign_ins import SignIns
 from relying_party_example.store import MemoryStore, Store, StoreUnavailable, store_from_settings
 
@@ -97,14 +101,18 @@ def create_app(
     sessions = _sessions(runtime, store, secure)
     install(app, sessions)
 
+    named = {service.key: service.relying_party for service in services}
+    if config.oidc_clients:
+        named[OIDC_BLUEPRINT] = config.relying_party(OIDC_CLIENT)
+
     def service_name(lang: str) -> str:
-        service = by_key.get(request.blueprint or "", services[0]) if has_request_context() else services[0]
-        return service.relying_party.display_name.get(lang)
+        rp = named.get(request.blueprint or "") if has_request_context() else None
+        return (rp or services[0].relying_party).display_name.get(lang)
 
     register_web(
         app,
         service_name=service_name,
-        form_action_origins=[config.hub.sso_url],
+        form_action_origins=[config.hub.sso_url, config.hub.base_url],  # OIDC: sign-in and sign-out redirect there
         service_url=services[0].prefix + "/",
         messages=_messages(),
         pages=ServicePages(
@@ -121,6 +129,8 @@ def create_app(
     sign_ins = SignIns(sessions.store, int((config.session_lifetime + config.clock_skew).total_seconds()))
     for service in services:
         app.register_blueprint(views.service_blueprint(service, sign_ins))
+    if config.oidc_clients:  # the fourth kind of service: OpenID Connect, with authlib's client
+        app.register_blueprint(oidc_blueprint(app, config, runtime.keys_dir, sessions.store))
 
     @app.get("/healthcheck")
     def healthcheck() -> dict[str, str]:

@@ -61,7 +61,9 @@ def main() -> int:
     print(
         "\nThe federation is running:\n"
         f"  example service (start here)  {urls['RP_URL']}/\n"
+        f"    its other demo services     {urls['RP_URL']}/non-matching/  /new-accounts/  /standard/  /oidc/\n"
         f"  hub                           {urls['HUB_URL']}/\n"
+        f"  its OpenID Connect discovery  {urls['HUB_URL']}/.well-known/openid-configuration\n"
         f"  signed federation metadata    {urls['HUB_URL']}/SAML2/metadata/federation\n"
         f"  stub identity providers       {urls['IDP_URL']}/\n"
         f"  matching service              {urls['MS_URL']}/healthcheck\n"

@@ -8,10 +8,12 @@ IDP's) signature, not the hub's word: GOV.UK Verify's end-to-end trust.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 from federation import xmlsecurity
 from federation.saml import constants as c
 from federation.saml.response import Status, build_response
+from hub.policy import return_codes
 from hub.policy.states import RpOutcome, Session
 from hub.services import HubServices
 
@@ -24,6 +26,11 @@ STATUSES = {
 }
 
 
+def status_message(code: return_codes.ReturnCode) -> str:
+    """The StatusMessage that carries a return code: `return-code=<code> offer=<offer>`."""
+    return f"return-code={code.code} offer={code.offer.value}"
+
+
 def build_verify_response(services: HubServices, session: Session, outcome: RpOutcome) -> bytes:
     """The signed Response for `outcome`; never a Success without the assertion that proves it."""
     assertions = []
@@ -31,10 +38,14 @@ def build_verify_response(services: HubServices, session: Session, outcome: RpOu
         assertions = [xmlsecurity.parse_xml(base64.b64decode(item)) for item in session.service_assertions]
         if not assertions:
             outcome = RpOutcome.AUTHN_FAILED
+    status = STATUSES[outcome]
+    code = return_codes.return_code(session.state, session.problem) if outcome is not RpOutcome.SUCCESS else None
+    if code is not None:  # the structured return code, as a documented extension (docs/saml-profiles.md)
+        status = replace(status, message=status_message(code))
     response = build_response(
         issuer=services.config.hub.entity_id,
         in_response_to=session.authn_request_id,
-        status=STATUSES[outcome],
+        status=status,
         credential=services.signing,
         now=services.now(),
         destination=session.acs_url,

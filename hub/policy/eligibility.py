@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from federation.config import IdentityProvider, RelyingParty
+from federation.loa import LevelOfAssurance
 
 
 def _before(cutoff: datetime | None, now: datetime) -> bool:
     return cutoff is None or now < cutoff
 
 
-def _serves_rp(idp: IdentityProvider, rp: RelyingParty) -> bool:
+def _serves_rp(idp: IdentityProvider, rp: RelyingParty, levels: Collection[LevelOfAssurance] | None = None) -> bool:
     if idp.onboarding_for and rp.entity_id not in idp.onboarding_for:
         return False
-    return bool(set(idp.levels_of_assurance) & set(rp.levels_of_assurance))
+    return bool(set(idp.levels_of_assurance) & set(rp.levels_of_assurance if levels is None else levels))
 
 
-def is_eligible(idp: IdentityProvider, rp: RelyingParty, *, now: datetime, for_registration: bool) -> bool:
-    if not idp.enabled or idp.temporarily_unavailable or not _serves_rp(idp, rp):
+def is_eligible(
+    idp: IdentityProvider,
+    rp: RelyingParty,
+    *,
+    now: datetime,
+    for_registration: bool,
+    levels: Collection[LevelOfAssurance] | None = None,
+) -> bool:
+    """`levels`: the journey's levels when they are not all of the service's (an OIDC request's vectors)."""
+    if not idp.enabled or idp.temporarily_unavailable or not _serves_rp(idp, rp, levels):
         return False
     if not _before(idp.sign_in_cutoff, now):
         return False
@@ -33,10 +42,15 @@ def is_eligible(idp: IdentityProvider, rp: RelyingParty, *, now: datetime, for_r
 
 
 def eligible_idps(
-    rp: RelyingParty, idps: Iterable[IdentityProvider], *, now: datetime, for_registration: bool
+    rp: RelyingParty,
+    idps: Iterable[IdentityProvider],
+    *,
+    now: datetime,
+    for_registration: bool,
+    levels: Collection[LevelOfAssurance] | None = None,
 ) -> tuple[IdentityProvider, ...]:
     """The IDPs to offer on the company list, in config order (shuffle with `shuffled_for_session`)."""
-    return tuple(idp for idp in idps if is_eligible(idp, rp, now=now, for_registration=for_registration))
+    return tuple(idp for idp in idps if is_eligible(idp, rp, now=now, for_registration=for_registration, levels=levels))
 
 
 def may_serve(idp: IdentityProvider, rp: RelyingParty, now: datetime) -> bool:

@@ -28,9 +28,12 @@ def _common(
     return tuple(sorted(set(rp_levels) & set(idp_levels)))
 
 
-def requested_levels(rp: RelyingParty, idp: IdentityProvider) -> tuple[LevelOfAssurance, ...]:
-    """The levels for the hub's AuthnRequest to `idp`, lowest first; never empty."""
-    levels = _common(rp.levels_of_assurance, idp.levels_of_assurance)
+def requested_levels(
+    rp: RelyingParty, idp: IdentityProvider, journey_levels: Collection[LevelOfAssurance] | None = None
+) -> tuple[LevelOfAssurance, ...]:
+    """The levels for the hub's AuthnRequest to `idp`, lowest first; never empty. `journey_levels`: the
+    session's accepted levels, when a request narrowed the service's (an OIDC client's vectors of trust)."""
+    levels = _common(rp.levels_of_assurance if journey_levels is None else journey_levels, idp.levels_of_assurance)
     if not levels:
         raise LevelOfAssuranceError("no-common-level", f"{idp.entity_id} supports none of {rp.entity_id}'s")
     return levels

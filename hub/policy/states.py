@@ -117,6 +117,35 @@ class JourneyKind(enum.Enum):
     REGISTRATION = "registration"
 
 
+class FrontEnd(enum.Enum):
+    """How the service started the journey, and so how its end is rendered for it."""
+
+    SAML = "saml"
+    OIDC = "oidc"
+
+
+@dataclass(frozen=True)
+class OidcRequest:
+    """An OpenID Connect authorization request, as validated at intake (`hub.frontends.oidc.authorize`).
+
+    No personal data: what the client sent, kept so that the journey's end can answer it. `vtr` holds the
+    acceptable vectors of trust as text (the levels the IDPs are asked for are the session's
+    `accepted_levels`), `claims` the identity claims requested and allowed for this client.
+    """
+
+    client_id: str
+    redirect_uri: str
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    scope: tuple[str, ...]
+    vtr: tuple[str, ...]
+    claims: tuple[str, ...] = ()
+    ui_locales: str | None = None
+    max_age: int | None = None
+    force_authn: bool = False  # prompt=login or max_age: the IDP must authenticate the citizen afresh
+
+
 @dataclass(frozen=True)
 class MatchingIdentity:
     """What the matching service is sent about the citizen: the IDP's assertions, encrypted for it at
@@ -170,6 +199,8 @@ class Session:
     release: Release | None = None
     service_assertions: tuple[str, ...] = ()  # base64 EncryptedAssertions for the service (verify profile)
     timeout_audited: bool = False
+    front_end: FrontEnd = FrontEnd.SAML
+    oidc_request: OidcRequest | None = None  # exactly when front_end is OIDC
 
     def __post_init__(self) -> None:
         if not self.journey_id:
@@ -179,6 +210,8 @@ class Session:
         object.__setattr__(self, "service_assertions", tuple(self.service_assertions))
         if self.started_at.tzinfo is None or self.expires_at.tzinfo is None:
             raise ValueError("session times must be timezone-aware")
+        if (self.front_end is FrontEnd.OIDC) != (self.oidc_request is not None):
+            raise ValueError("an OpenID Connect journey, and only one, carries its authorization request")
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -205,6 +238,7 @@ def start_session(
     now: datetime,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
     session_id: str | None = None,
+    oidc_request: OidcRequest | None = None,
 ) -> Session:
     if lifetime <= timedelta(0):
         raise ValueError("session lifetime must be positive")
@@ -222,6 +256,8 @@ def start_session(
         idp_shortlist=tuple(idp_shortlist),
         started_at=now,
         expires_at=now + lifetime,
+        front_end=FrontEnd.OIDC if oidc_request is not None else FrontEnd.SAML,
+        oidc_request=oidc_request,
     )
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from federation.identity import dataset_from_dict, dataset_to_dict
 from federation.loa import LevelOfAssurance
-from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, State
+from hub.policy.states import FrontEnd, JourneyKind, MatchingIdentity, OidcRequest, Release, Session, State
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -66,6 +66,49 @@ def _release_from_dict(raw: dict[str, Any] | None) -> Release | None:
     )
 
 
+def _oidc_request_to_dict(value: OidcRequest | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {
+        "client_id": value.client_id,
+        "redirect_uri": value.redirect_uri,
+        "state": value.state,
+        "nonce": value.nonce,
+        "code_challenge": value.code_challenge,
+        "scope": list(value.scope),
+        "vtr": list(value.vtr),
+        "claims": list(value.claims),
+        "ui_locales": value.ui_locales,
+        "max_age": value.max_age,
+        "force_authn": value.force_authn,
+    }
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _oidc_request_from_dict(raw: dict[str, Any] | None) -> OidcRequest | None:
+    if raw is None:
+        return None
+    max_age = raw["max_age"]
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)):
+        raise ValueError("max_age must be a whole number")
+    return OidcRequest(
+        client_id=str(raw["client_id"]),
+        redirect_uri=str(raw["redirect_uri"]),
+        state=_optional_text(raw["state"]),
+        nonce=_optional_text(raw["nonce"]),
+        code_challenge=str(raw["code_challenge"]),
+        scope=tuple(str(item) for item in raw["scope"]),
+        vtr=tuple(str(item) for item in raw["vtr"]),
+        claims=tuple(str(item) for item in raw["claims"]),
+        ui_locales=_optional_text(raw["ui_locales"]),
+        max_age=max_age,
+        force_authn=raw["force_authn"] is True,
+    )
+
+
 def session_to_dict(session: Session) -> dict[str, Any]:
     return {
         "session_id": session.session_id,
@@ -92,6 +135,8 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "release": _release_to_dict(session.release),
         "service_assertions": list(session.service_assertions),
         "timeout_audited": session.timeout_audited,
+        "front_end": session.front_end.value,
+        "oidc_request": _oidc_request_to_dict(session.oidc_request),
     }
 
 
@@ -123,6 +168,9 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         release=_release_from_dict(raw["release"]),
         service_assertions=tuple(str(item) for item in raw["service_assertions"]),
         timeout_audited=raw["timeout_audited"],
+        # sessions stored before OpenID Connect existed are SAML journeys
+        front_end=FrontEnd(raw.get("front_end", FrontEnd.SAML.value)),
+        oidc_request=_oidc_request_from_dict(raw.get("oidc_request")),
     )
 
 

@@ -29,6 +29,7 @@ from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.session_lock import journey_lock
+from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import csrf_valid, current_session, remember_idp_request, services
 
@@ -104,7 +105,9 @@ def _offered(session: s.Session):
     offered = []
     for entity_id in session.idp_shortlist:
         idp = hub.identity_provider(entity_id)
-        if idp and eligibility.is_eligible(idp, g.rp, now=hub.now(), for_registration=registering):
+        if idp and eligibility.is_eligible(
+            idp, g.rp, now=hub.now(), for_registration=registering, levels=session.accepted_levels
+        ):
             offered.append(idp)
     return offered
 
@@ -138,7 +141,7 @@ def choose_company():
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
     try:
-        levels = requested_levels(g.rp, chosen)
+        levels = requested_levels(g.rp, chosen, session.accepted_levels)
     except LevelOfAssuranceError:
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     hub_request = idp_engine.authn_request_to(hub, chosen, levels, force_authn=session.force_authn)
@@ -188,7 +191,11 @@ _SUCCESS_STATES = (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCES
 
 def _outcome_page(session: s.Session):
     if session.state in _SUCCESS_STATES:  # nothing goes to the service before the citizen agrees
-        items = released_items(g.rp, account_created=session.state is s.State.USER_ACCOUNT_CREATED)
+        items = released_items(
+            g.rp,
+            account_created=session.state is s.State.USER_ACCOUNT_CREATED,
+            oidc_claims=session.oidc_request.claims if session.oidc_request else (),
+        )
         return render_template("release.html", action=return_to_service_url(), rp_name=g.rp.display_name, items=items)
     if session.state is s.State.AWAITING_CYCLE3_DATA:
         return redirect(url_for("journey.cycle3"), code=303)
@@ -240,7 +247,7 @@ def result():
 @bp.post("/journey/return-to-service")
 @with_session
 def return_to_service():
-    """Post the hub's signed Response to the service, then end the session and its personal data.
+    """Answer the service in its front end's protocol, then end the session and its personal data.
 
     A success is sent only when the citizen agreed on the release page; if they decline, the service is
     told they stopped (and receives nothing)."""
@@ -260,6 +267,8 @@ def return_to_service():
             )
         elif choice != "agree":
             return _outcome_page(session)  # the release page again: the citizen has not chosen
+    if session.front_end is s.FrontEnd.OIDC:  # an authorization code, or an error, at the redirect URI
+        return oidc_views.answer_client(hub, session, outcome=outcome)
     form = saml.answer(hub, session, outcome=outcome)
     hub.sessions.end(session.session_id)
     log.info(

@@ -1,7 +1,8 @@
-"""The integration guide's two example services, as written in docs/examples, through the real hub.
+"""The integration guide's three example services, as written in docs/examples, through the real hub.
 
-A copy of the demo federation registers each as a `standard` service of its own (its entity ID, its ACS
-on its own port, `key_transport: rsa-oaep`); the federation runs as real processes and each example app
+A copy of the demo federation registers the two SAML ones as `standard` services of their own (their entity
+IDs, their ACS on their own ports, `key_transport: rsa-oaep`) and the OpenID Connect one as a client (its
+redirect URI on its own port, the example client's JWK Set); the federation runs as real processes and each example app
 in a thread of this process on a free port, on `localhost` while the hub is on `127.0.0.1`: the hub's
 POST to the app is cross-site, as in life. Nothing of the examples is replaced: the test gives each app
 its settings, as a department would, with the hub's details read from the signed federation metadata.
@@ -19,12 +20,21 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from federation.config import FederationConfig, load_federation_config
+from federation.jose import load_signing_key
 from federation.launcher import Federation, free_port
 from federation.loa import LevelOfAssurance
 from federation.metadata import HubMetadata, MetadataSource
 from federation.saml.standard import pairwise_id
 from hub_client import HubClient
-from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, hub_response_page, idp_pid
+from tests.e2e.journey import (
+    IDP_ENTITY,
+    IDP_TWO,
+    agree_to_release,
+    at_idp_headless,
+    choose,
+    hub_response_page,
+    idp_pid,
+)
 from tests.support.browser_client import BrowserClient, Page
 from tests.support.examples import load_example
 from tests.support.federation_under_test import demo_config_with, running_federation
@@ -72,6 +82,19 @@ PYTHON3_SAML = Department(
 HUB_CLIENT = Department(
     "hub-client-department", "https://hub-client.department.test", free_port(), "test-rp-signing.crt"
 )
+OIDC_PORT = free_port()
+OIDC_CLIENT = f"""  - name: oidc-department
+    client_id: oidc-department
+    display_name: {{en: An OIDC department, cy: Adran OIDC}}
+    redirect_uris: ["http://localhost:{OIDC_PORT}/callback"]
+    jwks: test-rp-oidc-client.jwks.json
+    sector_identifier: https://oidc.department.test
+    vectors_of_trust: [Cl.Cm.P2, Cl.Cm]
+    claims: [given_name, family_name, birthdate]
+    return_codes: true
+    service_home_url: http://localhost:{OIDC_PORT}/
+    other_ways: {{en: Apply by post., cy: Gwnewch gais drwy'r post.}}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +104,7 @@ def guide_federation(keys_dir, tmp_path_factory) -> Iterator[tuple[Federation, F
     config_path = demo_config_with(
         var_dir / "federation-with-departments.yaml",
         relying_parties=PYTHON3_SAML.config_entry() + HUB_CLIENT.config_entry(),
+        oidc_clients=OIDC_CLIENT,
     )
     with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config_path)) as running:
         yield running, load_federation_config(config_path, keys_dir=keys_dir, variables=running.env)
@@ -121,6 +145,20 @@ def hub_client_service(guide_federation, metadata, keys_dir) -> Iterator[ModuleT
         config, HUB_CLIENT.name, keys_dir, keys_name="test-rp", metadata_source=metadata
     )
     with serving(example.app, HUB_CLIENT.port):
+        yield example
+
+
+@pytest.fixture(scope="module")
+def oidc_service(guide_federation, keys_dir) -> Iterator[ModuleType]:
+    example = load_example("oidc_app")
+    example.app.secret_key = secrets.token_bytes(32)
+    example.app.config.update(
+        HUB_URL=guide_federation[0].urls["HUB_URL"],
+        CLIENT_ID="oidc-department",
+        CLIENT_KEY=load_signing_key(keys_dir / "test-rp-oidc-client.key").jwk,
+    )
+    example.register(example.app)
+    with serving(example.app, OIDC_PORT):
         yield example
 
 
@@ -224,3 +262,26 @@ def test_a_response_for_another_service_is_refused(python3_saml_service, hub_cli
     form = posting.form(auto=True)
     form.set("action", f"{posted_to.url}/acs")
     assert browser.submit(posting, form).status == 403
+
+
+def test_the_oidc_example_signs_alice_in_with_verified_identity(oidc_service):
+    browser = BrowserClient()
+    page = browser.get(f"http://localhost:{OIDC_PORT}/sign-in")  # authlib's redirect to the hub's /authorize
+    page = at_idp_headless(browser, choose(browser, page, IDP_TWO), "alice")
+    page = agree_to_release(browser, page)  # the hub's return step: 303 to the example's callback
+    answer = answer_of(page)
+    idp = IDP_ENTITY["stub-idp-two"]
+    assert answer == {
+        "sub": pairwise_id(idp, "https://oidc.department.test", idp_pid("stub-idp-two", "alice")),
+        "vot": "Cl.Cm.P2",
+        "claims": {"given_name": "Alice", "family_name": "Evans", "birthdate": "1985-03-14"},
+    }
+
+
+def test_the_oidc_example_is_told_why_a_sign_in_failed(oidc_service):
+    browser = BrowserClient()
+    page = browser.get(f"http://localhost:{OIDC_PORT}/sign-in")
+    page = at_idp_headless(browser, choose(browser, page, IDP_TWO), "alice", outcome="fraud-DF01")
+    page = browser.submit(page, page.form(button="Return to"))
+    assert page.status == 403
+    assert json.loads(page.text) == {"error": "access_denied", "return_code": "fraud_suspected"}

@@ -38,14 +38,20 @@ def running_federation(var_dir: Path, keys_dir: Path, **extra_env: str) -> Itera
         running.stop_all()
 
 
-def demo_config_with(path: Path, *, relying_parties: str = "", identity_providers: str = "") -> Path:
-    """Write the demo federation to `path` with entries added to its services and identity providers.
+def demo_config_with(
+    path: Path, *, relying_parties: str = "", oidc_clients: str = "", identity_providers: str = ""
+) -> Path:
+    """Write the demo federation to `path` with entries added to its SAML services, OpenID Connect clients
+    and identity providers.
 
     Each argument is YAML list items indented as in the demo file (`  - name: ...`). Certificate paths
     in them may be absolute, for keys a test made outside the keys directory. Returns `path`."""
     text = DEMO_CONFIG.read_text(encoding="utf-8")
-    anchor = "\nidentity_providers:\n"
-    assert text.count(anchor) == 1, "the demo config's identity_providers section moved"
-    text = text.replace(anchor, relying_parties + anchor).rstrip("\n") + "\n" + identity_providers
+    sections = ("\nrelying_parties:\n", "\noidc_clients:\n", "\nidentity_providers:\n")
+    assert all(text.count(anchor) == 1 for anchor in sections), "the demo config's sections moved"
+    assert text.index(sections[0]) < text.index(sections[1]) < text.index(sections[2]), "sections reordered"
+    text = text.replace(sections[1], relying_parties + sections[1])  # the end of relying_parties
+    text = text.replace(sections[2], oidc_clients + sections[2])  # the end of oidc_clients
+    text = text.rstrip("\n") + "\n" + identity_providers
     path.write_text(text, encoding="utf-8")
     return path

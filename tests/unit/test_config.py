@@ -50,7 +50,9 @@ def test_demo_federation_loads(federation_config: FederationConfig) -> None:
     assert config.hub.response_url == "http://127.0.0.1:8080/SAML2/SSO/Response/POST"
     assert [c.path.name for c in config.hub.signing_certificates] == ["hub-signing.crt"]
     assert [c.path.name for c in config.hub.encryption_certificates] == ["hub-encryption.crt"]
-    assert [rp.entity_id for rp in config.relying_parties] == [TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, STANDARD_RP]
+    saml_services = [rp.entity_id for rp in config.relying_parties if rp.oidc is None]
+    assert saml_services == [TEST_RP, NON_MATCHING_RP, NEW_ACCOUNTS_RP, STANDARD_RP]
+    assert [rp.entity_id for rp in config.oidc_clients] == ["test-rp-oidc", "test-rp-oidc-matching"]
     assert [idp.entity_id for idp in config.identity_providers] == [IDP_ONE, IDP_TWO, IDP_THREE]
     assert [ms.entity_id for ms in config.matching_services] == [MS]
     assert config.metadata.signing_certificate.path.name == "metadata-signing.crt"
@@ -91,7 +93,7 @@ def test_demo_relying_parties(federation_config: FederationConfig) -> None:
     assert other.minimum_level is LevelOfAssurance.LEVEL_1
     assert other.cycle3_attribute is None and other.account_creation_attributes == ()
     assert other.encryption_certificate is not None
-    *verify_services, standard = federation_config.relying_parties
+    *verify_services, standard = (rp for rp in federation_config.relying_parties if rp.oidc is None)
     for service in verify_services:  # the defaults: the Verify profile, XML-Enc 1.1 rsa-oaep
         assert service.saml_profile is SamlProfile.VERIFY and service.attributes == ()
         assert service.key_transport is KeyTransport.RSA_OAEP
@@ -766,7 +768,7 @@ def test_standard_services_with_and_without_a_matching_service(tmp_path: Path, k
     standard(2)(data, tmp_path)  # no attributes: the NameID and the level only
     data["matching_services"][0]["key_transport"] = "rsa-oaep-mgf1p"
     config = load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
-    matching, non_matching, bare, _demo_standard = config.relying_parties
+    matching, non_matching, bare, _demo_standard = (rp for rp in config.relying_parties if rp.oidc is None)
     assert matching.saml_profile is SamlProfile.STANDARD and matching.uses_matching
     assert matching.attributes == ("surname", "date_of_birth")  # in the order the service listed them
     assert matching.key_transport is KeyTransport.RSA_OAEP_MGF1P
@@ -785,3 +787,31 @@ def test_verify_is_the_default_profile_and_may_be_named(tmp_path: Path, keys_dir
     assert config.relying_parties[0].saml_profile is SamlProfile.VERIFY
     assert config.relying_parties[0].key_transport is KeyTransport.RSA_OAEP_MGF1P
     assert config.relying_parties[0].attributes == ()
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field", "problem"),
+    [
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.P2"]), "vectors_of_trust[0]", "needs Cl.Cm"),
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.Cm", "Cl.Cm"]), "vectors_of_trust[1]", "listed twice"),
+        (set_("oidc_clients.0.claims", ["email"]), "claims[0]", "unknown claim 'email'"),
+        (set_("oidc_clients.0.jwks_uri", "https://rp.example/jwks"), "jwks", "exactly one of jwks"),
+        (set_("oidc_clients.0.jwks", "no-such.jwks.json"), "jwks", "cannot be read"),
+        (set_("oidc_clients.0.jwks", "test-rp-oidc-client.key"), "jwks", "not JSON"),
+        (set_("oidc_clients.0.redirect_uris", []), "redirect_uris", "at least one"),
+        (set_("oidc_clients.0.redirect_uris", ["/callback"]), "redirect_uris[0]", "absolute http(s) URL"),
+        (set_("oidc_clients.0.sector_identifier", "not a uri"), "sector_identifier", "absolute URI"),
+        (set_("oidc_clients.0.client_id", "https://test-rp.federation.test"), "entity_id", "already used"),
+        (set_("oidc_clients.1.matching_service_entity_id", "https://nowhere.test"), "matching_service_entity_id", "no"),
+        (set_("oidc_clients.0.vectors_of_trust", ["Cl.Cm"]), "claims", "identity claims need"),
+        (delete("hub.oidc_signing_certificates"), "client_id", "oidc_signing_certificates"),
+        (set_("oidc_clients.0.redirect_url", "x"), "redirect_url", "did you mean 'redirect_uris'"),
+    ],
+)
+def test_oidc_client_mistakes_name_the_client_and_field(tmp_path, keys_dir, mutation, field, problem):
+    data = demo_data()
+    mutation(data, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
+    assert caught.value.field == field and problem in caught.value.problem, str(caught.value)
+    assert "OpenID Connect client" in str(caught.value) or caught.value.entity.startswith("oidc_clients")

@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "integration-guide.md"
-EXAMPLES = ("python3_saml_settings", "python3_saml_app", "hub_client_app")
+EXAMPLES = ("python3_saml_settings", "python3_saml_app", "hub_client_app", "oidc_app")
 
 
 def code_of(name: str) -> list[str]:
@@ -26,7 +26,7 @@ def test_the_guide_shows_each_example_as_it_stands(name):
     assert f"```python\n{code}\n```" in GUIDE.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["python3_saml_app", "hub_client_app"])
+@pytest.mark.parametrize("name", ["python3_saml_app", "hub_client_app", "oidc_app"])
 def test_each_example_service_is_under_30_lines_of_code(name):
     """Not counting the docstring, comments or blank lines."""
     lines = [line for line in code_of(name) if line.strip() and not line.strip().startswith("#")]

@@ -30,7 +30,13 @@ ENTITY_CA = {
     "test-rp-ms": "rp-ca",
 }
 # leaf stem -> (issuer stem, usage)
-LEAVES = {"metadata-signing": ("metadata-ca", "signing"), "hub-signing-next": ("hub-ca", "signing")}
+LEAVES = {
+    "metadata-signing": ("metadata-ca", "signing"),
+    "hub-signing-next": ("hub-ca", "signing"),
+    "hub-oidc-signing": ("hub-ca", "signing"),
+    "hub-oidc-signing-next": ("hub-ca", "signing"),
+    "test-rp-oidc-client": ("rp-ca", "signing"),
+}
 for _entity, _ca in ENTITY_CA.items():
     LEAVES[f"{_entity}-signing"] = (_ca, "signing")
     LEAVES[f"{_entity}-encryption"] = (_ca, "encryption")
@@ -54,9 +60,9 @@ def keys_copy(keys_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_writes_every_documented_file_and_nothing_else(keys_dir: Path) -> None:
-    expected = {f"{stem}{ext}" for stem in STEMS for ext in (".crt", ".key")}
+    expected = {f"{stem}{ext}" for stem in STEMS for ext in (".crt", ".key")} | {"test-rp-oidc-client.jwks.json"}
     assert {p.name for p in keys_dir.iterdir()} == expected
-    assert len(expected) == 38
+    assert len(expected) == 45
 
 
 def test_private_keys_are_owner_only_and_the_directory_is_private(keys_dir: Path) -> None:
@@ -177,7 +183,7 @@ def test_keys_stay_private_under_a_permissive_umask(keys_copy: Path) -> None:
 def test_force_regenerates_everything(keys_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(keys_copy)
     assert main(["generate", str(keys_copy), "--force"]) == 0
-    assert "wrote 19 keys and 19 certificates" in capsys.readouterr().out
+    assert "wrote 22 keys and 22 certificates" in capsys.readouterr().out
     after = snapshot(keys_copy)
     assert after.keys() == before.keys()
     assert all(after[name][1] != before[name][1] for name in before)
