@@ -641,7 +641,7 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
         changes.update(matching_identity=None, cycle3_value=None)
         if isinstance(event, Matched | AccountCreated):
             changes["service_assertions"] = event.service_assertions
-        else:
+        elif not isinstance(event, NoMatch):  # an OpenID Connect client is told "no match" with the identity
             changes["release"] = None  # no identity will be released
     return changes
 

@@ -24,6 +24,7 @@ from hub import audit, matching_step
 from hub.engines import idp as idp_engine
 from hub.engines import matching
 from hub.frontends import saml
+from hub.frontends.oidc.answer import answers_with_identity
 from hub.frontends.release import released_items
 from hub.policy import eligibility
 from hub.policy import states as s
@@ -189,14 +190,24 @@ _TRY_AGAIN = {
 _SUCCESS_STATES = (s.State.SUCCESSFUL_MATCH, s.State.NON_MATCHING_JOURNEY_SUCCESS, s.State.USER_ACCOUNT_CREATED)
 
 
+def _hands_over_identity(session: s.Session) -> bool:
+    """The journey's end gives the service the citizen's identity (so the citizen agrees first)."""
+    if session.front_end is s.FrontEnd.OIDC:
+        return answers_with_identity(g.rp, session)
+    return session.state in _SUCCESS_STATES
+
+
 def _outcome_page(session: s.Session):
-    if session.state in _SUCCESS_STATES:  # nothing goes to the service before the citizen agrees
+    if _hands_over_identity(session):  # nothing goes to the service before the citizen agrees
         items = released_items(
             g.rp,
             account_created=session.state is s.State.USER_ACCOUNT_CREATED,
             oidc_claims=session.oidc_request.claims if session.oidc_request else (),
         )
-        return render_template("release.html", action=return_to_service_url(), rp_name=g.rp.display_name, items=items)
+        no_match = session.state is s.State.NO_MATCH
+        return render_template(
+            "release.html", action=return_to_service_url(), rp_name=g.rp.display_name, items=items, no_match=no_match
+        )
     if session.state is s.State.AWAITING_CYCLE3_DATA:
         return redirect(url_for("journey.cycle3"), code=303)
     if session.state is s.State.IDP_SELECTED:
@@ -255,7 +266,7 @@ def return_to_service():
     if not s.may_respond_to_rp(session.state):
         return _outcome_page(session)
     outcome = None
-    if session.state in _SUCCESS_STATES:
+    if _hands_over_identity(session):
         choice = request.form.get("release")
         if choice == "decline":
             outcome = s.RpOutcome.NO_AUTHN_CONTEXT

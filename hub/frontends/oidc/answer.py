@@ -24,7 +24,19 @@ from hub.policy import return_codes
 from hub.policy.states import OidcRequest, RpOutcome, Session, State, outcome_for_rp
 from hub.services import HubServices
 
-MATCHING_OUTCOMES = {State.SUCCESSFUL_MATCH: "match", State.USER_ACCOUNT_CREATED: "account-created"}
+MATCHING_OUTCOMES = {
+    State.SUCCESSFUL_MATCH: "match",
+    State.USER_ACCOUNT_CREATED: "account-created",
+    State.NO_MATCH: "no-match",  # the identity is proved; the department has no record of it (yet)
+}
+
+
+def answers_with_identity(rp: RelyingParty, session: Session) -> bool:
+    """Whether the journey's end hands the client the identity: a success, or, for a client with a matching
+    service, a no-match (its claims say so, and the client may offer what it offers people it cannot find)."""
+    return outcome_for_rp(session.state) is RpOutcome.SUCCESS or (
+        session.state is State.NO_MATCH and rp.matching_service_entity_id is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -98,11 +110,10 @@ def _claims(hub: HubServices, session: Session, rp: RelyingParty, reached: vot.V
         if CORE_IDENTITY_CLAIM in request.claims:
             identity_jwt = identity.identity_jwt_payload(release.identity, f"P{reached.confidence}")
     if rp.matching_service_entity_id is not None:
-        claims[MATCHING_CLAIM] = {
-            "outcome": MATCHING_OUTCOMES[session.state],
+        claims[MATCHING_CLAIM] = {"outcome": MATCHING_OUTCOMES[session.state]}
+        if session.state is not State.NO_MATCH:
             # the key the department's records know the citizen by (the matching service's hashed PID)
-            "hashed_pid": hashed_pid(idp_entity_id, rp.matching_service_entity_id, release.pid),
-        }
+            claims[MATCHING_CLAIM]["hashed_pid"] = hashed_pid(idp_entity_id, rp.matching_service_entity_id, release.pid)
     return claims, identity_jwt
 
 
@@ -123,6 +134,8 @@ def answer(
     rp = hub.relying_party(session.rp_entity_id)
     assert request is not None and rp is not None
     overridden = outcome is not None
+    if not overridden and answers_with_identity(rp, session):
+        outcome = RpOutcome.SUCCESS
     outcome = outcome or outcome_for_rp(session.state)
     if outcome is not RpOutcome.SUCCESS or session.release is None or session.idp_level is None:
         error, code = (

@@ -227,8 +227,11 @@ def test_matching_answers(state, outcome, cycle3, creation, target, events):
         assert step.session.matching_identity is not None, "needed for the next query"
     else:
         assert step.session.matching_identity is None and step.session.cycle3_value is None
-    if target in (State.NO_MATCH, State.USER_ACCOUNT_CREATION_FAILED):
+    if target is State.USER_ACCOUNT_CREATION_FAILED:
         assert not step.session.holds_personal_data
+    if target is State.NO_MATCH:  # only the identity an OpenID Connect client may be given, with "no-match"
+        assert step.session.matching_identity is None and step.session.cycle3_value is None
+        assert step.session.release is not None
 
 
 @pytest.mark.parametrize("state", sorted(st.AWAITING_MATCHING_SERVICE, key=lambda s: s.value))
