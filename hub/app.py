@@ -21,6 +21,7 @@ from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
 from hub import audit
 from hub.services import HubServices, build_services
+from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
 from hub.views import idp_response, journey, metadata, oidc, sso
 from hub.views.pages import problem_page
@@ -63,6 +64,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         messages=HUB_MESSAGES,
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: session_timing(hub.now()))
     for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, oidc.bp):
         app.register_blueprint(blueprint)
 

@@ -105,7 +105,7 @@ class ServicePages:
     before_feedback: Callable[[], Response | None] | None = None
 
 
-def _safe_return(path: str | None) -> str | None:
+def local_return_path(path: str | None) -> str | None:
     """Where "back to where you were" goes: a path on this site only, never another site."""
     from federation.web import local_path
 
@@ -124,7 +124,7 @@ def register_service_pages(app: Flask, pages: ServicePages) -> None:
             "page": page,
             "app_kind": pages.kind,
             "cookies": pages.cookies,
-            "return_to": _safe_return(request.args.get("from")),
+            "return_to": local_return_path(request.args.get("from")),
         }
 
     @blueprint.get("/cookies")
@@ -153,7 +153,7 @@ def register_service_pages(app: Flask, pages: ServicePages) -> None:
             if refused is not None:
                 return refused
         rating, comment = request.form.get("rating", ""), request.form.get("comment", "")
-        return_to = _safe_return(request.form.get("return_to"))
+        return_to = local_return_path(request.form.get("return_to"))
         page["return_to"] = return_to
         if rating not in RATINGS or len(comment) > 5 * MAX_COMMENT:
             return (

@@ -38,6 +38,7 @@ from federation.identity import MatchingDataset
 from federation.loa import LevelOfAssurance
 
 DEFAULT_SESSION_LIFETIME = timedelta(minutes=90)
+MAX_EXTENSIONS = 10  # WCAG 2.2.1: the citizen can extend the time limit at least ten times
 
 
 class State(enum.Enum):
@@ -83,6 +84,7 @@ class EventType(enum.Enum):
     MATCHING_QUERY_SENT = "MATCHING_QUERY_SENT"
     TIMED_OUT = "TIMED_OUT"
     TIMEOUT_AUDITED = "TIMEOUT_AUDITED"
+    SESSION_EXTENDED = "SESSION_EXTENDED"
 
 
 class RpOutcome(enum.Enum):
@@ -199,6 +201,7 @@ class Session:
     release: Release | None = None
     service_assertions: tuple[str, ...] = ()  # base64 EncryptedAssertions for the service (verify profile)
     timeout_audited: bool = False
+    extensions: int = 0  # how many times the citizen asked for more time
     front_end: FrontEnd = FrontEnd.SAML
     oidc_request: OidcRequest | None = None  # exactly when front_end is OIDC
 
@@ -406,6 +409,15 @@ class TimedOut(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SessionExtended(Event):
+    """The citizen asked for more time: the session ends `lifetime` from now (at most MAX_EXTENSIONS times)."""
+
+    type: ClassVar[EventType] = EventType.SESSION_EXTENDED
+    at: datetime
+    lifetime: timedelta
+
+
+@dataclass(frozen=True, kw_only=True)
 class TimeoutAudited(Event):
     """The time-out has been written to the audit log (once per journey)."""
 
@@ -437,6 +449,7 @@ EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
             MatchingQuerySent,
             TimedOut,
             TimeoutAudited,
+            SessionExtended,
         )
     }
 )
@@ -505,6 +518,8 @@ _TABLE: dict[tuple[State, EventType], State] = {
     # the lifetime is checked on every step
     **{(state, _E.TIMED_OUT): _S.TIMEOUT for state in State if state is not _S.TIMEOUT},
     (_S.TIMEOUT, _E.TIMEOUT_AUDITED): _S.TIMEOUT,
+    # more time, while the journey can still go on
+    **{(state, _E.SESSION_EXTENDED): state for state in State if state is not _S.TIMEOUT},
 }
 
 TRANSITIONS: Mapping[tuple[State, EventType], State] = MappingProxyType(_TABLE)
@@ -513,7 +528,11 @@ TRANSITIONS: Mapping[tuple[State, EventType], State] = MappingProxyType(_TABLE)
 FINAL_STATES: frozenset[State] = frozenset(
     state
     for state in State
-    if all(event in (_E.TIMED_OUT, _E.TIMEOUT_AUDITED) for (source, event) in TRANSITIONS if source is state)
+    if all(
+        event in (_E.TIMED_OUT, _E.TIMEOUT_AUDITED, _E.SESSION_EXTENDED)
+        for (source, event) in TRANSITIONS
+        if source is state
+    )
 )
 
 _RP_OUTCOMES: Mapping[State, RpOutcome] = MappingProxyType(
@@ -571,6 +590,8 @@ def after_no_match(state: State, *, cycle3_configured: bool, account_creation_co
 
 
 def _guard(session: Session, event: Event) -> None:
+    if isinstance(event, SessionExtended) and session.extensions >= MAX_EXTENSIONS:
+        raise InvalidTransition(session.state, event.type, "no-more-extensions")
     if isinstance(event, IdpSelected) and event.idp_entity_id not in session.idp_shortlist:
         raise InvalidTransition(session.state, event.type, "idp-not-offered")
     if isinstance(event, IdpResponseEvent):
@@ -598,6 +619,8 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
             }
         case TimeoutAudited():
             return {"timeout_audited": True}
+        case SessionExtended():
+            return {"expires_at": event.at + event.lifetime, "extensions": session.extensions + 1}
         case JourneyKindChosen():
             return {"journey_kind": event.kind}
         case IdpSelected():

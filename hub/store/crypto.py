@@ -137,6 +137,7 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "timeout_audited": session.timeout_audited,
         "front_end": session.front_end.value,
         "oidc_request": _oidc_request_to_dict(session.oidc_request),
+        "extensions": session.extensions,
     }
 
 
@@ -168,6 +169,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         release=_release_from_dict(raw["release"]),
         service_assertions=tuple(str(item) for item in raw["service_assertions"]),
         timeout_audited=raw["timeout_audited"],
+        extensions=int(raw.get("extensions", 0)),
         # sessions stored before OpenID Connect existed are SAML journeys
         front_end=FrontEnd(raw.get("front_end", FrontEnd.SAML.value)),
         oidc_request=_oidc_request_from_dict(raw.get("oidc_request")),

@@ -20,6 +20,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from federation.saml.bindings import encode_post
 from federation.web import problems
+from federation.web.service_pages import local_return_path
 from hub import audit, matching_step
 from hub.engines import idp as idp_engine
 from hub.engines import matching
@@ -325,6 +326,19 @@ def cycle3():
             event = s.Cycle3Submitted(matching_request_id=matching.new_query_id(), value=value)
             _save(s.transition(session, event, hub.now()))
     return redirect(url_for("journey.result"), code=303)  # which asks the matching service, once
+
+
+@bp.post("/journey/extend")
+@with_session
+def extend():
+    """More time (WCAG 2.2.1): the session ends a full lifetime from now; back to the page the citizen was on."""
+    hub = services()
+    back = local_return_path(request.form.get("return_to")) or url_for("journey.result")
+    try:
+        _save(s.transition(g.session, s.SessionExtended(at=hub.now(), lifetime=hub.config.session_lifetime), hub.now()))
+    except s.InvalidTransition as exc:
+        log.info("more time refused: %s", exc.reason)
+    return redirect(back, code=303)
 
 
 @bp.post("/cycle3/cancel")

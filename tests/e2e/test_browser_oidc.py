@@ -38,7 +38,7 @@ def test_sign_in_with_verified_identity_over_oidc(browser, federation, tmp_path,
         arrive(page, f"{hub}/start", "the hub's start page")
         assert page.locator("html").get_attribute("lang") == language
         page.locator("input[name=verified_before][value=yes]").check()
-        page.locator("form button.govuk-button").first.click()
+        page.locator("form[action='/start'] button.govuk-button").click()
         arrive(page, f"{hub}/choose-a-certified-company", "the company list")
         page.locator("form", has=page.locator("input[value='https://stub-idp-two.federation.test']")).locator(
             "button"

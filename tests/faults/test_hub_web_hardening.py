@@ -85,7 +85,7 @@ def test_every_citizen_form_is_protected_by_the_csrf_token(federation, browser):
     # The IDP's answer renewed the session ID, and with it the token: the pre-sign-in one stops working.
     renewed = _assert_forms_carry_tokens(page)
     assert renewed != token
-    assert len(_citizen_forms(page)) == 2  # the answer and "cancel"
+    assert len(_citizen_forms(page)) == 3  # the answer, "cancel" and "give me more time"
     _refused(browser, hub + "/cycle3", {"cycle3_value": "ZX 99 99 99 D"})
     _refused(browser, hub + "/cycle3", {"cycle3_value": "ZX 99 99 99 D", "csrf_token": token})
     _refused(browser, hub + "/cycle3/cancel", {})

@@ -52,7 +52,9 @@ class Page:
         return self.doc.xpath("//form")
 
     def form(self, *, button: str | None = None, action: str | None = None, auto: bool = False):
-        for form in self.forms():
+        """The first form that fits; the page's own (in <main>) before those around it, e.g. the session notice."""
+        main = self.doc.xpath("//main//form")
+        for form in main + [f for f in self.forms() if f not in main]:
             if auto and form.get("data-federation-auto-submit") is None:
                 continue
             if action and action not in (form.get("action") or ""):

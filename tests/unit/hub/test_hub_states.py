@@ -78,6 +78,8 @@ def sample_event(event_type: EventType) -> st.Event:
         kwargs["matching_request_id"] = "_ms-request-2"
     if "kind" in field_names:
         kwargs["kind"] = st.JourneyKind.SIGN_IN
+    if event_type is EventType.SESSION_EXTENDED:
+        kwargs.update(at=NOW, lifetime=timedelta(minutes=90))
     return cls(**kwargs)
 
 
@@ -436,3 +438,19 @@ def test_start_session_validation_and_fresh_ids():
     two = start_session(accepted_levels=(LoA.LEVEL_1,), **kwargs)
     assert one.session_id != two.session_id and len(one.session_id) >= 43
     assert one.accepted_levels == (LoA.LEVEL_1, LoA.LEVEL_2)
+
+
+def test_more_time_moves_the_end_and_is_limited_to_ten_extensions():
+    session = session_in(State.IDP_SELECTED)
+    later = NOW + timedelta(minutes=80)
+    for count in range(1, st.MAX_EXTENSIONS + 1):
+        session = transition(session, st.SessionExtended(at=later, lifetime=timedelta(minutes=90)), later)
+        assert session.expires_at == later + timedelta(minutes=90) and session.extensions == count
+        assert session.state is State.IDP_SELECTED
+    with pytest.raises(InvalidTransition) as refused:
+        transition(session, st.SessionExtended(at=later, lifetime=timedelta(minutes=90)), later)
+    assert refused.value.reason == "no-more-extensions"
+    with pytest.raises(st.SessionExpired):  # an ended session cannot be revived
+        transition(
+            session_in(State.IDP_SELECTED), st.SessionExtended(at=NOW, lifetime=timedelta(1)), NOW + timedelta(days=1)
+        )
