@@ -9,6 +9,7 @@ federation config. The profile (`RelyingParty.saml_profile`) decides how a succe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from federation.metadata import MetadataSource
 from federation.saml import decode_post, decrypt_assertion, parse_response
 from federation.saml.constants import SamlProfile
 from federation.saml.ids import now_utc
+from federation.web.i18n import with_language
 from hub_client.errors import HubResponseError, refusing
 from hub_client.expectations import Expected
 from hub_client.outcome import Outcome, scenario_for_failure
@@ -100,17 +102,20 @@ class HubClient:
 
     # --- sending the citizen to the hub ---------------------------------------------------------------
 
-    def start_sign_in(self, relay_state: str | None = None) -> tuple[str, SamlPost]:
+    def start_sign_in(self, relay_state: str | None = None, *, language: str | None = None) -> tuple[str, SamlPost]:
         """A signed AuthnRequest for the HTTP-POST binding: (its ID, the form the browser posts to the hub).
 
         Keep the ID server-side with the browser session that started the sign-in, for `handle_response`.
+        `language` ("en" or "cy"): the citizen's language, which the hub's pages (and the company's) then use.
         Raises MetadataError when no federation metadata can be had (the hub's SSO URL comes from it).
         """
-        return post_authn_request(**self._authn_request(), relay_state=relay_state)
+        request_id, post = post_authn_request(**self._authn_request(), relay_state=relay_state)
+        return request_id, replace(post, url=with_language(post.url, language))
 
-    def start_sign_in_redirect(self, relay_state: str | None = None) -> tuple[str, str]:
+    def start_sign_in_redirect(self, relay_state: str | None = None, *, language: str | None = None) -> tuple[str, str]:
         """The same for the HTTP-Redirect binding: (the request ID, the URL to send the browser to)."""
-        return redirect_authn_request(**self._authn_request(), relay_state=relay_state)
+        request_id, url = redirect_authn_request(**self._authn_request(), relay_state=relay_state)
+        return request_id, with_language(url, language)
 
     def _authn_request(self) -> dict[str, Any]:
         """Who asks, where to and when: the hub's SSO URL comes from the federation metadata."""

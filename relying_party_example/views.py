@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
-from federation.web import translate
+from federation.web import current_language, translate
 from hub_client import HubClient, HubResponseError, Scenario, new_relay_state
 from relying_party_example.browser_session import current, sessions_of_app
 from relying_party_example.sign_ins import SignIns, result_of
@@ -78,7 +78,7 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
         if not _csrf_ok():
             return refuse("csrf-token-missing-or-wrong", "form_expired")
         try:
-            request_id, post = client.start_sign_in(new_relay_state())
+            request_id, post = client.start_sign_in(new_relay_state(), language=current_language())
         except MetadataError as exc:
             return refuse(f"metadata-{exc.reason}", "unavailable", 503)
         session = current()

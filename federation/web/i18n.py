@@ -172,3 +172,12 @@ def translator(catalogue: Catalogue, lang_getter: Callable[[], str]) -> Callable
 
 def other_language(lang: str, languages: Iterable[str] = SUPPORTED_LANGUAGES) -> str:
     return next(code for code in languages if code != lang)
+
+
+def with_language(url: str, language: str | None) -> str:
+    """`url` with the `lang` parameter another party's pages honour (the hub's, a company's): how the
+    citizen's language is carried from the service to the hub and from the hub to the company. It sits
+    outside any signed SAML message: it only chooses the pages' language."""
+    if not is_supported(language):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{LANGUAGE_PARAM}={language}"

@@ -19,7 +19,8 @@ from functools import wraps
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from federation.saml.bindings import encode_post
-from federation.web import problems
+from federation.web import current_language, problems
+from federation.web.i18n import with_language
 from federation.web.service_pages import local_return_path
 from hub import audit, matching_step
 from hub.engines import idp as idp_engine
@@ -161,7 +162,7 @@ def choose_company():
     )
     return render_template(
         "redirect_to_idp.html",
-        action=hub_request.destination,
+        action=with_language(hub_request.destination, current_language()),  # the company's pages follow ours
         saml_request=encode_post(hub_request.saml_request),
         idp_name=chosen.display_name,
         language_toggle_path=url_for("journey.choose_company"),

@@ -99,7 +99,8 @@ class Recorder:
         self.page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
 
     def posts_to(self, url: str) -> list[Request]:
-        return [r for r in self.requests if r.method == "POST" and r.url == url]
+        """POSTs to `url`, whatever the language parameter the sender added (`?lang=`)."""
+        return [r for r in self.requests if r.method == "POST" and r.url.split("?lang=")[0] == url]
 
     def first_after(self, request: Request) -> Request:
         return self.requests[self.requests.index(request) + 1]
@@ -125,7 +126,10 @@ def through_saml_post(page: Page, *, to: str, javascript: bool) -> None:
     if javascript:
         return  # nothing to click: the caller's arrive() waits for the auto-submitted navigation
     form = page.locator("form[data-federation-auto-submit]")
-    expect(form).to_have_attribute("action", to, timeout=NAVIGATION_TIMEOUT_MS)
+    # the sender adds the citizen's language for the next site's pages (`?lang=`)
+    expect(form).to_have_attribute(
+        "action", re.compile(re.escape(to) + r"(\?lang=(en|cy))?$"), timeout=NAVIGATION_TIMEOUT_MS
+    )
     continue_button = form.get_by_role("button", name="Continue")
     expect(continue_button).to_be_visible()
     continue_button.click()

@@ -188,3 +188,20 @@ def test_metrics_count_journey_events_without_personal_data(federation, browser)
     counts = [float(line[len(ours) :]) for line in body.splitlines() if line.startswith(ours)]
     assert counts and counts[0] >= 1, body
     assert "Alice" not in body and "Evans" not in body
+
+
+def test_the_citizens_language_goes_from_the_service_to_the_hub_and_on_to_the_company(federation):
+    from tests.support.browser_client import BrowserClient
+
+    browser = BrowserClient()  # a new browser: no language cookie anywhere yet
+    try:
+        page = browser.get(federation.urls["RP_URL"] + "/?lang=cy")
+        page = browser.submit(page, page.form(button="Profi pwy ydych chi"))
+        page = browser.auto_submit(page)  # the service's AuthnRequest, to the hub with lang=cy
+        assert page.url.endswith("/start") and page.doc.xpath("//html/@lang") == ["cy"], page.heading
+        page = browser.submit(page, page.form(), {"verified_before": "yes"})
+        page = browser.submit(page, page.form(button="Dewis IDP Bonyn Dau"))
+        page = browser.auto_submit(page)  # the hub's AuthnRequest, to the company with lang=cy
+        assert page.url.endswith("/login") and page.doc.xpath("//html/@lang") == ["cy"], page.heading
+    finally:
+        browser.http.close()

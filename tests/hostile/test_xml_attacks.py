@@ -102,14 +102,15 @@ def rp(config, keys_dir, tmp_path):
 
 
 def sign_in_destination(app) -> tuple[int, str | None]:
-    """Start a sign-in at the service; (HTTP status, where the browser is sent with the AuthnRequest)."""
+    """Start a sign-in at the service; (HTTP status, where the browser is sent with the AuthnRequest, without
+    the language parameter the service adds for the hub's pages)."""
     client = app.test_client()
     home = client.get("/")
     assert home.status_code == 200
     token = lxml.html.fromstring(home.text).xpath("//input[@name='csrf_token']/@value")[0]
     page = client.post("/start", data={"csrf_token": token})
     forms = lxml.html.fromstring(page.text).xpath("//form[@data-federation-auto-submit]")
-    return page.status_code, forms[0].get("action") if forms else None
+    return page.status_code, forms[0].get("action").split("?lang=")[0] if forms else None
 
 
 # --- tampering helpers ---------------------------------------------------------------------------------------

@@ -132,7 +132,10 @@ class BrowserClient:
         for radio in form.xpath(".//input[@type='radio'][@checked]"):
             data[radio.get("name")] = radio.get("value")
         data.update(fields or {})
-        action = urljoin(page.url, form.get("action") or page.url) + action_suffix
+        action = urljoin(page.url, form.get("action") or page.url)
+        if action_suffix:  # onto the path, before any query (e.g. the `lang` the sender added)
+            path, _, query = action.partition("?")
+            action = path + action_suffix + (f"?{query}" if query else "")
         if (form.get("method") or "get").lower() == "post":
             return self.post(action, data, from_url=page.url)
         return self.get(action)

@@ -68,7 +68,7 @@ def test_start_sends_a_signed_authn_request_to_the_hub_sso(client, fed, prefix, 
     rp = next(rp for rp in fed.config.relying_parties if rp.name == rp_name)
     sign_in = start_sign_in(client, prefix)
     hub_sso = fed.config.hub.sso_url
-    assert sign_in.action == hub_sso
+    assert sign_in.action == hub_sso + "?lang=en"  # the citizen's language goes to the hub
     request = parse_authn_request(
         sign_in.authn_request,
         certificates_for_issuer=lambda issuer: [fed.rp.signing.certificate] if issuer == rp.entity_id else [],

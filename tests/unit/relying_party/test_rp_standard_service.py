@@ -42,7 +42,7 @@ def test_the_start_page_and_request_are_the_standard_service_s(client, fed):
         expected_destination=fed.config.hub.sso_url,
         now=datetime.now(UTC),
     )
-    assert request.issuer == rp.entity_id and sign_in.action == fed.config.hub.sso_url
+    assert request.issuer == rp.entity_id and sign_in.action == fed.config.hub.sso_url + "?lang=en"
 
 
 def test_signed_in_page_shows_identifier_level_and_attributes_with_their_flags(client, fed, caplog):

@@ -342,7 +342,7 @@ def test_pages_in_welsh(journey):
     assert j.start().status_code == 303
     page = j.client.get("/stub-idp-two/login?lang=cy").get_data(as_text=True)
     assert 'lang="cy"' in page
-    assert "Mewngofnodi i IDP Bonyn Dau" in page
+    assert "Mewngofnodi: IDP Bonyn Dau" in page
     j.login("alice")
     assert "Gwiriwch beth fydd IDP Bonyn Dau yn ei anfon" in j.consent_page()
     assert "14 Mawrth 1985" in j.consent_page()
