@@ -185,6 +185,12 @@ class IdentityProvider:
     authn_context_comparison: Literal["minimum", "exact"]
     signing_certificates: tuple[Certificate, ...]
     encryption_certificate: Certificate
+    # What helps a citizen choose (all optional): who the company is, and what it will ask for. A company
+    # accepts any one of its documents and any one of its phones; an empty list means it asks for none.
+    description: LocalizedText | None = None
+    accepts_documents: tuple[str, ...] = ()
+    accepts_phones: tuple[str, ...] = ()
+    needs_uk_address: bool = False
 
 
 @dataclass(frozen=True)
@@ -647,8 +653,12 @@ _ACS = frozenset({"index", "url", "is_default"})
 _CYCLE3 = frozenset({"name", "pattern", "label", "hint", "example", "error_missing", "error_format"})
 _IDENTITY_PROVIDER = frozenset(
     f"{_ENTITY} display_name levels_of_assurance enabled onboarding_for registration_cutoff sign_in_cutoff "
-    "temporarily_unavailable sso_url authn_context_comparison".split()
+    "temporarily_unavailable sso_url authn_context_comparison description accepts_documents accepts_phones "
+    "needs_uk_address".split()
 )
+# what a company may ask for, in the words of the "will it work for me" questions (hub/policy/suitability.py)
+DOCUMENTS = ("uk_passport", "uk_photocard_licence", "non_uk_passport", "non_uk_identity_card")
+PHONES = ("smartphone", "mobile", "landline")
 
 
 class _Registry:
@@ -980,7 +990,19 @@ def _identity_provider(
         authn_context_comparison=comparison,  # type: ignore[arg-type]
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificate=fields.certificate("encryption_certificate"),
+        description=fields.localized("description") if fields.raw("description", None) is not None else None,
+        accepts_documents=_vocabulary(fields, "accepts_documents", DOCUMENTS),
+        accepts_phones=_vocabulary(fields, "accepts_phones", PHONES),
+        needs_uk_address=fields.boolean("needs_uk_address", False),
     )
+
+
+def _vocabulary(fields: _Fields, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = fields.strings(key) if fields.raw(key, None) is not None else ()
+    for i, value in enumerate(values):
+        if value not in allowed:
+            raise fields.error(f"{key}[{i}]", f"{value!r} is not one of {', '.join(allowed)}")
+    return values
 
 
 # --------------------------------------------------------------------------------------------- API

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 from federation.identity import MatchingDataset
 from federation.loa import LevelOfAssurance
+from hub.policy.suitability import CitizenHas
 
 DEFAULT_SESSION_LIFETIME = timedelta(minutes=90)
 MAX_EXTENSIONS = 10  # WCAG 2.2.1: the citizen can extend the time limit at least ten times
@@ -64,6 +65,7 @@ class State(enum.Enum):
 
 class EventType(enum.Enum):
     JOURNEY_KIND_CHOSEN = "JOURNEY_KIND_CHOSEN"
+    ABOUT_YOU_ANSWERED = "ABOUT_YOU_ANSWERED"
     IDP_SELECTED = "IDP_SELECTED"
     IDP_CANCELLED = "IDP_CANCELLED"
     IDP_AUTHN_SUCCEEDED = "IDP_AUTHN_SUCCEEDED"
@@ -202,6 +204,7 @@ class Session:
     service_assertions: tuple[str, ...] = ()  # base64 EncryptedAssertions for the service (verify profile)
     timeout_audited: bool = False
     extensions: int = 0  # how many times the citizen asked for more time
+    citizen_has: CitizenHas | None = None  # the "will it work for me" answers, to help choose a company
     front_end: FrontEnd = FrontEnd.SAML
     oidc_request: OidcRequest | None = None  # exactly when front_end is OIDC
 
@@ -278,6 +281,12 @@ class Event:
 class JourneyKindChosen(Event):
     type: ClassVar[EventType] = EventType.JOURNEY_KIND_CHOSEN
     kind: JourneyKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class AboutYouAnswered(Event):
+    type: ClassVar[EventType] = EventType.ABOUT_YOU_ANSWERED
+    has: CitizenHas
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -429,6 +438,7 @@ EVENT_CLASSES: Mapping[EventType, type[Event]] = MappingProxyType(
         cls.type: cls
         for cls in (
             JourneyKindChosen,
+            AboutYouAnswered,
             IdpSelected,
             IdpCancelled,
             IdpAuthnSucceeded,
@@ -481,6 +491,17 @@ _TABLE: dict[tuple[State, EventType], State] = {
     # the start page's answer (again, if the citizen goes back to it)
     **{
         (state, _E.JOURNEY_KIND_CHOSEN): state
+        for state in (
+            _S.SESSION_STARTED,
+            _S.IDP_SELECTED,
+            _S.AUTHN_FAILED_ERROR,
+            _S.REQUESTER_ERROR,
+            _S.PAUSED_REGISTRATION,
+        )
+    },  # fmt: skip
+    # the "about you" answers (first-time citizens), which only order the company list
+    **{
+        (state, _E.ABOUT_YOU_ANSWERED): state
         for state in (
             _S.SESSION_STARTED,
             _S.IDP_SELECTED,
@@ -623,6 +644,8 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
             return {"expires_at": event.at + event.lifetime, "extensions": session.extensions + 1}
         case JourneyKindChosen():
             return {"journey_kind": event.kind}
+        case AboutYouAnswered():
+            return {"citizen_has": event.has}
         case IdpSelected():
             return {
                 "selected_idp_entity_id": event.idp_entity_id,

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from federation.identity import dataset_from_dict, dataset_to_dict
 from federation.loa import LevelOfAssurance
 from hub.policy.states import FrontEnd, JourneyKind, MatchingIdentity, OidcRequest, Release, Session, State
+from hub.policy.suitability import CitizenHas
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -109,6 +110,21 @@ def _oidc_request_from_dict(raw: dict[str, Any] | None) -> OidcRequest | None:
     )
 
 
+def _sorted_or_none(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+def _citizen_has(raw: dict[str, Any] | None) -> CitizenHas | None:
+    if raw is None:
+        return None
+    documents, phones, uk_address = raw["documents"], raw["phones"], raw["uk_address"]
+    return CitizenHas(
+        None if documents is None else frozenset(map(str, documents)),
+        None if phones is None else frozenset(map(str, phones)),
+        None if uk_address is None else uk_address is True,
+    )
+
+
 def session_to_dict(session: Session) -> dict[str, Any]:
     return {
         "session_id": session.session_id,
@@ -138,6 +154,13 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "front_end": session.front_end.value,
         "oidc_request": _oidc_request_to_dict(session.oidc_request),
         "extensions": session.extensions,
+        "citizen_has": None
+        if session.citizen_has is None
+        else {
+            "documents": _sorted_or_none(session.citizen_has.documents),
+            "phones": _sorted_or_none(session.citizen_has.phones),
+            "uk_address": session.citizen_has.uk_address,
+        },
     }
 
 
@@ -170,6 +193,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         service_assertions=tuple(str(item) for item in raw["service_assertions"]),
         timeout_audited=raw["timeout_audited"],
         extensions=int(raw.get("extensions", 0)),
+        citizen_has=_citizen_has(raw.get("citizen_has")),
         # sessions stored before OpenID Connect existed are SAML journeys
         front_end=FrontEnd(raw.get("front_end", FrontEnd.SAML.value)),
         oidc_request=_oidc_request_from_dict(raw.get("oidc_request")),

@@ -18,6 +18,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from federation.config import DOCUMENTS, PHONES
 from federation.saml.bindings import encode_post
 from federation.web import current_language, problems
 from federation.web.i18n import with_language
@@ -31,6 +32,7 @@ from hub.frontends.release import released_items
 from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
+from hub.policy.suitability import NONE_OF_THESE, CitizenHas, split_by_suitability
 from hub.session_lock import journey_lock
 from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
@@ -96,10 +98,43 @@ def start():
 def what_you_need():
     return render_template(
         "what_you_need.html",
-        continue_url=url_for("journey.choose_company"),
+        continue_url=url_for("journey.about_you"),
         back_url=url_for("journey.start"),
         **_rp_page_context(),
     )
+
+
+@bp.route("/about-you", methods=["GET", "POST"])
+@with_session
+def about_you():
+    """First-time citizens say what they have, so the company list can say which companies suit them."""
+    if request.method == "POST":
+        if (g.session.state, s.EventType.ABOUT_YOU_ANSWERED) not in s.TRANSITIONS:
+            return redirect(url_for("journey.result"), code=303)
+        has = CitizenHas(
+            documents=_ticked(request.form.getlist("documents"), DOCUMENTS),
+            phones=_ticked(request.form.getlist("phones"), PHONES),
+            uk_address={"yes": True, "no": False}.get(request.form.get("uk_address", "")),
+        )
+        _save(s.transition(g.session, s.AboutYouAnswered(has=has), services().now()))
+        return redirect(url_for("journey.choose_company"), code=303)
+    return render_template(
+        "about_you.html",
+        form_action=url_for("journey.about_you"),
+        back_url=url_for("journey.what_you_need"),
+        documents=DOCUMENTS,
+        phones=PHONES,
+        none_of_these=NONE_OF_THESE,
+        **_rp_page_context(),
+    )
+
+
+def _ticked(values: list[str], vocabulary: tuple[str, ...]) -> frozenset[str] | None:
+    """The boxes ticked from `vocabulary`; "none" (ticked alone) is an answer, no box at all is not."""
+    known = frozenset(value for value in values if value in vocabulary)
+    if known:
+        return known
+    return frozenset() if NONE_OF_THESE in values else None
 
 
 def _offered(session: s.Session):
@@ -131,12 +166,16 @@ def choose_company():
     if not offered:
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     if request.method == "GET":
+        returning = session.journey_kind is s.JourneyKind.SIGN_IN
+        likely, unlikely = split_by_suitability(offered, None if returning else session.citizen_has)
         return render_template(
             "choose_company.html",
             form_action=url_for("journey.choose_company"),
-            idps=offered,
-            returning=session.journey_kind is s.JourneyKind.SIGN_IN,
-            back_url=url_for("journey.start"),
+            idps=likely,
+            unlikely=unlikely,
+            returning=returning,
+            help_url=url_for("service_pages.help_page", **{"from": request.path}) + "#forgotten-company",
+            back_url=url_for("journey.start") if returning else url_for("journey.about_you"),
             **_rp_page_context(),
         )
     chosen = next((idp for idp in offered if idp.entity_id == request.form.get("entity_id")), None)

@@ -51,6 +51,8 @@ def choose(browser: BrowserClient, page: Page, idp_display_name: str, *, verifie
         page = browser.submit(page, page.form(), {"verified_before": verified_before})
     if page.url.endswith("/what-you-need"):
         page = browser.get(page.link("Continue"))
+    if page.url.endswith("/about-you"):  # a first-time citizen's questions: every answer is optional
+        page = browser.submit(page, page.form())
     assert "choose-a-certified-company" in page.url, (page.url, page.heading)
     return browser.submit(page, page.form(button=f"Choose {idp_display_name}"))
 

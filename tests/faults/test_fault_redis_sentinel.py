@@ -50,11 +50,16 @@ class PrivateSentinel:
         self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, decode_responses=True)
 
     def primary_port(self) -> int | None:
+        """The primary's port once Sentinel would hand it to a client: `get-master-addr-by-name` names the
+        promoted replica a moment before `SENTINEL MASTERS` (what redis-py's Sentinel client reads) stops
+        flagging it, and a client asking in that moment is told there is no primary."""
         try:
-            address = self.client.sentinel_get_master_addr_by_name(MASTER)
+            state = self.client.sentinel_masters().get(MASTER)
         except redis.RedisError:
             return None
-        return int(address[1]) if address else None
+        if not state or not state["is_master"] or state["is_sdown"] or state["is_odown"]:
+            return None
+        return int(state["port"])
 
     def knows_replica(self, port: int) -> bool:
         try:

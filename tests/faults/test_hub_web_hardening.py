@@ -106,6 +106,7 @@ def test_security_headers_and_cookie_flags_on_every_hub_response(federation, bro
     page = start_at_service(browser, federation)
     page = browser.submit(page, page.form(), {"verified_before": "no"})
     page = browser.get(page.link("Continue"))
+    page = browser.submit(page, page.form(), {"documents": "uk_passport", "phones": "mobile"})  # about you
     page = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
     at_idp_headless(browser, page, "alice", outcome="authn-failed")
     for path in ("/", "/healthcheck", "/no-such-page", "/SAML2/SSO", "/SAML2/metadata/federation"):

@@ -510,6 +510,20 @@ MISTAKES: list[tuple[str, Mutation, str, str, tuple[str, ...]]] = [
         ("'maximum' is not one of minimum, exact",),
     ),
     (
+        "unknown document",
+        set_("identity_providers.1.accepts_documents", ["uk_passport", "library_card"]),
+        IDP_TWO,
+        "accepts_documents[1]",
+        ("'library_card' is not one of uk_passport",),
+    ),
+    (
+        "unknown phone",
+        set_("identity_providers.1.accepts_phones", ["pager"]),
+        IDP_TWO,
+        "accepts_phones[0]",
+        ("'pager' is not one of smartphone",),
+    ),
+    (
         "unknown account creation attribute",
         set_("relying_parties.0.account_creation_attributes", ["FIRST_NAME", "SURNAME", "POSTCODE"]),
         TEST_RP,

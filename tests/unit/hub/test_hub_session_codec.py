@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from federation.identity import Address, MatchingDataset, MdsValue
 from federation.loa import LevelOfAssurance as LoA
 from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, State, new_session_id, start_session
+from hub.policy.suitability import CitizenHas
 from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
@@ -56,10 +57,19 @@ def rich_session() -> Session:
         ),
         service_assertions=("rp-blob",),
         timeout_audited=True,
+        citizen_has=CitizenHas(frozenset({"uk_passport", "non_uk_passport"}), frozenset(), True),
     )
 
 
-@pytest.mark.parametrize("session", [a_session(), rich_session(), a_session(relay_state=None)])
+@pytest.mark.parametrize(
+    "session",
+    [
+        a_session(),
+        rich_session(),
+        a_session(relay_state=None),
+        a_session(citizen_has=CitizenHas(documents=None, phones=frozenset({"mobile"}), uk_address=None)),
+    ],
+)
 def test_round_trip(session):
     codec = SessionCodec(KEY)
     assert codec.decode(session.session_id, codec.encode(session)) == session

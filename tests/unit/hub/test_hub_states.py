@@ -25,6 +25,7 @@ from hub.policy.states import (
     start_session,
     transition,
 )
+from hub.policy.suitability import CitizenHas
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 IDP_A = "https://idp-a.example/SAML2/metadata"
@@ -78,6 +79,8 @@ def sample_event(event_type: EventType) -> st.Event:
         kwargs["matching_request_id"] = "_ms-request-2"
     if "kind" in field_names:
         kwargs["kind"] = st.JourneyKind.SIGN_IN
+    if "has" in field_names:
+        kwargs["has"] = CitizenHas(frozenset({"uk_passport"}), frozenset({"mobile"}), True)
     if event_type is EventType.SESSION_EXTENDED:
         kwargs.update(at=NOW, lifetime=timedelta(minutes=90))
     return cls(**kwargs)

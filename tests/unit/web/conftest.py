@@ -47,6 +47,14 @@ CYCLE3 = {
 SAMPLES: dict[str, dict] = {
     "start.html": {"form_action": "/start", "rp_name": RP_NAME, "other_ways": OTHER_WAYS},
     "what_you_need.html": {"continue_url": "/choose-a-company", "back_url": "/start", "rp_name": RP_NAME},
+    "about_you.html": {
+        "form_action": "/about-you",
+        "back_url": "/what-you-need",
+        "documents": ("uk_passport", "uk_photocard_licence", "non_uk_passport", "non_uk_identity_card"),
+        "phones": ("smartphone", "mobile", "landline"),
+        "rp_name": RP_NAME,
+        "other_ways": OTHER_WAYS,
+    },
     "choose_company.html": {
         "form_action": "/choose-a-company",
         "idps": IDPS,

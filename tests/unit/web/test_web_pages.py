@@ -13,6 +13,7 @@ from federation.web.i18n import default_catalogue
 
 CATALOGUE = default_catalogue()
 TEMPLATES = [
+    "about_you.html",
     "choose_company.html",
     "cycle3.html",
     "error.html",
@@ -27,6 +28,7 @@ TEMPLATES = [
 PAGE_HEADINGS = {
     "start.html": ("start.heading", {}),
     "what_you_need.html": ("what_you_need.heading", {}),
+    "about_you.html": ("about_you.heading", {}),
     "choose_company.html": ("choose_company.heading_new", {}),
     "redirect_to_idp.html": ("redirect_to_idp.heading", {"idp": {"en": "Stub IDP One", "cy": "IDP Un"}}),
     "response_to_rp.html": (
