@@ -19,7 +19,7 @@ from federation.config import expiring_certificates
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
-from hub import audit
+from hub import audit, metrics
 from hub.services import HubServices, build_services
 from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
@@ -41,6 +41,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     hub = services or build_services(runtime)
     app.extensions["hub"] = hub
     audit.configure_audit(runtime.setting("AUDIT_LOG") or runtime.var_dir / "audit.jsonl")
+    metrics.count_refusals()  # every "... refused: <reason>" log line is also counted (hub_refusals_total)
     for entity, cert in expiring_certificates(runtime.config):
         log.warning("certificate of %s expires on %s", entity, cert.not_after.date().isoformat())
     # an OIDC client's redirect URIs are here too: the return step's form redirects to them

@@ -22,6 +22,7 @@ import requests
 
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
+from federation.logging_setup import outgoing_headers
 from federation.saml import constants as c
 from federation.saml import soap
 from federation.saml.assertion import Attribute, build_assertion
@@ -88,6 +89,7 @@ class MatchingServiceClient:
                 headers={
                     "Content-Type": "text/xml; charset=utf-8",
                     "SOAPAction": '"http://www.oasis-open.org/committees/security"',
+                    **outgoing_headers(),  # the matching service logs this step under the same request ID
                 },
                 timeout=self.timeout,
             )

@@ -17,7 +17,7 @@ from federation import xmlsecurity
 from federation.saml.bindings import decode_post
 from federation.saml.errors import SamlValidationError
 from federation.web import problems
-from hub import idp_answer
+from hub import idp_answer, round_trips
 from hub.engines import idp as idp_engine
 from hub.frontends import keep_for
 from hub.policy import states as s
@@ -71,6 +71,7 @@ def consume_idp_response():
         outcome = idp_engine.read_idp_response(hub, root, session, idp, rp, keep=keep_for(rp))
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal, session)
+    round_trips.answer_arrived(hub, routing.in_response_to, idp.entity_id)
     key = idp_answer.park(hub, session, outcome)
     return redirect(url_for("idp_response.apply_idp_answer", key=key), code=303)
 

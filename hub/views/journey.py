@@ -23,7 +23,7 @@ from federation.saml.bindings import encode_post
 from federation.web import current_language, problems
 from federation.web.i18n import with_language
 from federation.web.service_pages import local_return_path
-from hub import audit, matching_step
+from hub import audit, matching_step, round_trips
 from hub.engines import idp as idp_engine
 from hub.engines import matching
 from hub.frontends import saml
@@ -190,6 +190,7 @@ def choose_company():
     event = s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request.id)
     session = _save(s.transition(session, event, hub.now()))
     remember_idp_request(hub_request.id, session.session_id)
+    round_trips.request_sent(hub, hub_request.id)
     kind = session.journey_kind or s.JourneyKind.SIGN_IN
     audit.emit(
         "idp_selected",
@@ -319,6 +320,13 @@ def return_to_service():
             )
         elif choice != "agree":
             return _outcome_page(session)  # the release page again: the citizen has not chosen
+    audit.emit(
+        "returned_to_service",
+        session_id=session.journey_id,
+        rp_entity_id=session.rp_entity_id,
+        idp_entity_id=session.selected_idp_entity_id,
+        extra={"status": (outcome or s.outcome_for_rp(session.state)).name},
+    )
     if session.front_end is s.FrontEnd.OIDC:  # an authorization code, or an error, at the redirect URI
         return oidc_views.answer_client(hub, session, outcome=outcome)
     form = saml.answer(hub, session, outcome=outcome)

@@ -8,6 +8,7 @@ from flask import make_response, render_template, url_for
 
 from federation.config import RelyingParty
 from federation.web import problems
+from hub.metrics import PROBLEM_PAGES
 
 log = logging.getLogger("hub")
 
@@ -18,7 +19,9 @@ def problem_page(problem: str, *, rp: RelyingParty | None = None, status: int | 
         context.setdefault("rp_name", rp.display_name)
         context.setdefault("other_ways", rp.other_ways)
     body = render_template("error.html", problem=problem, **context)
-    return make_response(body, status or problems.problem_status(problem))
+    status = status or problems.problem_status(problem)
+    PROBLEM_PAGES.labels(problem=problem, status=str(status)).inc()
+    return make_response(body, status)
 
 
 def return_to_service_url() -> str:

@@ -1,0 +1,78 @@
+"""What every service's Flask app does around each request: its request ID, its latency, one log line.
+
+`install(app, service, trust_request_id=...)` is called by `federation.serve` for every service, so the
+apps need no code of their own. Per request:
+
+- the request ID (`federation.logging_setup`): the caller's `X-Request-ID` when `trust_request_id` and
+  well formed, otherwise a new one; set for every log line of the request and answered in `X-Request-ID`;
+- `http_request_duration_seconds{service, route, method, status}`: a Prometheus histogram labelled by the
+  route's pattern (`/SAML2/SSO`, `/journey/result`), never the raw path, so a caller cannot make up labels;
+  `route` is `unmatched` for a path no route serves;
+- a log line `request <METHOD> <route> <status> <ms>`: the pattern again, never a query string.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import Histogram
+
+from federation.logging_setup import (
+    REQUEST_ID_HEADER,
+    current_request_id,
+    reset_request_id,
+    set_request_id,
+    well_formed,
+)
+
+log = logging.getLogger("federation.request")
+
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request, per service and route pattern (not the raw path).",
+    ("service", "route", "method", "status"),
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+def route_label() -> str:
+    """The pattern of the route serving this request, or `unmatched`."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "unmatched"
+
+
+def install(app: Flask, service: str, *, trust_request_id: bool) -> None:
+    """Give every request of `app` a request ID, a latency observation and one log line."""
+
+    def _begin() -> None:
+        received = request.headers.get(REQUEST_ID_HEADER)
+        g._request_id_token = set_request_id(received if trust_request_id and well_formed(received) else None)
+        g._request_started = time.perf_counter()
+
+    # first of all before-request functions: one that answers early (a rate limit) is timed and logged too
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+
+    @app.after_request
+    def _end(response: Response) -> Response:
+        started = g.pop("_request_started", None)
+        if started is not None:
+            seconds = time.perf_counter() - started
+            route, method = route_label(), request.method if request.method in _METHODS else "other"
+            REQUEST_SECONDS.labels(
+                service=service, route=route, method=method, status=str(response.status_code)
+            ).observe(seconds)
+            response.headers[REQUEST_ID_HEADER] = current_request_id()
+            log.info("request %s %s %d %.0fms", method, route, response.status_code, seconds * 1000)
+        return response
+
+    @app.teardown_request
+    def _forget(_error: BaseException | None) -> None:
+        token = g.pop("_request_id_token", None)
+        if token is not None:
+            try:
+                reset_request_id(token)
+            except ValueError:  # set in another context (cannot happen under waitress's threads)
+                pass
