@@ -247,3 +247,16 @@ def test_metadata_age_from_the_newest_signing():
     age = operator_signals.metadata_age([signed], now=1700.0)
     assert age.name == "hub_metadata_age_seconds" and age.samples[0].value == 100.0
     assert operator_signals.metadata_age([], now=1700.0) is None
+
+
+def test_every_signal_and_report_is_in_the_operations_guide():
+    from pathlib import Path
+
+    from hub.reports import KINDS
+
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text(encoding="utf-8")
+    ours = {m.name for m in REGISTRY.collect() if m.name.startswith(("hub_", "http_request_duration"))}
+    ours |= {"hub_certificate_expiry_days", "hub_metadata_age_seconds", "hub_journeys_in_progress"}
+    documented = {name for name in ours if f"`{name}`" in guide or f"`{name}_total`" in guide}
+    assert documented == ours
+    assert all(f"| `{kind}` |" in guide for kind in KINDS)
