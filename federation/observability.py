@@ -9,15 +9,20 @@ apps need no code of their own. Per request:
   route's pattern (`/SAML2/SSO`, `/journey/result`), never the raw path, so a caller cannot make up labels;
   `route` is `unmatched` for a path no route serves;
 - a log line `request <METHOD> <route> <status> <ms>`: the pattern again, never a query string.
+
+It also watches the process's federation metadata refreshes (`federation.metadata.MetadataSource` logs
+each one): `federation_metadata_refreshed_timestamp_seconds{service}` when the last good copy was loaded,
+`federation_metadata_refresh_failures_total{service, reason}` when a refresh was refused or failed.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from federation.logging_setup import (
     REQUEST_ID_HEADER,
@@ -36,6 +41,53 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+METADATA_REFRESHED = Gauge(
+    "federation_metadata_refreshed_timestamp_seconds",
+    "When this party last loaded a good copy of the federation metadata (Unix time).",
+    ("service",),
+    multiprocess_mode="max",
+)
+METADATA_REFRESH_FAILURES = Counter(
+    "federation_metadata_refresh_failures",
+    "Federation metadata refreshes refused (bad signature, expired...) or failed (network), by reason.",
+    ("service", "reason"),
+)
+_LOADED = re.compile(r"^federation metadata loaded\b")
+_NOT_LOADED = re.compile(
+    r"^federation metadata refresh "
+    r"(?:refused \((?P<refused>[A-Za-z0-9_-]{1,60})\)|failed: (?P<failed>[A-Za-z0-9_]{1,60}))"
+)
+
+
+class MetadataRefreshWatcher(logging.Handler):
+    """Turns the metadata source's log lines into the refresh signals (the log stays the detailed record)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(level=logging.INFO)
+        self.service = service
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not break the refresh that made it
+            return
+        if _LOADED.match(message):
+            METADATA_REFRESHED.labels(service=self.service).set(time.time())
+        elif (found := _NOT_LOADED.match(message)) is not None:
+            reason = found["refused"] or found["failed"]
+            METADATA_REFRESH_FAILURES.labels(service=self.service, reason=reason).inc()
+
+
+def watch_metadata_refreshes(service: str) -> None:
+    """Count this process's metadata refreshes under `service` (one watcher per process; the last name wins)."""
+    logger = logging.getLogger("federation.metadata")
+    watchers = [h for h in logger.handlers if isinstance(h, MetadataRefreshWatcher)]
+    if watchers:
+        watchers[0].service = service
+    else:
+        logger.addHandler(MetadataRefreshWatcher(service))
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 def route_label() -> str:
@@ -46,6 +98,7 @@ def route_label() -> str:
 
 def install(app: Flask, service: str, *, trust_request_id: bool) -> None:
     """Give every request of `app` a request ID, a latency observation and one log line."""
+    watch_metadata_refreshes(service)
 
     def _begin() -> None:
         received = request.headers.get(REQUEST_ID_HEADER)

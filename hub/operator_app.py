@@ -68,7 +68,9 @@ def create_app(runtime: Runtime) -> Flask:
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
-        body, content_type = metrics.exposition(collectors, derived=(operator_signals.metadata_age,))
+        body, content_type = metrics.exposition(
+            collectors, derived=(operator_signals.metadata_age, operator_signals.party_metadata_age)
+        )
         return Response(body, content_type=content_type)
 
     @app.get("/healthcheck")

@@ -5,6 +5,8 @@
   negative once expired;
 - `hub_metadata_age_seconds`: seconds since the federation metadata the hub serves was signed (from the
   newest `hub_metadata_signed_timestamp_seconds` of the hub processes; absent until one has served it);
+- `federation_metadata_age_seconds{service}`: seconds since each party (stub IDPs, example service, matching
+  service) last loaded a good copy of the metadata, from the processes that share the metrics folder;
 - `hub_journeys_in_progress`: journeys started and not ended or expired: the hub's session keys in Redis,
   counted with SCAN (a cursor walk, never KEYS, so Redis keeps serving; about a millisecond per thousand
   keys); absent with an in-process store, which no other process can see.
@@ -57,6 +59,28 @@ def metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric
         "hub_metadata_age_seconds", "Seconds since the federation metadata the hub serves was signed."
     )
     family.add_metric((), max(0.0, (now or time.time()) - max(signed)))
+    return family
+
+
+def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`federation_metadata_age_seconds{service}`: since each party's processes last loaded the metadata."""
+    newest: dict[str, float] = {}
+    for family in families:
+        if family.name == "federation_metadata_refreshed_timestamp_seconds":
+            for sample in family.samples:
+                service = sample.labels.get("service", "")
+                if sample.value > 0:
+                    newest[service] = max(newest.get(service, 0.0), sample.value)
+    if not newest:
+        return None
+    family = GaugeMetricFamily(
+        "federation_metadata_age_seconds",
+        "Seconds since a party (its processes that share the metrics folder) last loaded the federation metadata.",
+        labels=("service",),
+    )
+    moment = now or time.time()
+    for service, signed in sorted(newest.items()):
+        family.add_metric((service,), max(0.0, moment - signed))
     return family
 
 

@@ -182,6 +182,9 @@ def test_the_operator_metrics_carry_every_signal(federation, journeys):
     assert sample(body, "hub_certificate_expiry_days", entity=IDP) > 0
     age = sample(body, "hub_metadata_age_seconds")
     assert age is not None and 0 <= age < 24 * 3600
+    for party in ("stub_idps", "relying_party_example", "matching_service"):  # each has loaded the metadata
+        party_age = sample(body, "federation_metadata_age_seconds", service=party)
+        assert party_age is not None and 0 <= party_age < 24 * 3600, party
     assert "/journey/" not in "".join(line for line in body.splitlines() if "route=" in line and "?" in line)
 
 

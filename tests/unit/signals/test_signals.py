@@ -255,8 +255,31 @@ def test_every_signal_and_report_is_in_the_operations_guide():
     from hub.reports import KINDS
 
     guide = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text(encoding="utf-8")
-    ours = {m.name for m in REGISTRY.collect() if m.name.startswith(("hub_", "http_request_duration"))}
+    import federation.observability  # noqa: F401  (its metrics registered)
+
+    ours = {m.name for m in REGISTRY.collect() if m.name.startswith(("hub_", "http_request_duration", "federation_"))}
     ours |= {"hub_certificate_expiry_days", "hub_metadata_age_seconds", "hub_journeys_in_progress"}
+    ours |= {"federation_metadata_age_seconds"}
     documented = {name for name in ours if f"`{name}`" in guide or f"`{name}_total`" in guide}
     assert documented == ours
     assert all(f"| `{kind}` |" in guide for kind in KINDS)
+
+
+def test_a_partys_metadata_refreshes_are_signals():
+    from federation.observability import watch_metadata_refreshes
+
+    watch_metadata_refreshes("party-under-test")
+    log = logging.getLogger("federation.metadata")
+    log.info("federation metadata loaded: %d identity providers", 3)
+    refreshed = value("federation_metadata_refreshed_timestamp_seconds", service="party-under-test")
+    assert refreshed > 1.7e9
+    log.error("federation metadata refresh refused (%s): %s; keeping the last good copy", "expired", "x")
+    log.error("federation metadata refresh failed: %s; keeping the last good copy", "ConnectionError")
+    assert value("federation_metadata_refresh_failures_total", service="party-under-test", reason="expired") == 1
+    assert (
+        value("federation_metadata_refresh_failures_total", service="party-under-test", reason="ConnectionError") == 1
+    )
+    age = operator_signals.party_metadata_age(list(REGISTRY.collect()), now=refreshed + 5)
+    assert [(s.labels, s.value) for s in age.samples if s.labels["service"] == "party-under-test"] == [
+        ({"service": "party-under-test"}, 5.0)
+    ]
