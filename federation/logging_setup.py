@@ -105,7 +105,7 @@ def configure_logging(service: str, environ: Mapping[str, str], *, stream=None) 
     handler.addFilter(RequestIdFilter(service))
     handler.setFormatter(JsonFormatter() if wanted == "json" else plain_formatter(service))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, logging.StreamHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)

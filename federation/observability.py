@@ -10,6 +10,10 @@ apps need no code of their own. Per request:
   `route` is `unmatched` for a path no route serves;
 - a log line `request <METHOD> <route> <status> <ms>`: the pattern again, never a query string.
 
+It counts every refusal the service logs (`<what> refused: <reason>`, the convention of every service's
+log lines) as `federation_refusals_total{service, what, reason}`: the reason is the code before any `:`
+detail, so a sender's value (logged quoted, after the code) never becomes a label.
+
 It also watches the process's federation metadata refreshes (`federation.metadata.MetadataSource` logs
 each one): `federation_metadata_refreshed_timestamp_seconds{service}` when the last good copy was loaded,
 `federation_metadata_refresh_failures_total{service, reason}` when a refresh was refused or failed.
@@ -59,6 +63,44 @@ _NOT_LOADED = re.compile(
 )
 
 
+REFUSALS = Counter(
+    "federation_refusals",
+    "Requests a service refused, by what was refused and the reason code its log line gives.",
+    ("service", "what", "reason"),
+)
+_REFUSED = re.compile(r"^(?P<what>[a-z][a-z -]{0,40}?) refused: (?P<reason>[A-Za-z0-9_-]{1,60})(?=$|[:\s(])")
+_IDP_REFUSED = re.compile(r"^\S{1,60} refused an AuthnRequest: (?P<reason>[A-Za-z0-9_-]{1,60})(?=$|[:\s(])")
+
+
+class RefusalCounter(logging.Handler):
+    """Counts the refusals a service logs: one place, so every refusal a log line states is also a metric."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(level=logging.INFO)
+        self.service = service
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not break the request that made it
+            return
+        if (found := _REFUSED.match(message)) is not None:
+            what = found["what"].replace(" ", "_").replace("-", "_")
+            REFUSALS.labels(service=self.service, what=what, reason=found["reason"]).inc()
+        elif (found := _IDP_REFUSED.match(message)) is not None:
+            REFUSALS.labels(service=self.service, what="authn_request", reason=found["reason"]).inc()
+
+
+def count_refusals(service: str) -> None:
+    """Count the refusals logged anywhere in this process under `service` (one counter; the last name wins)."""
+    root = logging.getLogger()
+    counters = [h for h in root.handlers if isinstance(h, RefusalCounter)]
+    if counters:
+        counters[0].service = service
+    else:
+        root.addHandler(RefusalCounter(service))
+
+
 class MetadataRefreshWatcher(logging.Handler):
     """Turns the metadata source's log lines into the refresh signals (the log stays the detailed record)."""
 
@@ -99,6 +141,7 @@ def route_label() -> str:
 def install(app: Flask, service: str, *, trust_request_id: bool) -> None:
     """Give every request of `app` a request ID, a latency observation and one log line."""
     watch_metadata_refreshes(service)
+    count_refusals(service)
 
     def _begin() -> None:
         received = request.headers.get(REQUEST_ID_HEADER)

@@ -16,6 +16,7 @@ import yaml
 from flask import Flask, jsonify, render_template, request, url_for
 
 from federation.config import expiring_certificates
+from federation.observability import count_refusals
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
@@ -41,7 +42,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     hub = services or build_services(runtime)
     app.extensions["hub"] = hub
     audit.configure_audit(runtime.setting("AUDIT_LOG") or runtime.var_dir / "audit.jsonl")
-    metrics.count_refusals()  # every "... refused: <reason>" log line is also counted (hub_refusals_total)
+    count_refusals("hub")  # every "... refused: <reason>" log line is also counted (federation_refusals_total)
     for entity, cert in expiring_certificates(runtime.config):
         log.warning("certificate of %s expires on %s", entity, cert.not_after.date().isoformat())
     # an OIDC client's redirect URIs are here too: the return step's form redirects to them
@@ -134,6 +135,7 @@ def _install_rate_limit(app: Flask, hub: HubServices) -> None:
         if decision.allowed:
             return None
         log.warning("rate limited: %s (client %s)", request.endpoint, limiter.client_hash(client))
+        metrics.RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
         retry = request.path if request.method == "GET" else None
         response = problem_page(problems.TOO_MANY_REQUESTS, next_url=retry or url_for("index"))
         response.headers["Retry-After"] = str(decision.retry_after_seconds)

@@ -5,16 +5,14 @@ deployment set it to a folder emptied when the deployment starts), every hub pro
 files there and the operator listener (`hub.operator_app`, never the citizen's) adds them up. Without the
 setting, counts stay in the process that made them (unit tests).
 
-Labels are facts about the journey (event, service, company, reason code), never about a citizen, and
-never a value a caller chose: refusal reasons are the hub's own codes (the part of a log line's reason
-before any `:` detail), routes are patterns. Every metric is listed in docs/operations.md.
+Labels are facts about the journey (event, service, company, problem), never about a citizen, and never
+a value a caller chose. Refusals by reason and request latency, which every service records, are in
+`federation.observability`. Every metric is listed in docs/operations.md.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
@@ -47,11 +45,6 @@ IDP_ROUND_TRIP_SECONDS = Histogram(
     ("idp",),
     buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600),
 )
-REFUSALS = Counter(
-    "hub_refusals",
-    "Requests the hub refused, by what was refused and the reason code its log line gives.",
-    ("what", "reason"),
-)
 PROBLEM_PAGES = Counter(
     "hub_problem_pages", "Problem pages shown to citizens, by kind and HTTP status.", ("problem", "status")
 )
@@ -61,43 +54,6 @@ METADATA_SIGNED = Gauge(
     "When the federation metadata the hub serves was last signed (Unix time; newest of all hub processes).",
     multiprocess_mode="max",
 )
-
-# "<what> refused: <reason>[:detail | (detail) | ...]" and "rate limited: <endpoint> (...)"
-_REFUSED = re.compile(r"^(?P<what>[a-z][a-z -]{0,40}?) refused: (?P<reason>[A-Za-z0-9_-]{1,60})(?=$|[:\s(])")
-_RATE_LIMITED = re.compile(r"^rate limited: (?P<endpoint>[A-Za-z0-9_.]{1,60})(?=$|\s)")
-
-
-class RefusalCounter(logging.Handler):
-    """Counts the refusals the hub logs: one place, so every refusal a log line states is also a metric.
-
-    The log line stays the detailed record; the counter keeps only its fixed parts (what and reason
-    code), so a sender's value never becomes a label."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed log call must not break the request that made it
-            return
-        if (found := _REFUSED.match(message)) is not None:
-            REFUSALS.labels(what=found["what"].replace(" ", "_"), reason=found["reason"]).inc()
-        elif (found := _RATE_LIMITED.match(message)) is not None:
-            RATE_LIMITED.labels(endpoint=found["endpoint"]).inc()
-
-
-_refusal_counter = RefusalCounter()
-
-
-def count_refusals(logger_names: Iterable[str] = ("hub", "federation")) -> None:
-    """Count the refusals logged under these loggers (and their children); idempotent."""
-    for name in logger_names:
-        logger = logging.getLogger(name)
-        if _refusal_counter not in logger.handlers:
-            logger.addHandler(_refusal_counter)
-        if logger.level == logging.NOTSET or logger.level > logging.INFO:
-            logger.setLevel(logging.INFO)
 
 
 def _process_families() -> list[Metric]:

@@ -167,13 +167,16 @@ def test_the_operator_metrics_carry_every_signal(federation, journeys):
     hub = federation.urls["HUB_URL"]
     requests.get(hub + "/SAML2/metadata/federation", timeout=10)
     requests.post(hub + "/SAML2/SSO", data={"SAMLRequest": "not base64 at all"}, timeout=10)  # a refusal
+    ms = federation.urls["MS_URL"] + "/matching-service/POST"
+    assert requests.post(ms, data=b"<not-soap/>", headers={"Content-Type": "text/xml"}, timeout=10).status_code >= 400
     body = requests.get(federation.url("hub_operator") + "/metrics", timeout=30).text
     assert sample(body, "http_request_duration_seconds_count", service="hub", route="/SAML2/SSO", method="POST") >= 1
     assert sample(body, "http_request_duration_seconds_count", service="matching_service") >= 2
     assert sample(body, "http_request_duration_seconds_bucket", service="hub", route="/journey/result", le="+Inf") >= 1
     assert sample(body, "hub_matching_service_seconds_count", outcome="RecordMatched") >= 2
     assert sample(body, "hub_idp_round_trip_seconds_count", idp=IDP) >= 4
-    assert sample(body, "hub_refusals_total", what="authn_request") >= 1
+    assert sample(body, "federation_refusals_total", service="hub", what="authn_request") >= 1
+    assert sample(body, "federation_refusals_total", service="matching_service", what="attribute_query") >= 1
     assert sample(body, "hub_problem_pages_total", problem="fraud", status="200") >= 1
     assert sample(body, "hub_problem_pages_total", problem="cancelled") >= 1
     assert sample(body, "hub_problem_pages_total", problem="bad_request", status="400") >= 1

@@ -17,8 +17,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from federation import logging_setup
 from federation.launcher import free_port
-from federation.observability import install
-from hub import audit, health, metrics, operator_signals
+from federation.observability import count_refusals, install
+from hub import audit, health, operator_signals
 from hub.store.base import StoreUnavailable
 
 
@@ -83,19 +83,36 @@ def test_audit_lines_stay_out_of_the_services_own_log(caplog):
     ],
 )  # fmt: skip
 def test_every_logged_refusal_is_counted_by_its_reason_code(message, args, what, reason):
-    metrics.count_refusals()
-    before = value("hub_refusals_total", what=what, reason=reason)
+    count_refusals("hub")
+    before = value("federation_refusals_total", service="hub", what=what, reason=reason)
     logging.getLogger("hub.test").warning(message, *args)
-    assert value("hub_refusals_total", what=what, reason=reason) == before + 1
+    assert value("federation_refusals_total", service="hub", what=what, reason=reason) == before + 1
+
+
+def test_other_services_refusals_are_counted_under_their_name():
+    count_refusals("stub_idps")
+    try:
+        before = value(
+            "federation_refusals_total", service="stub_idps", what="authn_request", reason="signature-invalid"
+        )
+        logging.getLogger("stub_idps.app").warning(
+            "%s refused an AuthnRequest: %s", "stub-idp-one", "signature-invalid:x"
+        )
+        after = value(
+            "federation_refusals_total", service="stub_idps", what="authn_request", reason="signature-invalid"
+        )
+        assert after == before + 1
+    finally:
+        count_refusals("hub")
 
 
 def test_a_senders_value_never_becomes_a_label():
-    metrics.count_refusals()
+    count_refusals("hub")
     before = {
         (s.labels["what"], s.labels["reason"])
         for m in REGISTRY.collect()
         for s in m.samples
-        if m.name == "hub_refusals"
+        if m.name == "federation_refusals"
     }
     logging.getLogger("hub.test").warning("idp response refused: %s", "'quoted sender value'")
     logging.getLogger("hub.test").warning("back-channel logout to %s refused: http-500", "https://client/x")
@@ -103,16 +120,9 @@ def test_a_senders_value_never_becomes_a_label():
         (s.labels["what"], s.labels["reason"])
         for m in REGISTRY.collect()
         for s in m.samples
-        if m.name == "hub_refusals"
+        if m.name == "federation_refusals"
     }
     assert after == before  # fmt: skip
-
-
-def test_rate_limit_refusals_are_counted_by_endpoint():
-    metrics.count_refusals()
-    before = value("hub_rate_limited_total", endpoint="sso.single_sign_on")
-    logging.getLogger("hub").warning("rate limited: %s (client %s)", "sso.single_sign_on", "ab12")
-    assert value("hub_rate_limited_total", endpoint="sso.single_sign_on") == before + 1
 
 
 # ------------------------------------------------------------------------------------------ request IDs and logs
