@@ -4,7 +4,8 @@ Failures of the shared store (Redis) are an outage, not a bug: the citizen gets 
 try again" page (503) and the process keeps serving, so it recovers by itself when Redis answers again.
 The health check stays 200 while the store is down, reporting `"status": "degraded"`: restarting the
 process cannot bring Redis back, and a load balancer that dropped every hub would show the citizen a bare
-error instead of our page. Monitoring should alert on "degraded".
+error instead of our page. Monitoring should alert on "degraded", or watch the operator's listener's
+`/healthz` (`hub.health`), which answers 503 when Redis or a matching service is down.
 """
 
 from __future__ import annotations

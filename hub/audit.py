@@ -89,13 +89,29 @@ def session_ref(session_id: str) -> str:
     return hashlib.sha256(b"audit-session\x00" + session_id.encode()).hexdigest()[:32]
 
 
+class _Loud:
+    """An audit line that cannot be written fails the step that emitted it (billing depends on the log),
+    instead of logging's default of printing the error and carrying on without the line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        raise
+
+
+class _AuditFile(_Loud, logging.handlers.WatchedFileHandler):
+    pass
+
+
+class _AuditStream(_Loud, logging.StreamHandler):
+    pass
+
+
 def _handler(target: str | os.PathLike[str] | TextIO | None) -> logging.Handler:
     if target is None:
-        return logging.StreamHandler(sys.stderr)
+        return _AuditStream(sys.stderr)
     if isinstance(target, str | os.PathLike):
-        return logging.handlers.WatchedFileHandler(os.fspath(target), encoding="utf-8")
+        return _AuditFile(os.fspath(target), encoding="utf-8")
     if isinstance(target, io.TextIOBase) or hasattr(target, "write"):
-        return logging.StreamHandler(target)
+        return _AuditStream(target)
     raise TypeError("configure_audit takes a path or a text stream")
 
 

@@ -62,6 +62,15 @@ def create_app(runtime: Runtime) -> Flask:
     if store is not None:
         collectors.append(operator_signals.JourneysInProgress(store.client, store.key_prefix))
 
+    @app.after_request
+    def locked_down(response: Response) -> Response:
+        """The pages are read by people on the operator's network: no script, nothing from elsewhere."""
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     def read():
         audit_files = log_files(audit_log.parent, audit_log.name.removesuffix(".jsonl"))
         return read_events(audit_files), read_feedback(log_files(runtime.var_dir, "feedback"))

@@ -119,6 +119,7 @@ def test_the_reports_page_shows_every_report_and_the_chart(federation, journeys)
     page = requests.get(federation.url("hub_operator") + "/reports", timeout=30)
     assert page.status_code == 200
     assert "<svg" in page.text and "Returned to service" in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'") and "<script" not in page.text
     for title in ("Success by company", "Matching outcomes by cycle", "Satisfaction", "Billing", "Fraud events"):
         assert title in page.text
     assert requests.get(federation.urls["HUB_URL"] + "/reports", timeout=10).status_code == 404  # not for citizens

@@ -293,3 +293,16 @@ def test_a_partys_metadata_refreshes_are_signals():
     assert [(s.labels, s.value) for s in age.samples if s.labels["service"] == "party-under-test"] == [
         ({"service": "party-under-test"}, 5.0)
     ]
+
+
+def test_an_audit_line_that_cannot_be_written_fails_loudly():
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    audit.configure_audit(Broken())
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            audit.emit("session_started", session_id="s1")
+    finally:
+        audit.configure_audit(None)
