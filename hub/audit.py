@@ -43,6 +43,7 @@ EVENTS: frozenset[str] = frozenset(
         "user_account_creation_failed",
         "session_timeout",
         "release_declined",
+        "journey_moved",
     }
 )
 

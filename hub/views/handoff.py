@@ -15,9 +15,11 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from markupsafe import Markup
 
 from federation.web import problems
+from hub import audit
 from hub import handoff as store_steps
 from hub.policy import handoff as policy
 from hub.rate_limit import MemoryRateCounter, RateLimiter, RedisRateCounter
+from hub.session_lock import journey_lock
 from hub.store.redis import RedisStore
 from hub.views.journey import with_session
 from hub.views.pages import problem_page
@@ -101,11 +103,15 @@ def answer():
         steps().decline(session.session_id, hub.now())
         log.info("journey move declined")
         return redirect(url_for("journey.result"), code=303)
-    if not policy.may_move(session.state):
-        steps().decline(session.session_id, hub.now())
-        return redirect(url_for("journey.result"), code=303)
-    if steps().confirm(session, hub.now()) is None:
+    with journey_lock(hub, session.session_id) as held:  # not while another step of the journey runs
+        session = hub.sessions.get(session.session_id, hub.now()) if held else None
+        if session is None or not policy.may_move(session.state):
+            steps().decline(g.session.session_id, hub.now())
+            return redirect(url_for("journey.result"), code=303)
+        moved = steps().confirm(session, hub.now())
+    if moved is None:
         return redirect(url_for("handoff.another_device"), code=303)  # nothing (left) to confirm
+    audit.emit("journey_moved", session_id=moved.journey_id, rp_entity_id=moved.rp_entity_id)
     log.info("journey moved to another device")
     g.pop("session", None)  # this browser no longer holds a journey
     return render_template("handoff_moved.html")
