@@ -8,13 +8,15 @@ Second device: `GET/POST /continue` takes the code (guesses rate-limited per cli
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import segno
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from federation.web import problems
+from federation.web import current_language, problems
+from federation.web.i18n import with_language
 from hub import audit
 from hub import handoff as store_steps
 from hub.policy import handoff as policy
@@ -55,14 +57,20 @@ def _guess_limiter() -> RateLimiter:
     return limiter
 
 
+@functools.lru_cache(maxsize=256)
 def _qr_svg(url: str) -> Markup:
-    """The link as an inline SVG QR code (no script, no style: fine under the hub's CSP)."""
+    """The link as an inline SVG QR code (no script, no style: fine under the hub's CSP).
+
+    About 10 ms of CPU each (`tests/bench/handoff_bench.py`), so each link's is drawn once per process: the
+    page is reloaded while the citizen picks up their phone."""
     svg = segno.make(url, error="m").svg_inline(scale=5, title=None, dark="#0b0c0c", light="#ffffff")
     return Markup(svg)  # noqa: S704 - segno's own SVG, from a URL the hub built
 
 
 def _continue_url(code: str) -> str:
-    return services().config.hub.base_url.rstrip("/") + url_for("handoff.enter_code", code=code)
+    """The link in the QR code: the hub's public address, the code, and the language of these pages."""
+    link = services().config.hub.base_url.rstrip("/") + url_for("handoff.enter_code", code=code)
+    return with_language(link, current_language())
 
 
 @bp.route("/journey/another-device", methods=["GET", "POST"])
@@ -86,7 +94,7 @@ def another_device():
         "handoff_code.html",
         code=policy.display_code(issued.code),
         qr_svg=_qr_svg(link),
-        continue_address=link.partition("?")[0],
+        continue_address=link.partition("?")[0],  # to type: the code is shown beside it
         minutes=int(policy.CODE_LIFETIME.total_seconds() // 60),
         check_url=url_for("handoff.another_device"),
         form_action=url_for("handoff.another_device"),

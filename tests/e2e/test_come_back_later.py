@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+import segno
 
 from tests.e2e.journey import IDP_ENTITY, IDP_TWO, at_idp_headless, choose, return_to_service, start_at_service
 from tests.support.browser_client import BrowserClient, Page
@@ -145,6 +146,10 @@ def code_on_laptop(laptop: BrowserClient, federation) -> tuple[Page, str]:
     assert page.doc.xpath("//figure//svg"), "a QR code"
     code = page.doc.xpath("//*[@id='handoff-code-value']")[0].text_content().strip()
     assert len(code) == 9 and code[4] == "-"
+    # the QR code is the link to /continue with this code (drawn again here, it is the same picture)
+    link = federation.urls["HUB_URL"] + "/continue?" + urlencode({"code": code.replace("-", ""), "lang": "en"})
+    expected = segno.make(link, error="m").svg_inline(scale=5, title=None, dark="#0b0c0c", light="#ffffff")
+    assert expected in page.text
     return page, code
 
 
@@ -223,3 +228,14 @@ def test_zz_code_guesses_are_rate_limited(federation, browsers):
     statuses = [device.submit(page, page.form(button="Continue"), {"code": "ZZZZ-2345"}).status for _ in range(12)]
     assert statuses[-1] == 429, statuses
     assert set(statuses) <= {400, 429}
+
+
+def test_the_pages_speak_welsh_and_the_cookies_page_lists_both_cookies(federation, browsers):
+    citizen = browsers()
+    hub = federation.urls["HUB_URL"]
+    page = citizen.get(single_idp_link(federation, IDP_ENTITY["stub-idp-two"], "test-rp") + "&lang=cy")
+    assert page.heading == "Bydd IDP Bonyn Dau yn gwirio pwy ydych chi ar gyfer y gwasanaeth (Gwasanaeth prawf)"
+    assert citizen.get(hub + "/continue?lang=cy").heading == "Parhau â’ch taith ar y ddyfais hon"
+    page = citizen.get(hub + "/cookies?lang=en")
+    assert "hub_company" in page.text and "hub_handoff" in page.text
+    assert "After 30 days" in page.text
