@@ -174,6 +174,7 @@ def waiting():
         response.delete_cookie(CLAIM_COOKIE, path="/")
         return response
     log.info("journey continues on this device")
-    response = set_session_cookie(redirect(url_for("journey.result"), code=303), result.session_id)
+    # back to the company list, where the move was offered (every state that may move shows it)
+    response = set_session_cookie(redirect(url_for("journey.choose_company"), code=303), result.session_id)
     response.delete_cookie(CLAIM_COOKIE, path="/")
     return response

@@ -182,6 +182,7 @@ def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, 
         "Your journey has not moved to this device"
     )
     page = phone.get(federation.urls["HUB_URL"] + "/continue/waiting")
+    assert "choose-a-certified-company" in page.url, page.url  # where the move was offered
     assert not has_cookie(phone, "hub_handoff")
     page = choose(phone, page, IDP_TWO)
     page = at_idp_headless(phone, page, "alice")
