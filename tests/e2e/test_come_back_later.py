@@ -187,6 +187,11 @@ def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, 
     page = choose(phone, page, IDP_TWO)
     page = at_idp_headless(phone, page, "alice")
     assert page.doc.xpath("//button[@id='release-agree']"), (page.url, page.heading)  # the journey ends here
+    # The example service accepts an answer only in the browser that started its sign-in (as it should): on
+    # the phone it asks the citizen to start again there, which is quick now that the company knows them.
+    page = return_to_service(phone, page)
+    assert page.heading == "We could not find your sign-in attempt", page.heading
+    assert page.links(), "a way on"
 
 
 def test_a_declined_request_moves_nothing_and_the_laptop_carries_on(federation, browsers):
