@@ -87,7 +87,9 @@ def another_device():
     issued = steps().issued(session.session_id, hub.now())
     if issued is None:
         return render_template(
-            "handoff_offer.html", form_action=url_for("handoff.another_device"), back_url=url_for("journey.result")
+            "handoff_offer.html",
+            form_action=url_for("handoff.another_device"),
+            back_url=url_for("journey.choose_company"),
         )
     link = _continue_url(issued.code)
     return render_template(
@@ -98,7 +100,7 @@ def another_device():
         minutes=int(policy.CODE_LIFETIME.total_seconds() // 60),
         check_url=url_for("handoff.another_device"),
         form_action=url_for("handoff.another_device"),
-        back_url=url_for("journey.result"),
+        back_url=url_for("journey.choose_company"),
     )
 
 
@@ -110,7 +112,7 @@ def answer():
     if request.form.get("answer") != "yes":
         steps().decline(session.session_id, hub.now())
         log.info("journey move declined")
-        return redirect(url_for("journey.result"), code=303)
+        return redirect(url_for("journey.choose_company"), code=303)  # where the move was offered
     with journey_lock(hub, session.session_id) as held:  # not while another step of the journey runs
         session = hub.sessions.get(session.session_id, hub.now()) if held else None
         if session is None or not policy.may_move(session.state):

@@ -159,7 +159,7 @@ def enter_code(device: BrowserClient, federation, code: str) -> Page:
     return device.submit(page, page.form(button="Continue"))
 
 
-def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, browsers):
+def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, browsers, var_dir):
     laptop, phone, stranger = browsers(), browsers(), browsers()
     _, code = code_on_laptop(laptop, federation)
 
@@ -174,6 +174,7 @@ def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, 
     assert page.heading == "Is this you?"
     page = laptop.submit(page, page.form(button="Yes, continue on my other device"), {"answer": "yes"})
     assert page.heading == "Your journey continues on your other device"
+    assert '"event":"journey_moved"' in (var_dir / "audit.jsonl").read_text()
     # the laptop's session has stopped working, and says where the journey went
     page = laptop.get(federation.urls["HUB_URL"] + "/choose-a-certified-company")
     assert page.heading == "Your journey continues on your other device"
