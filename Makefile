@@ -91,6 +91,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench
 	$(BIN)/python -m tests.bench.journey_bench
 	$(BIN)/python -m tests.bench.signals_bench
+	$(BIN)/python -m tests.bench.handoff_bench
 
 # The local matcher on the repository's hard set (matching_service/quality): false matches and the
 # true-match rate per kind, through the real import, store and decision. `make test` checks the same numbers.

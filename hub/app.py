@@ -21,11 +21,11 @@ from federation.observability import count_refusals
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
-from hub import audit, metrics
+from hub import audit, metrics, remembered
 from hub.services import HubServices, build_services
 from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
-from hub.views import idp_response, journey, metadata, oidc, sso
+from hub.views import company, handoff, idp_response, journey, metadata, oidc, sso
 from hub.views.pages import problem_page
 from hub.web_session import COOKIE_NAME, csrf_token
 
@@ -35,6 +35,13 @@ MAX_FORM_BYTES = 1024 * 1024
 
 # The hub's own page texts beside the shared catalogue (federation/web/messages_*.yaml), in English and Welsh.
 HUB_MESSAGES = yaml.safe_load((Path(__file__).resolve().parent / "messages.yaml").read_text(encoding="utf-8"))
+
+
+# The "remembered company" (coming back later) and "continue on another device" cookies.
+EXTRA_COOKIES = (
+    CookieUse(remembered.COOKIE_NAME, "pages.cookies.hub_company_purpose", "pages.cookies.hub_company_expiry"),
+    CookieUse(handoff.CLAIM_COOKIE, "pages.cookies.hub_handoff_purpose", "pages.cookies.hub_handoff_expiry"),
+)
 
 
 def create_app(runtime: Runtime, *, services=None) -> Flask:
@@ -59,6 +66,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
             operator=runtime.config.operator,
             cookies=(
                 CookieUse(COOKIE_NAME, "pages.cookies.hub_session_purpose", "pages.cookies.session_end"),
+                *EXTRA_COOKIES,
                 LANGUAGE_COOKIE,
             ),
             feedback=FeedbackLog(runtime.var_dir / "feedback.jsonl", app="hub"),
@@ -68,7 +76,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: session_timing(hub.now()))
-    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, oidc.bp):
+    for blueprint in (sso.bp, journey.bp, idp_response.bp, metadata.bp, oidc.bp, company.bp, handoff.bp):
         app.register_blueprint(blueprint)
 
     _install_rate_limit(app, hub)

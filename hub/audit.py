@@ -50,6 +50,7 @@ EVENTS: frozenset[str] = frozenset(
         "session_timeout",
         "release_declined",
         "returned_to_service",
+        "journey_moved",
     }
 )
 
