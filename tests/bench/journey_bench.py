@@ -197,6 +197,10 @@ def table(results: dict) -> str:
     out.write(f"  {'process':<24}" + "".join(f"{op:>12}" for op in OPERATIONS) + "\n")
     for name, counts in ops.items():
         out.write(f"  {name:<24}" + "".join(f"{counts[op]:12.2f}" for op in OPERATIONS) + "\n")
+    for name, counts in ops.items():
+        pages = {op.split(":", 1)[1]: n for op, n in counts.items() if op.startswith("page_render:")}
+        if pages:
+            out.write(f"  {name} renders: " + ", ".join(f"{t} {n:g}" for t, n in pages.items()) + "\n")
 
     out.write("\nLatency per hop, ms as the client sees it: p50 / p99\n")
     row("hop", heads)

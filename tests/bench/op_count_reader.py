@@ -13,15 +13,17 @@ from federation.op_counts import OPERATIONS
 
 
 def read_counts(directory: Path, service: str, pid: int, timeout: float = 10.0) -> dict[str, int]:
-    """Ask process `pid` for its counts and wait for the file it writes; every operation is named."""
+    """Ask process `pid` for its counts and wait for the file it writes; every operation is named, and
+    each page template as `page_render:<template>`."""
     path = directory / f"{service}-{pid}.json"
     before = _dump_number(path)
     os.kill(pid, signal.SIGUSR1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _dump_number(path) > before:
-            counts = json.loads(path.read_text(encoding="utf-8"))["counts"]
-            return {op: int(counts.get(op, 0)) for op in OPERATIONS}
+            written = json.loads(path.read_text(encoding="utf-8"))
+            templates = {f"page_render:{name}": int(n) for name, n in written["templates"].items()}
+            return {**{op: int(written["counts"].get(op, 0)) for op in OPERATIONS}, **templates}
         time.sleep(0.02)
     raise RuntimeError(f"{service} (pid {pid}) wrote no operation counts to {path} within {timeout} s")
 
@@ -34,4 +36,7 @@ def _dump_number(path: Path) -> int:
 
 
 def per_journey(before: Mapping[str, int], after: Mapping[str, int], journeys: int) -> dict[str, float]:
-    return {op: (after[op] - before[op]) / journeys for op in OPERATIONS}
+    """Operations per journey; templates only if rendered in between."""
+    ops = {op: (after[op] - before[op]) / journeys for op in OPERATIONS}
+    templates = {k: (n - before.get(k, 0)) / journeys for k, n in sorted(after.items()) if k not in ops}
+    return {**ops, **{k: v for k, v in templates.items() if v}}
