@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--journeys and --concurrency must be at least 1")
     print(f"Profiling {args.service} over {args.journeys} matched journeys ({args.concurrency} at once)...")
     prof, text = profile(args.service, args.journeys, args.concurrency, args.out)
-    print(text.read_text(encoding="utf-8")[:6000])
+    print(text.read_text(encoding="utf-8"))
     print(f"written: {prof}\n         {text}\n(read the .prof with: python -m pstats {prof})")
     return 0
 
