@@ -94,6 +94,12 @@ def redis_reachable() -> bool:
         return False
 
 
+def _remove_redis_keys(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
+
+
 def summary(levels: Sequence[dict]) -> dict:
     """The headline: each process's CPU ms per journey, the median over the in-process levels."""
     memory = [level for level in levels if level["store"] == "memory"] or list(levels)
@@ -132,35 +138,29 @@ def run_bench(
         "warm_up_per_level": f"max({warm_up}, concurrency)",
         "levels": [],
     }
-    with tempfile.TemporaryDirectory(prefix="journey-bench-") as tmp:
+    prefix = f"journey-bench-{os.getpid()}-{int(time.time())}:"  # the hub's Redis keys, removed afterwards
+    with tempfile.TemporaryDirectory(prefix="journey-bench-") as tmp, contextlib.ExitStack() as stack:
         keys_dir, var_dir, counts_dir = Path(tmp) / "keys", Path(tmp) / "var", Path(tmp) / "op-counts"
         generate(keys_dir)
         env = {"HUB_RATE_LIMIT_PER_MINUTE": "0", "REDIS_URL": "", OP_COUNTS_ENV: str(counts_dir)}
-        prefix = f"journey-bench-{os.getpid()}-{int(time.time())}:"
-        with contextlib.redirect_stdout(io.StringIO()):
-            context = running_federation(var_dir, keys_dir, **env)
-            federation = context.__enter__()
-        try:
-            results["idle_cpu_ms_per_second"] = idle_cpu(federation, idle_seconds)
-            stores = [("memory", levels)]
-            if with_redis:
-                stores.append(("redis", [c for c in levels if c in (1, 16)] or list(levels[:1])))
-            for store, store_levels in stores:
-                if store == "redis":
-                    federation.stop("hub")
-                    federation.start("hub", extra_env={"REDIS_URL": REDIS_URL, "HUB_REDIS_PREFIX": prefix})
-                for concurrency in store_levels:
-                    say(f"  measuring {journeys} journeys at concurrency {concurrency} ({store} store)...")
-                    level = measure_level(
-                        federation, counts_dir, journeys=journeys, concurrency=concurrency, warm_up=warm_up, store=store
-                    )
-                    results["levels"].append(level)
-        finally:
-            context.__exit__(None, None, None)
-            if with_redis:
-                store = redis.Redis.from_url(REDIS_URL)
-                for key in store.scan_iter(match=prefix + "*"):
-                    store.delete(key)
+        if with_redis:
+            stack.callback(_remove_redis_keys, prefix)
+        with contextlib.redirect_stdout(io.StringIO()):  # the record import's chatter
+            federation = stack.enter_context(running_federation(var_dir, keys_dir, **env))
+        results["idle_cpu_ms_per_second"] = idle_cpu(federation, idle_seconds)
+        stores = [("memory", levels)]
+        if with_redis:
+            stores.append(("redis", [c for c in levels if c in (1, 16)] or list(levels[:1])))
+        for store, store_levels in stores:
+            if store == "redis":
+                federation.stop("hub")
+                federation.start("hub", extra_env={"REDIS_URL": REDIS_URL, "HUB_REDIS_PREFIX": prefix})
+            for concurrency in store_levels:
+                say(f"  measuring {journeys} journeys at concurrency {concurrency} ({store} store)...")
+                level = measure_level(
+                    federation, counts_dir, journeys=journeys, concurrency=concurrency, warm_up=warm_up, store=store
+                )
+                results["levels"].append(level)
     results["summary"] = summary(results["levels"])
     results["seconds"] = (datetime.now(UTC) - started).total_seconds()
     return results
