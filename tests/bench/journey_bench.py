@@ -3,8 +3,9 @@
 
 Run with `make bench`, or `python -m tests.bench.journey_bench [--journeys 100] [--levels 1,4,16,50]
 [--quick] [--redis] [--json PATH]`. It prints a table and writes the figures as JSON (default
-var/bench/journey-<UTC timestamp>.json). It asserts nothing about speed: a journey that does not end matched
-and signed in stops the run, and that is all. docs/performance.md says what each figure means.
+var/bench/journey-<UTC timestamp>.json); `--compare BEFORE.json AFTER.json` sets two such reports side by
+side. It asserts nothing about speed: a journey that does not end matched and signed in stops the run, and
+that is all. docs/performance.md says what each figure means.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from federation.op_counts import ENV_DIR as OP_COUNTS_ENV
 from federation.op_counts import OPERATIONS
 from federation.runtime import REPO_DIR
 from keys.generate import generate
+from tests.bench.compare import compare, load
 from tests.bench.journeys import hop_figures, run_journeys
 from tests.bench.op_count_reader import per_journey, read_counts
 from tests.bench.proc_cpu import CLOCK_TICKS, own_cpu_seconds, process_cpu_seconds
@@ -174,7 +176,7 @@ def table(results: dict) -> str:
     """The figures as text: CPU per process, throughput, operations, then latency per hop."""
     levels = results["levels"]
     heads = [_label(level) for level in levels]
-    width = max(10, *(len(h) + 1 for h in heads))
+    width = max(11, *(len(h) + 2 for h in heads))
     out = io.StringIO()
 
     def row(label: str, cells: Sequence[str]) -> None:
@@ -228,7 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_JOURNEYS} journeys at 1 and 4 (a smoke run)")
     parser.add_argument("--redis", action="store_true", help="then the hub on Redis at concurrency 1 and 16")
     parser.add_argument("--json", type=Path, help="where to write the figures (default var/bench/journey-<UTC>.json)")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="compare two reports (runs nothing)"
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(*(load(path) for path in args.compare)))
+        return 0
     journeys = args.journeys or (QUICK_JOURNEYS if args.quick else DEFAULT_JOURNEYS)
     try:
         levels = [int(v) for v in args.levels.split(",")] if args.levels else (QUICK_LEVELS if args.quick else LEVELS)
