@@ -31,7 +31,7 @@ from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
 from hub.engines.matching import MatchingServiceClient
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
-from hub.store.base import HubStore, ReplayCache
+from hub.store.base import HubStore, RetryAwareReplayCache
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
@@ -55,7 +55,7 @@ class HubServices:
     metadata_signing: SigningCredential
     metadata_chain: tuple[x509.Certificate, ...]
     store: HubStore
-    replay: ReplayCache
+    replay: RetryAwareReplayCache
     sessions: SessionRepository
     matching: MatchingServiceClient
     secret: bytes
