@@ -24,7 +24,7 @@ POLL_SECONDS = 0.05
 
 def lock_ttl_seconds(hub: HubServices) -> int:
     """Long enough for the slowest step: a matching query, then an account-creation query, then saves."""
-    return int((hub.config.matching_service_timeout_seconds + RETRY_BUDGET_SECONDS) * 3) + 5
+    return int((hub.config.matching_service_timeout_seconds + RETRY_BUDGET_SECONDS) * 2) + 5
 
 
 @contextmanager
