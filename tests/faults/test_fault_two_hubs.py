@@ -8,12 +8,18 @@ requests it drives itself (the citizen's pages and the IDP's Response) to the se
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 
 import pytest
+import redis
 import requests
 
+from federation import xmlsecurity
+from federation.replay_cache import RedisReplayCache
+from federation.saml.bindings import decode_post
+from federation.saml.constants import SAML_NS, q
 from tests.e2e.journey import IDP_TWO, expected_hashed_pid, return_to_service, start_at_service
 from tests.faults.faults_support import (
     SHARED_REDIS_URL,
@@ -198,3 +204,48 @@ def test_idp_disabled_since_selection_is_refused(federation, browser, tmp_path):
         assert IDP_TWO not in page.text and "Stub IDP Three" in page.text, page.heading
     finally:
         federation.stop("hub-3")
+
+
+def _dead_process_claimed(prefix: str, idp_page: Page, journey_id: str) -> None:
+    """Record the IDP's Response in the hub's replay cache as a hub process does just before it parks the
+    answer, as if that process had then died (the claim is written, nothing is parked)."""
+    form = idp_page.form(auto=True)
+    root = xmlsecurity.parse_xml(decode_post(form_fields(form)["SAMLResponse"]))
+    issuer = root.findtext(q(SAML_NS, "Issuer")).strip()
+    fingerprint = hashlib.sha256(xmlsecurity.to_bytes(root)).hexdigest()
+    binding = hashlib.sha256(b"idp-response-journey\x00" + journey_id.encode()).hexdigest()
+    with redis.Redis.from_url(SHARED_REDIS_URL) as client:
+        claim = RedisReplayCache(client, key_prefix=prefix).claim(
+            "idp-response", f"{issuer} {root.get('ID')}", fingerprint, 600, binding=binding
+        )
+    assert claim.first
+
+
+def test_idp_response_posted_again_after_the_hub_died_before_parking_it(federation, browser, shared_redis_prefix):
+    """The hub recorded the Response's ID, then died before parking its answer (the browser got a 502):
+    the citizen's browser posts the same Response again, and the journey goes on."""
+    page = start_at_service(browser, federation)
+    journey_id = browser.http.cookies.get("hub_session")  # the session's first ID names its journey
+    page = browser.submit(page, page.form(), {"verified_before": "yes"})
+    to_idp = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
+    idp_page = _idp_answer(browser, to_idp, "alice")
+    _dead_process_claimed(shared_redis_prefix, idp_page, journey_id)
+    page = _post_idp_response(browser, idp_page, federation.url("hub-2"))
+    assert page.status == 200 and page.url.endswith("/journey/result"), (page.status, page.url, page.heading)
+    assert "a retry (idp-response)" in log_text(federation, "hub-2")
+    page = return_to_service(browser, page)
+    assert expected_hashed_pid("stub-idp-two", "alice") in page.text, page.heading
+    # spent now: the same Response again is refused, from this browser or any other
+    assert _post_idp_response(BrowserClient(), idp_page, federation.url("hub")).status == 400
+
+
+def test_another_response_under_a_claimed_id_is_a_replay(federation, browser, shared_redis_prefix):
+    page = start_at_service(browser, federation)
+    journey_id = browser.http.cookies.get("hub_session")
+    page = browser.submit(page, page.form(), {"verified_before": "yes"})
+    to_idp = browser.submit(page, page.form(button=f"Choose {IDP_TWO}"))
+    idp_page = _idp_answer(browser, to_idp, "alice")
+    _dead_process_claimed(shared_redis_prefix, idp_page, "another journey " + journey_id)
+    refused = _post_idp_response(browser, idp_page, federation.url("hub-2"))
+    assert refused.status == 400
+    assert "idp response refused: response-replayed" in log_text(federation, "hub-2")
