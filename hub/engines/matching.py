@@ -138,8 +138,10 @@ class MatchingServiceClient:
             try:
                 return self._post_once(url, body)
             except _Transient as exc:
-                if time.monotonic() + pause > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining < self.first_backoff:
                     raise MatchingServiceUnavailable(f"{exc.reason}:after-{attempt}-attempts") from None
+                pause = min(pause, remaining)  # the last try at the end of the budget, not before it
                 log.warning("matching service attempt %d failed (%s): retrying in %.1f s", attempt, exc.reason, pause)
             self._sleep(pause)
             pause *= 2

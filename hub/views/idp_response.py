@@ -43,10 +43,13 @@ RESPONSE_LOCK_SECONDS = 10
 
 
 def _refuse(reason: str, session: s.Session | None = None):
+    """The refusal page. Its way on: the company list of the journey the Response named, or else this
+    browser's own journey (the POST came cross-site without the cookie; the GET that follows has it), e.g.
+    after a Response posted again once its answer had been applied."""
     log.warning("idp response refused: %s", reason)
     hub = services()
     rp = hub.relying_party(session.rp_entity_id) if session else None
-    next_url = url_for("journey.choose_company") if session else None
+    next_url = url_for("journey.choose_company") if session else url_for("journey.result")
     return problem_page(problems.BAD_REQUEST, rp=rp, next_url=next_url)
 
 

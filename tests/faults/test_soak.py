@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -122,7 +123,7 @@ class Citizen(BrowserClient):
         self.tally = tally
         self.in_a_row = 0  # 5xx answers since the last other answer
         self.twice = False
-        self._depth = 0  # a cross-site POST follows its redirect with get(): one answer, counted once
+        self._handled: Page | None = None  # a cross-site POST follows its redirect with get(): handled there
 
     def _send(self, send: Callable[[], Page]) -> Page:
         try:
@@ -143,17 +144,15 @@ class Citizen(BrowserClient):
         return page
 
     def _answer(self, send: Callable[[], Page]) -> Page:
-        if self._depth:
-            return send()
-        self._depth += 1
-        try:
+        page = self._send(send)
+        if page is self._handled:  # the redirect's GET, already seen (and reloaded if need be)
+            return page
+        page = self._seen(page)
+        if page.status >= 500 and not self.twice and _way_on(page) is None:
+            time.sleep(RELOAD_PAUSE)  # the browser shows the failed request's URL: that is what is reloaded
             page = self._seen(self._send(send))
-            if page.status < 500 or self.twice or _way_on(page) is not None:
-                return page
-            time.sleep(RELOAD_PAUSE)
-            return self._seen(self._send(send))
-        finally:
-            self._depth -= 1
+        self._handled = page
+        return page
 
     def get(self, url: str) -> Page:
         return self._answer(lambda: super(Citizen, self).get(url))
@@ -291,6 +290,24 @@ def chaos(federation: Federation, hub_ports: dict[str, int], tally: Tally, deadl
 # --- the test ---------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _patiently(start: Callable[[int], AbstractContextManager[Federation]], tries: int = 3) -> Iterator[Federation]:
+    """The federation, started again if a process was too slow to start on a loaded machine (30 s each)."""
+    for attempt in range(1, tries + 1):
+        manager = start(attempt)
+        try:
+            running = manager.__enter__()
+        except RuntimeError:
+            if attempt == tries:
+                raise
+            continue
+        try:
+            yield running
+        finally:
+            manager.__exit__(None, None, None)
+        return
+
+
 @pytest.fixture(scope="module")
 def soak_federation(shared_redis_prefix, keys_dir, tmp_path_factory) -> Iterator[tuple[Federation, Balancer]]:
     if shutil.which("haproxy") is None:
@@ -305,8 +322,15 @@ def soak_federation(shared_redis_prefix, keys_dir, tmp_path_factory) -> Iterator
         "HUB_URL": f"http://127.0.0.1:{balancer_port}",  # every party reaches the hub through the balancer
         **shared_hub_env(),
     }
-    with running_federation(directory, keys_dir, **env) as running:
-        running.start_extra("hub", name="hub-2")
+
+    def attempt(number: int) -> AbstractContextManager[Federation]:
+        var_dir = directory / f"try-{number}"
+        var_dir.mkdir()
+        return running_federation(var_dir, keys_dir, **env)
+
+    with _patiently(attempt) as running:
+        running.start_extra("hub", name="hub-2", wait=False)
+        running.wait_healthy("hub-2", timeout=120)
         servers = {"hub": running.ports["hub"], "hub-2": running.extras["hub-2"][1]}
         balancer = Balancer(directory, servers, balancer_port)
         balancer.start()
