@@ -16,6 +16,7 @@ citizen ever gets a 5xx twice in a row; and prints the counts.
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.e2e
 
 SOAK_SECONDS = 70.0
 KILL_EVERY = 15.0
+FIRST_KILL_AT = 8.0
 MATCHING_SERVICE_KILL_AT = 32.0
 CITIZENS = 8
 MAX_STEPS = 40  # pages in one journey before it counts as stuck
@@ -105,6 +107,7 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     counts: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # each journey's wall time
 
     def count(self, what: str, problem: str | None = None) -> None:
         with self.lock:
@@ -237,6 +240,7 @@ def citizen_loop(number: int, federation: Federation, tally: Tally, deadline: fl
     person = PEOPLE[number % len(PEOPLE)]
     while time.monotonic() < deadline:
         citizen = Citizen(tally)  # a fresh browser per journey, as a new citizen would have
+        began = time.monotonic()
         try:
             outcome = walk(citizen, federation, person)
         except Exception as exc:  # noqa: BLE001 - counted and reported: the assertion names it
@@ -244,6 +248,8 @@ def citizen_loop(number: int, federation: Federation, tally: Tally, deadline: fl
         finally:
             citizen.http.close()
         tally.count("journeys")
+        with tally.lock:
+            tally.seconds.append(time.monotonic() - began)
         tally.count(outcome, None if outcome in ("signed in", "ended at the service with a way on") else outcome)
 
 
@@ -267,7 +273,7 @@ def chaos(federation: Federation, hub_ports: dict[str, int], tally: Tally, deadl
     started = time.monotonic()
     names, turn = list(hub_ports), 0
     ms_killed = False
-    next_kill = started + KILL_EVERY
+    next_kill = started + FIRST_KILL_AT
     while time.monotonic() < deadline - 3:
         now = time.monotonic()
         if not ms_killed and now - started >= MATCHING_SERVICE_KILL_AT:
@@ -283,7 +289,7 @@ def chaos(federation: Federation, hub_ports: dict[str, int], tally: Tally, deadl
             tally.count("hub processes killed")
             time.sleep(0.3)
             restart(federation, name, hub_ports, tally)
-            next_kill = now + KILL_EVERY
+            next_kill = now + KILL_EVERY  # or at once, if the restart took longer (a loaded machine)
         time.sleep(0.1)
 
 
@@ -371,8 +377,13 @@ def test_no_journey_is_lost_when_processes_die(soak_federation):
     print(f"\nsoak: {elapsed:.0f} s, {CITIZENS} citizens, through haproxy to two hub processes")
     for what, n in sorted(counts.items()):
         print(f"  {what}: {n}")
+    if tally.seconds:
+        took = sorted(tally.seconds)
+        print(f"  journey seconds: median {statistics.median(took):.1f}, max {took[-1]:.1f}")
     assert not any(t.is_alive() for t in (*citizens, faults)), "a citizen or the fault thread never finished"
-    assert counts["hub processes killed"] >= 3 and counts["matching service killed"] == 1, tally.problems
+    # a restart can take 20 s on a loaded machine: the kills come as often as the restarts allow
+    assert counts["hub processes killed"] >= 2 and counts["matching service killed"] == 1, tally.problems
+    assert counts["restarts failed"] == 0, tally.problems
     assert counts["5xx twice in a row"] == 0, tally.problems
     ended_well = counts["signed in"] + counts["ended at the service with a way on"]
     assert ended_well == counts["journeys"], tally.problems[:20]
