@@ -2,6 +2,11 @@
 
 Failures of the shared store (Redis) are an outage, not a bug: the citizen gets the "service unavailable,
 try again" page (503) and the process keeps serving, so it recovers by itself when Redis answers again.
+The page's "Try again" never replays a journey step from a link: a GET is fetched again; a SAML message
+(the service's AuthnRequest, the IDP's Response) is posted again by a button with the same fields, which
+the hub takes as a retry of the same message; any other POST leads back to its step's page (a GET), or to
+the journey's page when the step has none. Every 5xx is one log line with the method, the route and an
+error ID the page shows (`federation.server_errors`).
 The health check stays 200 while the store is down, reporting `"status": "degraded"`: restarting the
 process cannot bring Redis back, and a load balancer that dropped every hub would show the citizen a bare
 error instead of our page. Monitoring should alert on "degraded", or watch the operator's listener's
@@ -15,7 +20,9 @@ from pathlib import Path
 
 import yaml
 from flask import Flask, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
+from federation import server_errors
 from federation.config import expiring_certificates
 from federation.observability import count_refusals
 from federation.runtime import Runtime
@@ -116,8 +123,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error):
         log.error("store unavailable: %s", error)
-        retry = request.path if request.method == "GET" and not request.path.startswith("/SAML2/") else None
-        response = problem_page(problems.SERVICE_UNAVAILABLE, next_url=retry)
+        response = problem_page(problems.SERVICE_UNAVAILABLE, **_retry_offer(app))
         response.headers["Retry-After"] = "30"
         return response
 
@@ -126,7 +132,27 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         log.exception("unexpected error: %s", type(error).__name__)
         return problem_page(problems.GENERIC, status=500)
 
+    server_errors.install(app, log)
     return app
+
+
+# The SAML messages a browser posts to the hub: on an outage, posted again by the page's button.
+_SAML_FIELDS = {"/SAML2/SSO": ("SAMLRequest", "RelayState"), "/SAML2/SSO/Response/POST": ("SAMLResponse", "RelayState")}
+
+
+def _retry_offer(app: Flask) -> dict:
+    """How the outage page lets the citizen try again without replaying a step (see the module docstring)."""
+    if request.method == "GET":
+        return {"next_url": request.full_path if request.query_string else request.path}
+    fields = _SAML_FIELDS.get(request.path)
+    if fields is not None:
+        sent = [(name, request.form[name]) for name in fields if name in request.form]
+        return {"retry_form": (request.path, sent)} if sent else {"next_url": url_for("journey.result")}
+    try:
+        app.url_map.bind("").match(request.path, method="GET")
+    except HTTPException:
+        return {"next_url": url_for("journey.result")}
+    return {"next_url": request.path}
 
 
 def _install_rate_limit(app: Flask, hub: HubServices) -> None:

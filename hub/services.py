@@ -32,7 +32,7 @@ from federation.runtime import Runtime
 from hub.engines.matching import MatchingServiceClient
 from hub.metrics import METADATA_SIGNED
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
-from hub.store.base import HubStore, ReplayCache
+from hub.store.base import HubStore, RetryAwareReplayCache
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
@@ -56,7 +56,7 @@ class HubServices:
     metadata_signing: SigningCredential
     metadata_chain: tuple[x509.Certificate, ...]
     store: HubStore
-    replay: ReplayCache
+    replay: RetryAwareReplayCache
     sessions: SessionRepository
     matching: MatchingServiceClient
     secret: bytes
