@@ -228,15 +228,6 @@ def test_a_wrong_or_malformed_code_says_so(federation, browsers):
     assert malformed.status == 400 and "Enter the 8-character code" in malformed.text
 
 
-def test_zz_code_guesses_are_rate_limited(federation, browsers):
-    """Last in the module: it uses up this client's guesses for a minute."""
-    device = browsers()
-    page = device.get(federation.urls["HUB_URL"] + "/continue")
-    statuses = [device.submit(page, page.form(button="Continue"), {"code": "ZZZZ-2345"}).status for _ in range(12)]
-    assert statuses[-1] == 429, statuses
-    assert set(statuses) <= {400, 429}
-
-
 def test_the_pages_speak_welsh_and_the_cookies_page_lists_both_cookies(federation, browsers):
     citizen = browsers()
     hub = federation.urls["HUB_URL"]
@@ -246,3 +237,44 @@ def test_the_pages_speak_welsh_and_the_cookies_page_lists_both_cookies(federatio
     page = citizen.get(hub + "/cookies?lang=en")
     assert "hub_company" in page.text and "hub_handoff" in page.text
     assert "After 30 days" in page.text
+
+
+def test_a_remembered_company_that_cannot_serve_this_journey_is_said_and_forgotten(federation, browsers):
+    """Paused at Stub IDP One (LEVEL_1) for an OpenID Connect client asking for Cl; back asking for Cl.Cm
+    (LEVEL_2), which that company cannot reach: the citizen is told, and chooses as usual."""
+    citizen = browsers()
+
+    def authorize(vtr: str) -> Page:
+        params = {
+            "client_id": "test-rp-oidc",
+            "redirect_uri": federation.urls["RP_URL"] + "/oidc/callback",
+            "response_type": "code",
+            "scope": "openid",
+            "state": "s-1",
+            "nonce": "n-1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "vtr": vtr,
+        }
+        return citizen.get(federation.urls["HUB_URL"] + "/authorize?" + urlencode(params))
+
+    page = choose(citizen, authorize('["Cl"]'), "Stub IDP One", verified_before="no")
+    page = at_idp_headless(citizen, page, "alice", outcome="pending")
+    assert page.heading == "You have not finished proving your identity with Stub IDP One", page.heading
+    assert authorize('["Cl"]').heading == "Continue with Stub IDP One"  # a new journey at the same level
+
+    page = authorize('["Cl.Cm"]')
+    assert page.url.endswith("/continue-with-company")
+    assert page.heading == "You need to choose a certified company"
+    assert "Stub IDP One cannot check your identity for Test service (OpenID Connect) at the moment" in page.text
+    assert not has_cookie(citizen, "hub_company")
+    assert citizen.get(page.link("Continue")).url.endswith("/start")
+
+
+def test_zz_code_guesses_are_rate_limited(federation, browsers):
+    """Last in the module: it uses up this client's guesses for a minute."""
+    device = browsers()
+    page = device.get(federation.urls["HUB_URL"] + "/continue")
+    statuses = [device.submit(page, page.form(button="Continue"), {"code": "ZZZZ-2345"}).status for _ in range(12)]
+    assert statuses[-1] == 429, statuses
+    assert set(statuses) <= {400, 429}
