@@ -7,9 +7,13 @@ with its thread's CPU clock, so the report shows where CPU goes, not where threa
 about call counts and is in the standard library, but it slows pure-Python code (Jinja) more than C
 (libxmlsec1, lxml): read its shares as a guide, and take CPU figures from `make bench`, not from here.
 
+A server whose request threads are not started by `threading` (a Rust server's) is covered too: each
+request to a Flask app runs under its thread's profiler if that thread has none running. A server that
+forks workers gives each worker its own files.
+
 Signals: SIGUSR2 forgets everything measured so far (the driver sends it after warm-up); SIGUSR1 writes
-`<FEDERATION_PROFILE_DIR>/<service>.prof` and a text summary next to it (top functions by cumulative and
-by own time); SIGTERM writes them too, then stops the service.
+`<FEDERATION_PROFILE_DIR>/<service>-<pid>.prof` and a text summary next to it (top functions by cumulative
+and by own time); SIGTERM writes them too, then stops the service.
 """
 
 from __future__ import annotations
@@ -30,15 +34,49 @@ TOP = 40
 
 _profiles: list[cProfile.Profile] = []
 _lock = threading.Lock()
+_this_thread = threading.local()  # .profile: the thread's profiler, .running: enabled for the whole thread
+
+
+def _new_profile() -> cProfile.Profile:
+    profile = cProfile.Profile(time.thread_time)  # CPU, not wall clock: waiting for work costs nothing
+    with _lock:
+        _profiles.append(profile)
+    _this_thread.profile = profile
+    return profile
 
 
 def _profile_this_thread(*_: object) -> None:
     """threading's profile hook: runs once at a new thread's first call and hands over to cProfile."""
     sys.setprofile(None)
-    profile = cProfile.Profile(time.thread_time)  # CPU, not wall clock: waiting for work costs nothing
-    with _lock:
-        _profiles.append(profile)
-    profile.enable()
+    _this_thread.running = True
+    _new_profile().enable()
+
+
+def _profile_requests() -> None:
+    """Each Flask request on a thread without a running profiler is profiled on its own."""
+    from flask import Flask
+
+    served = Flask.__call__
+
+    def profiled(app: Flask, environ: dict, start_response: object) -> object:
+        if getattr(_this_thread, "running", False):
+            return served(app, environ, start_response)
+        profile = getattr(_this_thread, "profile", None) or _new_profile()
+        profile.enable()
+        try:
+            return served(app, environ, start_response)
+        finally:
+            profile.disable()
+
+    Flask.__call__ = profiled  # type: ignore[method-assign]
+
+
+def _after_fork() -> None:
+    """A forked worker: a fresh lock (the parent's may have been held), and its own figures only."""
+    global _lock
+    _lock = threading.Lock()
+    for profile in _profiles:
+        profile.clear()
 
 
 class _Snapshot:
@@ -80,11 +118,12 @@ def write(service: str) -> Path | None:
         return None
     out_dir = Path(os.environ.get(ENV_DIR) or "var/profile")
     out_dir.mkdir(parents=True, exist_ok=True)
-    prof = out_dir / f"{service}.prof"
+    name = f"{service}-{os.getpid()}"
+    prof = out_dir / f"{name}.prof"
     stats.dump_stats(prof)
-    summary = out_dir / f"{service}.txt.partial"
+    summary = out_dir / f"{name}.txt.partial"
     summary.write_text(report(stats), encoding="utf-8")
-    summary.replace(out_dir / f"{service}.txt")  # last, and whole: a reader waits for this file
+    summary.replace(out_dir / f"{name}.txt")  # last, and whole: a reader waits for this file
     return prof
 
 
@@ -107,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    os.register_at_fork(after_in_child=_after_fork)
+    _profile_requests()
     threading.setprofile(_profile_this_thread)
     _profile_this_thread()
     return serve.main(argv)

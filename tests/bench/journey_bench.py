@@ -32,8 +32,8 @@ from federation.runtime import REPO_DIR
 from keys.generate import generate
 from tests.bench.compare import compare, load
 from tests.bench.journeys import hop_figures, run_journeys
-from tests.bench.op_count_reader import per_journey, read_counts
-from tests.bench.proc_cpu import CLOCK_TICKS, own_cpu_seconds, process_cpu_seconds
+from tests.bench.op_count_reader import per_journey, read_service_counts
+from tests.bench.proc_cpu import CLOCK_TICKS, own_cpu_seconds, tree_cpu_seconds
 from tests.support.federation_under_test import running_federation
 
 LEVELS = (1, 4, 16, 50)
@@ -54,13 +54,13 @@ def measure_level(
     """One concurrency level: warm up, then `journeys` journeys with CPU and operation counts around them."""
     run_journeys(federation, max(warm_up, concurrency), concurrency)
     pids = {name: process.pid for name, process in federation.processes.items()}
-    counts_before = {name: read_counts(counts_dir, name, pid) for name, pid in pids.items()}
-    cpu_before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    counts_before = {name: read_service_counts(counts_dir, name, pid) for name, pid in pids.items()}
+    cpu_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     driver_before = own_cpu_seconds()
     done, seconds = run_journeys(federation, journeys, concurrency)
     driver_cpu = own_cpu_seconds() - driver_before
-    cpu_after = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
-    counts_after = {name: read_counts(counts_dir, name, pid) for name, pid in pids.items()}
+    cpu_after = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    counts_after = {name: read_service_counts(counts_dir, name, pid) for name, pid in pids.items()}
     cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / journeys for name in _ordered(pids)}
     return {
         "concurrency": concurrency,
@@ -84,9 +84,9 @@ def _ordered(names: Mapping[str, object] | Sequence[str]) -> list[str]:
 def idle_cpu(federation: Federation, seconds: float) -> dict[str, float]:
     """CPU ms per second each process spends with no journey running (background work, if any)."""
     pids = {name: process.pid for name, process in federation.processes.items()}
-    before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     time.sleep(seconds)
-    return {name: (process_cpu_seconds(pid) - before[name]) * 1000 / seconds for name, pid in pids.items()}
+    return {name: (tree_cpu_seconds(pid) - before[name]) * 1000 / seconds for name, pid in pids.items()}
 
 
 def redis_reachable() -> bool:

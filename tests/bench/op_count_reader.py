@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from federation.op_counts import OPERATIONS
+from tests.bench.proc_cpu import process_tree, same_program
 
 
 def read_counts(directory: Path, service: str, pid: int, timeout: float = 10.0) -> dict[str, int]:
@@ -26,6 +27,16 @@ def read_counts(directory: Path, service: str, pid: int, timeout: float = 10.0) 
             return {**{op: int(written["counts"].get(op, 0)) for op in OPERATIONS}, **templates}
         time.sleep(0.02)
     raise RuntimeError(f"{service} (pid {pid}) wrote no operation counts to {path} within {timeout} s")
+
+
+def read_service_counts(directory: Path, service: str, root: int) -> dict[str, int]:
+    """The counts of a service: its process and any Python worker processes below it, added up."""
+    total: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
+    for pid in process_tree(root):
+        if pid == root or same_program(pid, root):
+            for op, n in read_counts(directory, service, pid).items():
+                total[op] = total.get(op, 0) + n
+    return total
 
 
 def _dump_number(path: Path) -> int:

@@ -1,7 +1,8 @@
 """`make profile SERVICE=hub N=200`: one service under cProfile (federation.profiling) over N matched journeys.
 
 The federation starts with that one service profiled; after a few warm-up journeys the profile is reset
-(SIGUSR2), the journeys run, and SIGUSR1 has the service write its statistics. The result lands in
+(SIGUSR2), the journeys run, and SIGUSR1 has the service write its statistics (each of its processes, if
+its server forks workers: they are merged). The result lands in
 var/profile/: `<service>-<UTC>.prof` (for pstats, snakeviz, ...) and `<service>-<UTC>.txt` (the top 40
 functions by cumulative time and by own time). Profiling slows Python code more than C: for CPU figures
 use `make bench`.
@@ -13,7 +14,7 @@ import argparse
 import contextlib
 import io
 import os
-import shutil
+import pstats
 import signal
 import tempfile
 import time
@@ -22,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from federation.launcher import ORDER
-from federation.profiling import ENV_DIR, ENV_SERVICE
+from federation.profiling import ENV_DIR, ENV_SERVICE, report
 from federation.runtime import REPO_DIR
 from keys.generate import generate
 from tests.bench.journeys import run_journeys
+from tests.bench.proc_cpu import process_tree, same_program
 from tests.support.federation_under_test import running_federation
 
 WARM_UP = 5
@@ -39,6 +41,11 @@ def wait_for(path: Path, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def service_processes(root: int) -> list[int]:
+    """The profiled process and any Python workers it forked (each profiles itself)."""
+    return [pid for pid in process_tree(root) if pid == root or same_program(pid, root)]
+
+
 def profile(service: str, journeys: int, concurrency: int, out_dir: Path) -> tuple[Path, Path]:
     """Profile `service` over `journeys` journeys; returns the .prof and .txt paths written in `out_dir`."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -48,16 +55,21 @@ def profile(service: str, journeys: int, concurrency: int, out_dir: Path) -> tup
         env = {"HUB_RATE_LIMIT_PER_MINUTE": "0", "REDIS_URL": "", ENV_SERVICE: service, ENV_DIR: str(prof_dir)}
         with contextlib.redirect_stdout(io.StringIO()), running_federation(var_dir, keys_dir, **env) as federation:
             run_journeys(federation, WARM_UP, 1)
-            pid = federation.processes[service].pid
-            os.kill(pid, signal.SIGUSR2)  # forget start-up and warm-up
+            pids = service_processes(federation.processes[service].pid)
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR2)  # forget start-up and warm-up
             time.sleep(0.2)
             run_journeys(federation, journeys, concurrency)
-            os.kill(pid, signal.SIGUSR1)
-            wait_for(prof_dir / f"{service}.txt", timeout=120)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            prof = shutil.copy(prof_dir / f"{service}.prof", out_dir / f"{service}-{stamp}.prof")
-            text = shutil.copy(prof_dir / f"{service}.txt", out_dir / f"{service}-{stamp}.txt")
-    return Path(prof), Path(text)
+            for pid in pids:
+                os.kill(pid, signal.SIGUSR1)
+            for pid in pids:
+                wait_for(prof_dir / f"{service}-{pid}.txt", timeout=120)
+            stats = pstats.Stats(*(str(prof_dir / f"{service}-{pid}.prof") for pid in pids))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        prof, text = out_dir / f"{service}-{stamp}.prof", out_dir / f"{service}-{stamp}.txt"
+        stats.dump_stats(prof)
+        text.write_text(report(stats), encoding="utf-8")
+    return prof, text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
