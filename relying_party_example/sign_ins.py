@@ -19,8 +19,9 @@ So a Response POSTed from a browser that did not start the attempt (an attacker'
 the citizen's browser, or the citizen's Response carried to another browser) is never applied. The key is
 single use and taken before any page is rendered, so it is worthless once seen (history, a Referer; the
 service sends Referrer-Policy: same-origin, so no other site is sent one anyway). What is kept of the
-answer (`result_of`): the scenario, the citizen's identifier at the service, the level and, for a
-`standard` service, the attributes it listed in its config, for the signed-in page; never the verify
+answer (`result_of`): the scenario (and, when not signed in, the hub's return code and offer), the
+citizen's identifier at the service, the level and, for a `standard` service, the attributes it listed in
+its config, for the signed-in page; never the verify
 profile's matching dataset or account-creation attributes, which this example does not use. The session
 holding them lives server-side only and ends at sign-out or after the session lifetime.
 """
@@ -59,9 +60,11 @@ class Answer:
 
 def result_of(outcome: Outcome) -> dict[str, Any]:
     """What the session keeps of the hub's answer (JSON: the store's values are JSON objects)."""
-    level = outcome.level_of_assurance
+    level, code, offer = outcome.level_of_assurance, outcome.return_code, outcome.offer
     return {
         "scenario": outcome.scenario.value,
+        "return_code": code.value if code else None,  # why not signed in: the page is worded from it
+        "offer": offer.value if offer else None,
         "identifier": outcome.identifier,
         "level": level.name if level else None,
         "attributes": [
