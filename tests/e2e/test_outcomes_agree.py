@@ -16,6 +16,7 @@ import pytest
 
 from federation.demo import DEMO_CONFIG
 from tests.e2e.journey import IDP_TWO, at_idp_headless, choose, return_to_service, start_at_service
+from tests.e2e.oidc_support import hub_answer
 from tests.support.browser_client import BrowserClient, Page
 from tests.support.federation_under_test import running_federation
 
@@ -231,6 +232,26 @@ def test_requester_error(federation, browser):
         service_says="Sorry, there was a problem with the certified company",
         both_say="could not complete your request",
     )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "both_say"),
+    [
+        ("fraud-DF01", "fraud_suspected", "You cannot prove your identity online"),
+        ("authn-failed", "authentication_failed", "could not prove your identity"),
+        ("pending", "registration_pending", "You have not finished proving your identity"),
+    ],
+)
+def test_openid_connect_uses_the_same_codes_and_words(federation, browser, outcome, code, both_say):
+    """The example service's OpenID Connect client words its page from `return_code` just the same."""
+    rp = federation.urls["RP_URL"]
+    page = browser.get(f"{rp}/oidc/")
+    page = browser.submit(page, page.form(button="Prove your identity"), {"assurance": "prove_identity"})
+    hub = at_idp_headless(browser, choose(browser, page, IDP_TWO), "alice", outcome=outcome)
+    service = browser.get(hub_answer(browser, hub))  # the service's callback, then its page
+    assert service.url == f"{rp}/oidc/", service.url
+    assert service.doc.xpath("//*[@data-return-code]/@data-return-code") == [code]
+    assert both_say in hub.heading and both_say in service.heading, (hub.heading, service.heading)
 
 
 def test_timeout(federation, abandoned):
