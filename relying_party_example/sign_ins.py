@@ -6,7 +6,8 @@ ACS does what a careful hub does with its identity providers' answers:
 
 1. `/start` records the attempt under its request ID: the RelayState sent with it and which browser
    session started it (`BrowserSession.ref`, a digest of the session ID), for as long as a hub session
-   lasts (the federation's session lifetime and clock skew);
+   lasts and the hub still answers it once timed out (the federation's session lifetime, clock skew, and
+   the 15 minutes the hub keeps a timed-out session);
 2. the ACS finds the attempt by the Response's InResponseTo and takes it (one answer per attempt,
    whatever happens next), checks the RelayState, verifies the signed Response with the client library,
    and parks what it says under a fresh one-time key (`ANSWER_TTL_SECONDS`); it answers 303 to a GET of
