@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
