@@ -238,6 +238,13 @@ def start_journey(tab: Tab, urls: Urls) -> None:
     tab.then(lambda p: p.click("#start"), r"/start$", "the hub's first page")
 
 
+def more_time(tab: Tab) -> None:
+    """Ask the hub for more time (the session is short here, so that the walk can reach the time-out page):
+    a long chain of steps then never runs into the end of its session on a slow machine."""
+    here = re.escape(tab.page.url.split("?")[0]) + "$"
+    tab.then(lambda p: p.click("#more-time"), here, "the same page, with more time")
+
+
 def choose_company(tab: Tab) -> None:
     button = f"form:has(input[name=entity_id][value='{IDP_ENTITY[IDP]}']) button"
     tab.then(lambda p: p.click(button), rf"/{IDP}/login$", "the company's sign-in page")
@@ -285,6 +292,7 @@ def walk_in_chromium(browser: Browser, urls: Urls, lang: str, findings: Findings
         tab.then(submit, r"/what-you-need$", "what you need")
         tab.then(lambda p: p.locator("main a.govuk-button").first.click(), r"/about-you$", "about you")
         tab.then(submit, r"/choose-a-certified-company$", "the company list (first time)")
+        more_time(tab)
         choose_company(tab)
         tab.page.fill("#username", "alice")
         tab.page.fill("#password", "wrong")
@@ -307,6 +315,7 @@ def walk_in_chromium(browser: Browser, urls: Urls, lang: str, findings: Findings
         choose_company(tab)
         idp_outcome(tab, "requester-error", r"/journey/result$", "hub: the company's error")
         tab.then(lambda p: p.locator("main a.govuk-button").first.click(), r"/choose-a-certified-company$", "list")
+        more_time(tab)
         choose_company(tab)
         idp_outcome(tab, "pending", r"/journey/result$", "hub: registration pending")
         tab.open(urls.hub + "/choose-a-certified-company", "the company list, while the company checks")
@@ -314,6 +323,7 @@ def walk_in_chromium(browser: Browser, urls: Urls, lang: str, findings: Findings
         sign_in_at_idp(tab, "lee")  # level 1, for a service that needs level 2
         tab.then(lambda p: p.click("#consent-continue"), r"/journey/result$", "hub: level not reached")
         tab.then(lambda p: p.locator("main a.govuk-button").first.click(), r"/choose-a-certified-company$", "list")
+        more_time(tab)
         choose_company(tab)
         sign_in_at_idp(tab, "kofi")  # matched only with the extra detail
         tab.then(lambda p: p.click("#consent-continue"), r"/cycle3$", "hub: one more piece of information")
