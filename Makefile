@@ -8,7 +8,7 @@ KEYS_DIR := keys/generated
 STAMP := $(VENV)/.installed
 APT_UPDATED := /tmp/.federation-apt-updated
 
-.PHONY: demo test setup system-packages browser-packages test-packages redis assets keys lint fuzz bench matching-report clean
+.PHONY: demo test setup system-packages browser-packages test-packages redis assets keys lint fuzz bench profile matching-report clean
 
 demo: setup
 	$(BIN)/python -m federation.demo
@@ -32,10 +32,12 @@ system-packages:
 	fi
 
 # Debian packages only the tests need, installed only if missing: redis-sentinel (the hub's store through a
-# Sentinel failover) and postgresql-client (pg_dump and pg_restore: the matching database's backup test).
+# Sentinel failover), postgresql-client (pg_dump and pg_restore: the matching database's backup test) and
+# haproxy (the balancer in front of two hub processes in the soak test, tests/faults/test_soak.py).
 test-packages:
 	@missing=""; \
 	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	{ command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null; } || \
 	  missing="$$missing postgresql-client"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
@@ -87,9 +89,22 @@ fuzz: setup
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,fuzz]'
 	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
+# XML security micro-benchmarks, then the journey benchmark: CPU ms per journey per process (from /proc),
+# journeys/s and p50/p99 per hop at 1, 4, 16 and 50 concurrent journeys, operations per journey; a table, and
+# JSON in var/bench/. BENCH_ARGS="--quick" (a smoke run), "--redis" (the hub on Redis too), "--journeys 200".
+# docs/performance.md says what each figure means.
 bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench
-	$(BIN)/python -m tests.bench.journey_bench
+	$(BIN)/python -m tests.bench.journey_bench $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.signals_bench
+	$(BIN)/python -m tests.bench.handoff_bench
+
+# One service under cProfile over N matched journeys: var/profile/<service>-<UTC>.prof and .txt (the top 40
+# functions by cumulative and by own CPU time). `make profile SERVICE=matching_service N=100`.
+SERVICE ?= hub
+N ?= 200
+profile: setup
+	$(BIN)/python -m tests.bench.profile_service --service $(SERVICE) --journeys $(N)
 
 # The local matcher on the repository's hard set (matching_service/quality): false matches and the
 # true-match rate per kind, through the real import, store and decision. `make test` checks the same numbers.

@@ -151,6 +151,9 @@ class RelyingParty:
     key_transport: KeyTransport = KeyTransport.RSA_OAEP  # for every assertion encrypted for this service
     attributes: tuple[str, ...] = ()  # standard profile: what it receives, from STANDARD_ATTRIBUTES
     oidc: OidcClient | None = None  # an OpenID Connect client (oidc_clients), not a SAML service
+    # Where a company's "prove your identity for this service" link sends the citizen after the hub's page
+    # (the single-company start): the service's own start page, on the same site as service_home_url.
+    single_idp_start_url: str | None = None
 
     @property
     def minimum_level(self) -> LevelOfAssurance:
@@ -641,12 +644,12 @@ _MATCHING_SERVICE = frozenset(
 _RELYING_PARTY = frozenset(
     f"{_ENTITY} display_name assertion_consumer_services levels_of_assurance matching_service_entity_id "
     "cycle3_attribute account_creation_attributes service_home_url other_ways saml_profile key_transport "
-    "attributes".split()
+    "attributes single_idp_start_url".split()
 )
 _OIDC_CLIENT = frozenset(
     "name client_id display_name redirect_uris post_logout_redirect_uris jwks jwks_uri sector_identifier "
     "vectors_of_trust claims return_codes backchannel_logout_uri matching_service_entity_id cycle3_attribute "
-    "account_creation_attributes service_home_url other_ways".split()
+    "account_creation_attributes service_home_url other_ways single_idp_start_url".split()
 )
 _CLIENT_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _ACS = frozenset({"index", "url", "is_default"})
@@ -844,6 +847,7 @@ def _relying_party(
         other_ways=fields.localized("other_ways"),
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificate=encryption,
+        single_idp_start_url=_single_idp_start_url(fields),
         saml_profile=profile,
         key_transport=_key_transport(fields),
         attributes=attributes,
@@ -868,6 +872,19 @@ def _matching_settings(
             if present:
                 raise fields.error(key, "only a relying party with a matching service can use this")
     return matching_service, cycle3, account_creation
+
+
+def _single_idp_start_url(fields: _Fields) -> str | None:
+    """Optional; an absolute URL on the service's own site (scheme, host and port of service_home_url),
+    so that the hub's single-company start can only ever send a citizen on to the service itself."""
+    if fields.raw("single_idp_start_url", None) is None:
+        return None
+    url = fields.url("single_idp_start_url")
+    home = urlsplit(fields.url("service_home_url"))
+    start = urlsplit(url)
+    if (start.scheme, start.hostname, start.port) != (home.scheme, home.hostname, home.port):
+        raise fields.error("single_idp_start_url", f"{url!r} is not on the site of service_home_url")
+    return url
 
 
 def _urls(fields: _Fields, key: str, *, non_empty: bool) -> tuple[str, ...]:
@@ -958,6 +975,7 @@ def _oidc_client(
         account_creation_attributes=account_creation,
         service_home_url=fields.url("service_home_url"),
         other_ways=fields.localized("other_ways"),
+        single_idp_start_url=_single_idp_start_url(fields),
         signing_certificates=(),  # never a SAML issuer: its AuthnRequests are refused
         # A matching service encrypts its assertion for the service's SAML end, which for a client is the hub.
         encryption_certificate=hub.encryption_certificates[0],

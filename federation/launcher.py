@@ -47,6 +47,11 @@ LOCAL_MATCHING_TOKEN_SETTINGS = ("LOCAL_MATCHING_TOKEN", "LOCAL_MATCHING_TOKEN_F
 LOCAL_MATCHING_TOKEN_HOLDERS = frozenset({"matching_service", "local_matcher"})
 
 
+def _serve_module(name: str, env: Mapping[str, str]) -> str:
+    """federation.serve, or federation.profiling (the same under cProfile) for the process FEDERATION_PROFILE names."""
+    return "federation.profiling" if env.get("FEDERATION_PROFILE") == name else "federation.serve"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -132,7 +137,7 @@ class Federation:
                 env.pop(setting, None)
         with open(self.log_path(name), "ab") as log:  # the child keeps its own copy of the descriptor
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "federation.serve", service, "--host", "127.0.0.1", "--port", str(port)],
+                [sys.executable, "-m", _serve_module(name, env), service, "--host", "127.0.0.1", "--port", str(port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
             )  # fmt: skip
 

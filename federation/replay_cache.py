@@ -9,17 +9,29 @@ several processes of one party must refuse a message any of them has seen.
 A store that cannot be reached raises `StoreUnavailable`, and the caller fails closed (it refuses the
 message rather than let a replay through).
 
+`claim` and `settle` tell a retry from a replay. A process can die after it recorded an ID and before the
+sender heard back; the sender (the hub resending its AttributeQuery, a browser posting the same form
+again) then sends the very same message. `claim` records the ID with a fingerprint of the whole message
+(a digest the caller computes) and a binding (who consumed it: e.g. a digest of the journey), so the
+second sight of an ID says whether it is the same message and who had it; `settle` stores, for the same
+message only, the answer it was given (so the retry gets that answer, not a second decision) or a new
+binding. A different message reusing the ID is still a replay. IDs recorded by `add_if_absent` have no
+fingerprint: any later claim of them is a replay.
+
 Redis keys are `<prefix>replay:<namespace>:<sha256(key)>`: IDs are written by whoever sent the message,
 so they never become raw Redis keys, and every key has a bounded length.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
+import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import redis
@@ -33,11 +45,61 @@ class StoreUnavailable(Exception):
     """The backing store cannot be reached; the caller fails closed (no session, no replay check, no entry)."""
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What `claim` found: `first` when the ID was new (recorded now); otherwise whether the earlier sight
+    was the same message (`same_message`: a retry), the binding it recorded, and the answer it settled."""
+
+    first: bool
+    same_message: bool = False
+    binding: str = ""
+    answer: bytes | None = None
+
+    @property
+    def is_replay(self) -> bool:
+        return not self.first and not self.same_message
+
+
+def _record(fingerprint: str, binding: str, answer: bytes | None) -> bytes:
+    value = {"f": fingerprint, "b": binding}
+    if answer is not None:
+        value["a"] = base64.b64encode(answer).decode("ascii")
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def _claim_from(raw: bytes | None, fingerprint: str) -> Claim:
+    """The Claim for an ID already recorded as `raw` (b"1" from add_if_absent: no fingerprint, a replay)."""
+    try:
+        value = json.loads(raw or b"")
+    except ValueError:
+        return Claim(first=False)
+    if not isinstance(value, dict) or value.get("f") != fingerprint:
+        return Claim(first=False)
+    answer = value.get("a")
+    return Claim(
+        first=False,
+        same_message=True,
+        binding=str(value.get("b", "")),
+        answer=base64.b64decode(answer) if isinstance(answer, str) else None,
+    )
+
+
 @runtime_checkable
 class ReplayCache(Protocol):
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
         """Atomically record `key`: True if it was new, False if it was already seen (a replay)."""
         ...
+
+
+@runtime_checkable
+class RetryAwareReplayCache(ReplayCache, Protocol):
+    """A replay cache that tells the same message sent again (a retry) from a replay (see `Claim`)."""
+
+    def claim(self, namespace: str, key: str, fingerprint: str, ttl_seconds: int, *, binding: str = "") -> Claim: ...
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> bool: ...
 
 
 def check_ttl(ttl_seconds: int) -> int:
@@ -61,6 +123,7 @@ class MemoryReplayCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._expiry: dict[tuple[str, str], float] = {}
+        self._records: dict[tuple[str, str], bytes] = {}  # for IDs recorded by `claim`
         self._queue: list[tuple[float, tuple[str, str]]] = []
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
@@ -76,6 +139,35 @@ class MemoryReplayCache:
             heapq.heappush(self._queue, (expires_at, entry))
             return True
 
+    def claim(self, namespace: str, key: str, fingerprint: str, ttl_seconds: int, *, binding: str = "") -> Claim:
+        """Record `key` for this message (`fingerprint`) and `binding`, or say how it was seen before."""
+        ttl = check_ttl(ttl_seconds)
+        entry = (namespace, key)
+        with self._lock:
+            now = self._clock()
+            self._evict(now)
+            if entry in self._expiry:
+                return _claim_from(self._records.get(entry), fingerprint)
+            self._expiry[entry] = now + ttl
+            self._records[entry] = _record(fingerprint, binding, None)
+            heapq.heappush(self._queue, (now + ttl, entry))
+            return Claim(first=True, binding=binding)
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> bool:
+        """Keep `answer` and/or a new `binding` with the ID, if it is still held for this same message."""
+        entry = (namespace, key)
+        with self._lock:
+            self._evict(self._clock())
+            found = _claim_from(self._records.get(entry), fingerprint)
+            if not found.same_message:
+                return False
+            self._records[entry] = _record(
+                fingerprint, found.binding if binding is None else binding, found.answer if answer is None else answer
+            )
+            return True
+
     def __len__(self) -> int:
         """IDs held, expired or not yet dropped (for tests and metrics)."""
         with self._lock:
@@ -86,10 +178,23 @@ class MemoryReplayCache:
             expires_at, entry = heapq.heappop(self._queue)
             if self._expiry.get(entry) == expires_at:
                 del self._expiry[entry]
+                self._records.pop(entry, None)
+
+
+# settle: replace the record only while it is the same message's, keeping its expiry.
+_SETTLE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, value = pcall(cjson.decode, raw)
+if not ok or type(value) ~= 'table' or value['f'] ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
 
 
 class RedisReplayCache:
-    """In Redis: one `SET key 1 NX EX ttl` per ID, so every process on that Redis sees one replay cache."""
+    """In Redis: one `SET key 1 NX EX ttl` per ID, so every process on that Redis sees one replay cache
+    (`claim` writes a small JSON record instead of 1, with the same SET NX)."""
 
     def __init__(self, client: Any, *, key_prefix: str) -> None:
         """`client`: a `redis.Redis` (one server, or a Sentinel master from `federation.redis_client`)."""
@@ -107,6 +212,33 @@ class RedisReplayCache:
             return bool(self._client.set(self.key(namespace, key), b"1", nx=True, ex=ttl))
         except REDIS_ERRORS as exc:
             raise StoreUnavailable(f"redis add_if_absent failed: {type(exc).__name__}") from exc
+
+    def claim(self, namespace: str, key: str, fingerprint: str, ttl_seconds: int, *, binding: str = "") -> Claim:
+        """Record `key` for this message (`fingerprint`) and `binding`, or say how it was seen before."""
+        ttl = check_ttl(ttl_seconds)
+        name = self.key(namespace, key)
+        try:
+            if self._client.set(name, _record(fingerprint, binding, None), nx=True, ex=ttl):
+                return Claim(first=True, binding=binding)
+            return _claim_from(self._client.get(name), fingerprint)
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis claim failed: {type(exc).__name__}") from exc
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> bool:
+        """Keep `answer` and/or a new `binding` with the ID, if it is still held for this same message."""
+        name = self.key(namespace, key)
+        try:
+            found = _claim_from(self._client.get(name), fingerprint)
+            if not found.same_message:
+                return False
+            record = _record(
+                fingerprint, found.binding if binding is None else binding, found.answer if answer is None else answer
+            )
+            return bool(self._client.eval(_SETTLE, 1, name, fingerprint, record))
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"redis settle failed: {type(exc).__name__}") from exc
 
 
 def replay_cache_from_settings(

@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from federation.config import ConfigError
 from federation.credentials import CredentialError
+from federation.logging_setup import configure_logging
+from federation.observability import install
 from federation.runtime import load_runtime
 
 SERVICES = {
@@ -27,6 +30,9 @@ SERVICES = {
     "relying_party_example": "relying_party_example.app",
 }
 
+# reached only by another service of the federation, which sends its request ID (X-Request-ID) along
+BACK_CHANNEL = frozenset({"matching_service", "local_matcher"})
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m federation.serve", description=__doc__)
@@ -35,13 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
+        configure_logging(args.service, os.environ)  # LOG_FORMAT=json or text (federation.logging_setup)
         runtime = load_runtime()
         app = importlib.import_module(SERVICES[args.service]).create_app(runtime)
+        install(
+            app, args.service, trust_request_id=args.service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY"))
+        )
     except (ConfigError, CredentialError, ValueError) as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
         return 2

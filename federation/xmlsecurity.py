@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from federation import op_counts
 from federation.credentials import DecryptionCredential, SigningCredential
 from federation.logsafe import log_safe
 
@@ -143,6 +144,7 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Element:
     """Parse an inbound document, refusing anything that could expand, fetch, or hide content."""
+    op_counts.count("xml_parse")
     if not isinstance(data, bytes | bytearray):
         raise UnsafeXmlError("not-bytes", "XML must be given as bytes")
     if len(data) > max_bytes:
@@ -219,6 +221,7 @@ def sign(
     KeyInfo carries the signer's certificate (and `chain`, for federation metadata, whose readers check the
     path to their trust anchor); message receivers never take a key from it.
     """
+    op_counts.count("sign")
     element_id = _element_id(element)
     method = xmlsec.constants.TransformEcdsaSha256 if credential.is_ec else xmlsec.constants.TransformRsaSha256
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N, method, ns="ds")
@@ -368,6 +371,7 @@ def verify(element: etree._Element, certificates: Iterable[x509.Certificate]) ->
 
     Read data only from the returned element (and its descendants): that is what the signature covers.
     """
+    op_counts.count("verify")
     element_id = _element_id(element)
     signature = _check_signature_shape(element, element_id)
     certificates = list(certificates)
@@ -434,6 +438,7 @@ def encrypt(
     key_transport: KeyTransport = KeyTransport.RSA_OAEP,
 ) -> etree._Element:
     """Encrypt an element for `recipient`: AES-256-GCM content, RSA-OAEP key transport (see KeyTransport)."""
+    op_counts.count("encrypt")
     data = plaintext if isinstance(plaintext, bytes) else to_bytes(plaintext)
     content_key = AESGCM.generate_key(bit_length=256)
     iv = os.urandom(12)
@@ -495,6 +500,7 @@ def decrypt(encrypted_data: etree._Element, credentials: Sequence[DecryptionCred
     Every algorithm is checked before any private-key operation. The EncryptedKey must sit in the
     EncryptedData's KeyInfo or be a sibling EncryptedKey (as SAML's EncryptedAssertion allows).
     """
+    op_counts.count("decrypt")
     if etree.QName(encrypted_data).text != f"{{{XENC}}}EncryptedData":
         raise DecryptionError("not-encrypted-data")
     if encrypted_data.get("Type") not in (None, ELEMENT_TYPE):

@@ -5,6 +5,11 @@ the event name, a one-way reference to the session (the session ID is a bearer s
 written as such), the RP, the IDP, the levels of assurance, the PID only as `pid_hash`, and a few
 allow-listed `extra` keys. Anything else is refused with ValueError, so a mistake fails in tests rather
 than leaking into logs.
+
+The sink is a `logging.handlers.WatchedFileHandler` on its own logger (`hub.audit.sink`, not propagated):
+before each line it checks that the path still names the file it has open, and reopens it if not, so
+logrotate may move the file away (its default `create` mode) with no signal and no line lost. Each line
+is one `write()` to a file opened for appending, so several hub processes may share the file.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
+import logging.handlers
 import os
 import re
 import sys
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -43,6 +49,8 @@ EVENTS: frozenset[str] = frozenset(
         "user_account_creation_failed",
         "session_timeout",
         "release_declined",
+        "returned_to_service",
+        "journey_moved",
     }
 )
 
@@ -67,9 +75,9 @@ _PERSONAL = re.compile(
 )
 _PID_HASH = re.compile(r"^[0-9a-f]{64}$")
 
-_lock = threading.Lock()
-_sink: TextIO | None = None
-_owned = False
+_sink = logging.getLogger("hub.audit.sink")
+_sink.propagate = False  # audit lines go to the audit file only, never into the service's own log
+_sink.setLevel(logging.INFO)
 
 
 def pid_hash(idp_entity_id: str, pid: str) -> str:
@@ -82,20 +90,53 @@ def session_ref(session_id: str) -> str:
     return hashlib.sha256(b"audit-session\x00" + session_id.encode()).hexdigest()[:32]
 
 
+class _Loud:
+    """An audit line that cannot be written fails the step that emitted it (billing depends on the log),
+    instead of logging's default of printing the error and carrying on without the line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        raise
+
+
+class _AuditFile(_Loud, logging.handlers.WatchedFileHandler):
+    pass
+
+
+class _AuditStream(_Loud, logging.StreamHandler):
+    pass
+
+
+def _handler(target: str | os.PathLike[str] | TextIO | None) -> logging.Handler:
+    if target is None:
+        return _AuditStream(sys.stderr)
+    if isinstance(target, str | os.PathLike):
+        return _AuditFile(os.fspath(target), encoding="utf-8")
+    if isinstance(target, io.TextIOBase) or hasattr(target, "write"):
+        return _AuditStream(target)
+    raise TypeError("configure_audit takes a path or a text stream")
+
+
 def configure_audit(target: str | os.PathLike[str] | TextIO | None) -> None:
-    """Send events to a file (appended to) or an open text stream; None returns to standard error."""
-    global _sink, _owned
-    with _lock:
-        if _owned and _sink is not None:
-            _sink.close()
-        if target is None:
-            _sink, _owned = None, False
-        elif isinstance(target, str | os.PathLike):
-            _sink, _owned = open(target, "a", encoding="utf-8", buffering=1), True
-        elif isinstance(target, io.TextIOBase) or hasattr(target, "write"):
-            _sink, _owned = target, False
-        else:
-            raise TypeError("configure_audit takes a path or a text stream")
+    """Send events to a file (appended to, reopened after rotation) or an open text stream; None: stderr."""
+    handler = _handler(target)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for old in list(_sink.handlers):
+        _sink.removeHandler(old)
+        old.close()
+    _sink.addHandler(handler)
+
+
+def reopen_audit() -> None:
+    """Reopen the audit file now (the handler also does so by itself when the file was moved away)."""
+    for handler in _sink.handlers:
+        if isinstance(handler, logging.handlers.WatchedFileHandler):
+            handler.acquire()
+            try:
+                handler.close()
+                handler.stream = handler._open()
+                handler._statstream()
+            finally:
+                handler.release()
 
 
 def _levels(levels: LevelOfAssurance | Iterable[LevelOfAssurance] | None) -> list[str] | None:
@@ -157,11 +198,10 @@ def emit(
     checked_extra = _extra(extra)
     if checked_extra:
         record["extra"] = checked_extra
-    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-    with _lock:
-        sink = _sink if _sink is not None else sys.stderr
-        sink.write(line)
-        sink.flush()
+    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    if not _sink.handlers:
+        configure_audit(None)
+    _sink.info(line)
     JOURNEY_EVENTS.labels(event=event_name, rp=rp_entity_id or "", idp=idp_entity_id or "").inc()
 
 

@@ -18,6 +18,11 @@ binding is checked by the same code whatever the browser does with cookies.
 
 When the answer is applied the session ID is renewed, so a session ID seen before sign-in (planted or
 leaked) is useless after it. Audit events are emitted here, when the answer takes effect.
+
+Parking also marks the hub's request as having had an answer parked (`was_parked`): the same Response
+posted again counts as a retry (a hub process died before parking it) only while nothing was parked for
+the request. Once an answer went out under a key, to whichever browser, the Response is spent: a browser
+that was refused it cannot have it again, nor can anyone who copied it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ log = logging.getLogger("hub.idp_response")
 
 PARKED = "idp-answer"
 PARK_SECONDS = 300
+ANSWERED = "idp-answer-parked"  # hub request IDs an answer was parked for
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,14 @@ def park(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> str:
         "outcome": outcome.to_dict(),
     }
     hub.store.put(PARKED, key, hub.sessions.codec.seal(PARKED, key, payload), PARK_SECONDS)
+    ttl = max(1, int((hub.config.session_lifetime + hub.config.clock_skew).total_seconds()))
+    hub.store.put(ANSWERED, outcome.in_response_to, b"1", ttl)
     return key
+
+
+def was_parked(hub: HubServices, hub_request_id: str) -> bool:
+    """Whether an answer to this request of the hub has been parked (and its key handed out)."""
+    return hub.store.get(ANSWERED, hub_request_id) is not None
 
 
 def claim(hub: HubServices, key: str) -> ParkedAnswer | None:

@@ -7,8 +7,11 @@ creation. The protocol is the engine's (`hub.engines.matching`), the rules the p
 
 from __future__ import annotations
 
+import time
+
 from hub import audit
 from hub.engines import matching
+from hub.metrics import MATCHING_SECONDS
 from hub.policy import journey
 from hub.policy import states as s
 from hub.services import HubServices
@@ -27,7 +30,11 @@ def continue_matching(hub: HubServices, session: s.Session) -> s.Session:
         query_id = matching.new_query_id()
         session = s.transition(session, s.MatchingQuerySent(matching_request_id=query_id), hub.now())
         hub.sessions.put(session, now=hub.now())
+        started = time.perf_counter()
         outcome = matching.ask(hub, session, rp, ms, query_id, now=hub.now())
+        MATCHING_SECONDS.labels(matching_service=ms.entity_id, outcome=type(outcome).__name__).observe(
+            time.perf_counter() - started
+        )
         step = journey.on_matching_outcome(
             session,
             outcome,

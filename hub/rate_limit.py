@@ -32,12 +32,14 @@ DEFAULT_PER_MINUTE = 120
 WINDOW_SECONDS = 60
 # Every endpoint that signs, verifies or stores something for an anonymous caller: the SAML endpoints, and
 # the choice of a company (each choice signs an AuthnRequest and stores an index entry), and an OpenID
-# Connect authorization request (each starts a session). Only the methods named are counted: reading the
+# Connect authorization request (each starts a session). Codes to continue on another device have their
+# own, stricter limit (hub.views.handoff). Only the methods named are counted: reading the
 # company list is not limited, choosing from it is.
 LIMITED_ENDPOINTS = (
     "sso.single_sign_on",
     "idp_response.consume_idp_response",
     "journey.choose_company",
+    "company.continue_with_company",
     "service_pages.feedback",
     "oidc.authorize",
 )
@@ -46,6 +48,7 @@ LIMITED_METHODS = {
     "oidc.authorize": frozenset({"GET", "POST"}),
     "idp_response.consume_idp_response": frozenset({"POST"}),
     "journey.choose_company": frozenset({"POST"}),
+    "company.continue_with_company": frozenset({"POST"}),  # like a choice: signs a request to the company
     "service_pages.feedback": frozenset({"POST"}),  # stored: a flood is spam
 }
 

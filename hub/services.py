@@ -30,8 +30,9 @@ from federation.metadata import build_federation_metadata
 from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
 from hub.engines.matching import MatchingServiceClient
+from hub.metrics import METADATA_SIGNED
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
-from hub.store.base import HubStore, ReplayCache
+from hub.store.base import HubStore, RetryAwareReplayCache
 from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
@@ -55,7 +56,7 @@ class HubServices:
     metadata_signing: SigningCredential
     metadata_chain: tuple[x509.Certificate, ...]
     store: HubStore
-    replay: ReplayCache
+    replay: RetryAwareReplayCache
     sessions: SessionRepository
     matching: MatchingServiceClient
     secret: bytes
@@ -80,6 +81,7 @@ class HubServices:
         if self._metadata is None or now >= self._metadata[0]:
             body = build_federation_metadata(self.config, self.metadata_signing, chain=self.metadata_chain, now=now)
             self._metadata = (now + self.config.metadata.valid_for / 2, body)
+            METADATA_SIGNED.set(now.timestamp())  # the operator's listener reports its age
         return self._metadata[1]
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from hub.engines.matching import RETRY_BUDGET_SECONDS
 from hub.services import HubServices
 
 NAMESPACE = "journey"
@@ -23,7 +24,7 @@ POLL_SECONDS = 0.05
 
 def lock_ttl_seconds(hub: HubServices) -> int:
     """Long enough for the slowest step: a matching query, then an account-creation query, then saves."""
-    return int(hub.config.matching_service_timeout_seconds * 3) + 5
+    return int((hub.config.matching_service_timeout_seconds + RETRY_BUDGET_SECONDS) * 2) + 5
 
 
 @contextmanager
@@ -33,13 +34,22 @@ def journey_lock(hub: HubServices, session_id: str, *, wait_seconds: float | Non
     The caller must reload the session once it holds the lock: another request may have moved it on.
     """
     ttl = lock_ttl_seconds(hub)
-    deadline = time.monotonic() + (ttl if wait_seconds is None else wait_seconds)
-    token = hub.store.try_lock(NAMESPACE, session_id, ttl)
+    with step_lock(hub, NAMESPACE, session_id, ttl_seconds=ttl, wait_seconds=wait_seconds) as held:
+        yield held
+
+
+@contextmanager
+def step_lock(
+    hub: HubServices, namespace: str, key: str, *, ttl_seconds: int, wait_seconds: float | None = None
+) -> Iterator[bool]:
+    """Hold the lock `namespace`/`key` (expiring after `ttl_seconds`); False if not had within `wait_seconds`."""
+    deadline = time.monotonic() + (ttl_seconds if wait_seconds is None else wait_seconds)
+    token = hub.store.try_lock(namespace, key, ttl_seconds)
     while token is None and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        token = hub.store.try_lock(NAMESPACE, session_id, ttl)
+        token = hub.store.try_lock(namespace, key, ttl_seconds)
     try:
         yield token is not None
     finally:
         if token is not None:
-            hub.store.unlock(NAMESPACE, session_id, token)
+            hub.store.unlock(namespace, key, token)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from federation import xmlsecurity
+from federation import server_errors, xmlsecurity
 from federation.config import ConfigError, MatchingService
 from federation.credentials import EntityCredentials, load_entity_credentials
 from federation.metadata import MetadataSource
@@ -137,4 +137,5 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
     def own_metadata() -> Response:
         return Response(publisher.document(), content_type=METADATA_CONTENT_TYPE)
 
+    server_errors.install(app, log)  # a SOAP fault is a 5xx: one line, its ID in X-Error-ID
     return app

@@ -8,7 +8,11 @@ The steps, each refusal with a specific reason in the log (`attribute query refu
   1. the query: SOAP envelope with one AttributeQuery, hub-signed (hub key from metadata), Destination =
      this endpoint, IssueInstant fresh, assertions decrypted with our key (federation.saml.attribute_query).
      A query whose signature cannot be checked is answered with a SOAP fault: we cannot know whom to answer;
-  2. the query ID was never seen before (replay cache); from here on refusals are signed Requester replies;
+  2. the query ID was never seen before (replay cache); from here on refusals are signed Requester replies.
+     The hub resends a query whose answer it never got (a connection that failed, a 502/503), byte for byte:
+     the same ID with the same content digest is that retry, answered with the reply the first decision
+     gave (kept with the ID), or decided again if there is none yet (the local matcher's link and account
+     creation are idempotent for one hashed PID); the same ID on a different message is a replay;
   3. the relying party named by SPNameQualifier uses this matching service, and the RP ACS URL is its own;
   4. the two IDP assertions: issuer an IDP in metadata, its signature, Audience = hub, Recipient = the hub's
      response URL, InResponseTo present (it answers the hub's AuthnRequest, whose ID we cannot know) and
@@ -25,6 +29,7 @@ addresses or PIDs.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +43,7 @@ from federation.credentials import EntityCredentials
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
-from federation.replay_cache import MemoryReplayCache, ReplayCache, StoreUnavailable
+from federation.replay_cache import MemoryReplayCache, RetryAwareReplayCache, StoreUnavailable
 from federation.saml import SamlValidationError
 from federation.saml.assertion import (
     AssertionData,
@@ -126,7 +131,7 @@ class AttributeQueryService:
         credentials: EntityCredentials,
         metadata: MetadataSource,
         local_matcher: LocalMatcherClient,
-        replay_cache: ReplayCache | None = None,
+        replay_cache: RetryAwareReplayCache | None = None,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
         self._config = config
@@ -175,11 +180,20 @@ class AttributeQueryService:
         # Remembered while the freshness check would still accept it; after that it refuses a replay itself.
         expires_at = query.issue_instant + MAX_QUERY_AGE + 2 * self._config.clock_skew
         ttl_seconds = max(1, math.ceil((expires_at - now).total_seconds()))
+        fingerprint = hashlib.sha256(body).hexdigest()
         try:
-            if not self._replay.add_if_absent(REPLAY_NAMESPACE, query.id, ttl_seconds):
+            seen = self._replay.claim(REPLAY_NAMESPACE, query.id, fingerprint, ttl_seconds)
+            if seen.is_replay:
                 raise QueryRefused("replayed-query")
+            if seen.answer is not None:
+                log.info("attribute query %s: a retry, answered as before", log_safe(query.id))
+                return SoapReply(200, seen.answer)
+            if not seen.first:
+                log.info("attribute query %s: a retry of an unanswered query, decided again", log_safe(query.id))
             validated = self._validate(query, metadata, endpoint_url, now)
-            return decide(validated, now)
+            reply = decide(validated, now)
+            self._keep_answer(query.id, fingerprint, reply)
+            return reply
         except (QueryRefused, SamlValidationError) as exc:
             log.warning("attribute query refused: %s (query %s)", exc.reason, log_safe(query.id))
             return self._signer.status_reply(in_response_to=query.id, status=requester_error(exc.reason), now=now)
@@ -189,6 +203,13 @@ class AttributeQueryService:
         except StoreUnavailable as exc:  # fail closed: without the replay check, no answer
             log.error("attribute query %s not answered: replay cache unavailable (%s)", log_safe(query.id), exc)
             return self._signer.status_reply(in_response_to=query.id, status=RESPONDER_ERROR, now=now)
+
+    def _keep_answer(self, query_id: str, fingerprint: str, reply: SoapReply) -> None:
+        """Keep the decision with the query ID, for the hub's retry of this same query."""
+        try:
+            self._replay.settle(REPLAY_NAMESPACE, query_id, fingerprint, answer=reply.body)
+        except StoreUnavailable as exc:  # the answer still goes out; a retry would be decided again
+            log.warning("attribute query %s: answer not kept for a retry (%s)", log_safe(query_id), exc)
 
     def _validate(
         self, query: AttributeQueryData, metadata: FederationMetadata, endpoint_url: str, now: datetime

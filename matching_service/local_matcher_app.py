@@ -32,6 +32,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from federation import server_errors
 from federation.logsafe import log_safe
 from federation.runtime import Runtime
 from matching_service.local_matcher import NINO_ATTRIBUTE_NAMES, decide
@@ -182,6 +183,7 @@ def create_local_matcher_app(store: RecordSource, *, token: str, **blueprint_opt
     def http_error(exc: HTTPException) -> Response:  # 404, 405 outside the contract: JSON, like the rest
         return _error(exc.code or 500, "http-error", exc.name)
 
+    server_errors.install(app, logger)
     return app
 
 

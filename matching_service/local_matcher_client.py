@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from federation.logging_setup import outgoing_headers
 from matching_service.local_matching_contract import (
     CREATE_USER_RESULTS,
     MATCH_RESULTS,
@@ -73,7 +74,12 @@ class LocalMatcherClient:
         url = self.base_url + path
         try:
             with self._session().post(
-                url, json=dict(body), headers=self._headers, timeout=self.timeout, stream=True, allow_redirects=False
+                url,
+                json=dict(body),
+                headers={**self._headers, **outgoing_headers()},
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             ) as response:
                 status = response.status_code
                 raw = b""

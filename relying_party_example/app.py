@@ -34,6 +34,7 @@ import yaml
 from flask import Flask, has_request_context, request
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
 
+from federation import server_errors
 from federation.config import ConfigError, FederationConfig
 from federation.metadata import MetadataSource
 from federation.runtime import Runtime
@@ -159,6 +160,7 @@ def create_app(
         log.warning("session store unavailable: %s", error)  # names the store, never a key or a value
         return views.problem("unavailable", 503)
 
+    server_errors.install(app, log)
     metadata.start()
     app.extensions["relying_party_example"] = {"metadata": metadata, "services": by_key, "store": sessions.store}
     return app

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from federation import server_errors
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import current_language, translate
@@ -57,7 +58,10 @@ def _known_code(value: str | None) -> str | None:
 
 
 def problem(name: str, status: int, *, relying_party: RelyingParty | None = None, home_url: str = "/"):
-    page = render_template("relying_party/problem.html", problem=name, rp=relying_party, home_url=home_url)
+    shown_id = server_errors.error_id() if status >= 500 else None
+    page = render_template(
+        "relying_party/problem.html", problem=name, rp=relying_party, home_url=home_url, error_id=shown_id
+    )
     return page, status
 
 

@@ -33,6 +33,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from federation import server_errors
 from federation.config import FederationConfig, IdentityProvider
 from federation.credentials import CredentialError, SigningCredential, load_signing_credential
 from federation.loa import LevelOfAssurance
@@ -432,7 +433,8 @@ def create_app(
     # --- errors: always our page, never a stack trace ---------------------------------------------------
 
     def error_page(problem: str, status: int, reason: str | None = None) -> tuple[str, int]:
-        return render_template("stub_idps/error.html", problem=problem, reason=reason), status
+        shown_id = server_errors.error_id() if status >= 500 else None
+        return render_template("stub_idps/error.html", problem=problem, reason=reason, error_id=shown_id), status
 
     @app.errorhandler(PageError)
     def page_error(exc: PageError) -> tuple[str, int]:
@@ -451,4 +453,5 @@ def create_app(
         log.error("unexpected %s%s while handling %s %s", type(exc).__name__, where, request.method, request.path)
         return error_page("generic", 500)
 
+    server_errors.install(app, log)
     return app

@@ -15,11 +15,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request, send_from_directory
+from flask.signals import template_rendered
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from federation import op_counts
 from federation.web import i18n
 from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
 from federation.web.service_pages import ServicePages, register_service_pages
@@ -229,5 +231,7 @@ def register_web(
     )
     if pages is not None:
         register_service_pages(app, pages)
+    if op_counts.ENABLED:  # a benchmark counts page renders; otherwise nothing is connected
+        template_rendered.connect(op_counts.on_template_rendered, app)
     app.jinja_env.filters["localize"] = lambda value: i18n.localize(value, current_language())
     app.jinja_env.filters["paragraphs_of"] = lambda value: i18n.split_paragraphs(value, current_language())

@@ -12,11 +12,19 @@ outcome also carries the matching dataset the IDP verified, for the journey's en
 
 No Flask here and no journey state changes: the caller decides when and in which browser the outcome
 takes effect (`hub.views.idp_response`).
+
+Replay: the Response's ID and each assertion's ID are recorded with a digest of the whole Response and the
+journey it answered. The very same Response posted again for the same journey is a retry only if the
+caller says so (`retry_allowed`: nothing was parked for the request yet, so a hub process died after
+recording it and before parking its outcome, and the citizen posted it again); it is then verified and
+parked, and still takes effect at most once, in the browser that holds the journey. Anything else seen
+before is a replay: a Response or assertion ID in another message, or the same Response once spent.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -108,9 +116,12 @@ def read_idp_response(
     rp: RelyingParty,
     *,
     keep: Keep = Keep(),
+    retry_allowed: bool = False,
 ) -> o.IdpOutcome:
-    """Verify `root` as `idp`'s answer to the request `session` sent; ResponseRefused on any failure."""
+    """Verify `root` as `idp`'s answer to the request `session` sent; ResponseRefused on any failure.
+    `retry_allowed`: the same Response seen before for this journey is accepted again (see above)."""
     config, now = hub.config, hub.now()
+    fingerprint = hashlib.sha256(xmlsecurity.to_bytes(root)).hexdigest()  # before anything reads (or decrypts) it
     try:
         response = parse_idp_response(
             root,
@@ -125,21 +136,41 @@ def read_idp_response(
         )
     except SamlValidationError as exc:
         raise ResponseRefused.from_saml(exc) from exc
-    _check_replay(hub, response)
+    _check_replay(hub, response, fingerprint, _journey_binding(session) if retry_allowed else None)
     if not eligibility.may_serve(idp, rp, now):
         raise ResponseRefused("idp-no-longer-allowed")
     return _outcome(hub, session, response, idp, rp, keep=keep)
 
 
-def _check_replay(hub: HubServices, response: ResponseData) -> None:
+def _journey_binding(session: Session) -> str:
+    """Which journey consumed an ID, as the replay cache keeps it (a digest: never a usable session ID)."""
+    return hashlib.sha256(b"idp-response-journey\x00" + session.journey_id.encode()).hexdigest()
+
+
+def _check_replay(hub: HubServices, response: ResponseData, fingerprint: str, retry_of: str | None) -> None:
+    """Record the IDs; a second sight is a replay unless it is this same message for journey `retry_of`."""
     now = hub.now()
     ttl = int((hub.config.session_lifetime + hub.config.clock_skew).total_seconds())
-    if not hub.replay.add_if_absent("idp-response", f"{response.issuer} {response.id}", ttl):
+    key = f"{response.issuer} {response.id}"
+    if not _first_or_retry(hub, "idp-response", key, fingerprint, ttl, retry_of):
         raise ResponseRefused("response-replayed")
     for assertion in response.assertions:
         remaining = int((assertion.data.not_on_or_after - now + hub.config.clock_skew).total_seconds()) + 1
-        if not hub.replay.add_if_absent("assertion", f"{assertion.data.issuer} {assertion.data.id}", max(remaining, 1)):
+        key = f"{assertion.data.issuer} {assertion.data.id}"
+        if not _first_or_retry(hub, "assertion", key, fingerprint, max(remaining, 1), retry_of):
             raise ResponseRefused("assertion-replayed")
+
+
+def _first_or_retry(
+    hub: HubServices, namespace: str, key: str, fingerprint: str, ttl: int, retry_of: str | None
+) -> bool:
+    seen = hub.replay.claim(namespace, key, fingerprint, ttl, binding=retry_of or "")
+    if seen.first:
+        return True
+    if retry_of is not None and seen.same_message and seen.binding == retry_of:
+        log.info("idp response posted again for its journey before any answer was parked: a retry (%s)", namespace)
+        return True
+    return False
 
 
 def _outcome(

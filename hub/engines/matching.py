@@ -7,6 +7,14 @@ citizen's answer. Any failure (timeout, refused connection, an HTTP error, a bod
 signed Response from that matching service) is a `MatchingFailed` with a reason for the log, so the
 journey always ends on the matching-service error page rather than a stack trace. The matching service's
 own assertion is encrypted for the service: the hub relays it and never reads it.
+
+Transient failures are retried within the citizen's wait (`RETRY_BUDGET_SECONDS`, backoff doubling from
+`FIRST_BACKOFF_SECONDS`): a connection that could not be made or broke before an answer, a timeout while
+connecting, and 502/503/504 (a balancer or a restarting process). The retry sends the very same bytes
+(same query ID, same signature), which the matching service recognises and answers as it answered the
+first (see `matching_service.attribute_query_endpoint`), so nothing is decided twice. A definitive answer
+(any signed SAML Response, a SOAP fault, another HTTP status) and a timeout waiting for the answer are
+never retried: the query may have been acted on and the citizen has already waited the whole timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import base64
 import datetime as dt
 import enum
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +32,7 @@ import requests
 
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
+from federation.logging_setup import outgoing_headers
 from federation.saml import constants as c
 from federation.saml import soap
 from federation.saml.assertion import Attribute, build_assertion
@@ -66,10 +77,77 @@ class MatchingAnswer:
     encrypted_assertions: tuple[bytes, ...]  # for the RP, relayed unchanged
 
 
+# How long the hub keeps retrying a transient failure (on top of one attempt's timeout), and the first pause.
+RETRY_BUDGET_SECONDS = 5.0
+FIRST_BACKOFF_SECONDS = 0.1
+CONNECT_TIMEOUT_SECONDS = 2.0
+RETRIED_STATUSES = frozenset({502, 503, 504})
+
+
+class _Transient(Exception):
+    """A failure worth one more try of the same bytes (the query was not, or not visibly, answered)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class MatchingServiceClient:
-    def __init__(self, *, timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        retry_budget: float = RETRY_BUDGET_SECONDS,
+        first_backoff: float = FIRST_BACKOFF_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.timeout = timeout
+        self.retry_budget = retry_budget
+        self.first_backoff = first_backoff
+        self._sleep = sleep
         self._http = requests.Session()
+
+    def _post_once(self, url: str, body: bytes) -> requests.Response:
+        try:
+            reply = self._http.post(
+                url,
+                data=body,
+                headers={
+                    "Content-Type": "text/xml; charset=utf-8",
+                    "SOAPAction": '"http://www.oasis-open.org/committees/security"',
+                    **outgoing_headers(),  # the matching service logs this step under the same request ID
+                },
+                timeout=(min(CONNECT_TIMEOUT_SECONDS, self.timeout), self.timeout),
+            )
+        except requests.ConnectTimeout:
+            raise _Transient("connect-timeout") from None
+        except requests.Timeout:  # the query arrived and may be under way: the citizen has waited enough
+            raise MatchingServiceUnavailable("timeout") from None
+        except requests.ConnectionError as exc:  # refused, reset, closed before any answer
+            raise _Transient(f"connection-failed:{type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            raise MatchingServiceUnavailable(f"connection-failed:{type(exc).__name__}") from None
+        if reply.status_code in RETRIED_STATUSES:
+            raise _Transient(f"http-{reply.status_code}")
+        return reply
+
+    def post(self, url: str, body: bytes) -> requests.Response:
+        """POST `body`, retrying transient failures with backoff within the retry budget."""
+        deadline = time.monotonic() + self.retry_budget
+        pause = self.first_backoff
+        attempt = 1
+        while True:
+            try:
+                return self._post_once(url, body)
+            except _Transient as exc:
+                remaining = deadline - time.monotonic()
+                if remaining < self.first_backoff:
+                    raise MatchingServiceUnavailable(f"{exc.reason}:after-{attempt}-attempts") from None
+                pause = min(pause, remaining)  # the last try at the end of the budget, not before it
+                log.warning("matching service attempt %d failed (%s): retrying in %.1f s", attempt, exc.reason, pause)
+            self._sleep(pause)
+            pause *= 2
+            attempt += 1
 
     def ask(
         self,
@@ -81,20 +159,7 @@ class MatchingServiceClient:
         now: dt.datetime,
         clock_skew: dt.timedelta,
     ) -> MatchingAnswer:
-        try:
-            reply = self._http.post(
-                url,
-                data=soap.wrap(query),
-                headers={
-                    "Content-Type": "text/xml; charset=utf-8",
-                    "SOAPAction": '"http://www.oasis-open.org/committees/security"',
-                },
-                timeout=self.timeout,
-            )
-        except requests.Timeout:
-            raise MatchingServiceUnavailable("timeout") from None
-        except requests.RequestException as exc:
-            raise MatchingServiceUnavailable(f"connection-failed:{type(exc).__name__}") from None
+        reply = self.post(url, soap.wrap(query))
         if reply.status_code != 200:
             raise MatchingServiceUnavailable(f"http-{reply.status_code}")
         certs = tuple(cert.certificate for cert in matching_service.signing_certificates)

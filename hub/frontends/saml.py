@@ -5,10 +5,22 @@ Intake: the AuthnRequest (HTTP-POST or HTTP-Redirect binding) is verified per th
 the service's configured certificates, Destination, freshness, replay), the assertion consumer service is
 taken only from the service's configuration, and the service's levels of assurance come from configuration
 too, never from the request.
+
+A request posted again is not always a replay. A hub process can die after recording the request's ID and
+before the browser got its session; the browser then posts the very same form again. The replay cache
+records each request ID with a digest of the message and (sealed under the hub key) the session it
+started and whether that session was saved. The same message again starts the journey afresh while the
+session it started has not moved (never saved, because the process died first; or saved and still at its
+start, when it is deleted, so one request never has two journeys), and continues it in a browser that
+holds that session; once the journey is under way (or gone) it is a replay for anyone else, as is any
+other message with the same ID.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,8 +33,12 @@ from hub.frontends import PostForm
 from hub.frontends.saml_standard import build_standard_response
 from hub.frontends.saml_verify import build_verify_response
 from hub.policy import eligibility
-from hub.policy.states import RpOutcome, Session, new_session_id, outcome_for_rp, start_session
+from hub.policy.states import RpOutcome, Session, State, new_session_id, outcome_for_rp, start_session
 from hub.services import HubServices
+from hub.store.crypto import SessionCorrupt
+
+log = logging.getLogger("hub.sso")
+REPLAY_NAMESPACE = "authn-request"
 
 MAX_RELAY_STATE = 80  # SAML bindings 3.4.3 / 3.5.3: RelayState MUST NOT exceed 80 bytes
 _SAFE_RELAY_STATE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*")
@@ -40,6 +56,9 @@ class RequestRefused(Exception):
 class Started:
     session: Session
     rp: RelyingParty
+    resumed: bool = False  # the browser's own journey for this very request, already begun: not a new one
+    replay_key: str = ""
+    fingerprint: str = ""
 
 
 def _check_relay_state(relay_state: str | None) -> None:
@@ -51,8 +70,47 @@ def _check_relay_state(relay_state: str | None) -> None:
         raise RequestRefused("relay-state-unsafe-characters")
 
 
-def start_journey(hub: HubServices, *, method: str, form: Mapping[str, str], query_string: str) -> Started:
-    """A new session for the service's verified AuthnRequest (SamlValidationError or RequestRefused if not)."""
+def _fingerprint(method: str, form: Mapping[str, str], query_string: str) -> str:
+    """A digest of the message as the browser sent it: the same form posted again has the same one."""
+    if method == "POST":
+        parts = (form.get("SAMLRequest", ""), form.get("RelayState") or "")
+    else:
+        parts = (query_string,)
+    return hashlib.sha256("\x00".join((method, *parts)).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _binding(hub: HubServices, replay_key: str, session_id: str, *, saved: bool) -> str:
+    """The session a request started, sealed: the replay cache never holds a usable session ID."""
+    sealed = hub.sessions.codec.seal(REPLAY_NAMESPACE, replay_key, {"s": session_id, "saved": saved})
+    return base64.b64encode(sealed).decode()
+
+
+def _bound_session(hub: HubServices, replay_key: str, binding: str) -> tuple[bool, Session | None]:
+    """(whether the session was saved, the session if it still exists)."""
+    try:
+        bound = hub.sessions.codec.unseal(REPLAY_NAMESPACE, replay_key, base64.b64decode(binding))
+        session_id, saved = str(bound["s"]), bool(bound["saved"])
+    except (SessionCorrupt, KeyError, ValueError):
+        return True, None  # unreadable: treated as a journey gone, so a replay
+    return saved, hub.sessions.get(session_id, hub.now())
+
+
+def journey_saved(hub: HubServices, started: Started) -> None:
+    """Record that the request's session is saved: from now on it is gone only by moving on or expiring."""
+    binding = _binding(hub, started.replay_key, started.session.session_id, saved=True)
+    hub.replay.settle(REPLAY_NAMESPACE, started.replay_key, started.fingerprint, binding=binding)
+
+
+def start_journey(
+    hub: HubServices,
+    *,
+    method: str,
+    form: Mapping[str, str],
+    query_string: str,
+    browser_session_id: str | None = None,
+) -> Started:
+    """A new session for the service's verified AuthnRequest (SamlValidationError or RequestRefused if not);
+    `browser_session_id` (the cookie, if the browser sent one) lets a retry continue its own journey."""
     config, now = hub.config, hub.now()
     if method == "POST":
         relay_state = form.get("RelayState")
@@ -88,9 +146,23 @@ def start_journey(hub: HubServices, *, method: str, form: Mapping[str, str], que
     else:
         acs_url = rp.default_acs_url()
     replay_ttl = int((config.clock_skew * 2).total_seconds()) + 600
-    if not hub.replay.add_if_absent("authn-request", f"{rp.entity_id} {data.id}", replay_ttl):
-        raise RequestRefused("request-id-replayed")
+    replay_key, fingerprint = f"{rp.entity_id} {data.id}", _fingerprint(method, form, query_string)
     session_id = new_session_id()
+    binding = _binding(hub, replay_key, session_id, saved=False)
+    seen = hub.replay.claim(REPLAY_NAMESPACE, replay_key, fingerprint, replay_ttl, binding=binding)
+    if seen.is_replay:
+        raise RequestRefused("request-id-replayed")
+    if not seen.first:
+        saved, earlier = _bound_session(hub, replay_key, seen.binding)
+        if earlier is not None and browser_session_id == earlier.session_id:
+            log.info("authn request sent again by the browser of its journey: continued")
+            return Started(earlier, rp, resumed=True)
+        if (saved and earlier is None) or (earlier is not None and earlier.state is not State.SESSION_STARTED):
+            raise RequestRefused("request-id-replayed")  # its journey is under way, or over
+        if earlier is not None:
+            hub.store.delete(earlier.session_id)
+        hub.replay.settle(REPLAY_NAMESPACE, replay_key, fingerprint, binding=binding)
+        log.info("authn request sent again before its journey began: started afresh")
     shortlist = eligibility.eligible_idps(rp, config.identity_providers, now=now, for_registration=False)
     ordered = eligibility.shuffled_for_session(shortlist, session_id, key=hub.secret)
     session = start_session(
@@ -105,7 +177,7 @@ def start_journey(hub: HubServices, *, method: str, form: Mapping[str, str], que
         now=now,
         lifetime=config.session_lifetime,
     )
-    return Started(session, rp)
+    return Started(session, rp, replay_key=replay_key, fingerprint=fingerprint)
 
 
 def answer(hub: HubServices, session: Session, *, outcome: RpOutcome | None = None) -> PostForm:

@@ -14,7 +14,9 @@ from typing import Protocol, runtime_checkable
 
 # The replay cache, its TTL rule and the "store unreachable" failure are the project's, shared with the
 # matching service (federation.replay_cache); re-exported here under the names the hub has always used.
+from federation.replay_cache import Claim as Claim
 from federation.replay_cache import ReplayCache as ReplayCache
+from federation.replay_cache import RetryAwareReplayCache as RetryAwareReplayCache
 from federation.replay_cache import StoreUnavailable as StoreUnavailable
 from federation.replay_cache import check_ttl as check_ttl
 
@@ -64,5 +66,5 @@ class EntryStore(Protocol):
 
 
 @runtime_checkable
-class HubStore(SessionStore, ReplayCache, EntryStore, Protocol):
+class HubStore(SessionStore, RetryAwareReplayCache, EntryStore, Protocol):
     """Everything the hub keeps between requests: what `MemoryStore` and `RedisStore` both are."""

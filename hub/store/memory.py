@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from federation.replay_cache import MemoryReplayCache
+from federation.replay_cache import Claim, MemoryReplayCache
 from hub.store.base import check_ttl
 
 
@@ -102,6 +102,14 @@ class MemoryStore:
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
         return self._seen.add_if_absent(namespace, key, ttl_seconds)
+
+    def claim(self, namespace: str, key: str, fingerprint: str, ttl_seconds: int, *, binding: str = "") -> Claim:
+        return self._seen.claim(namespace, key, fingerprint, ttl_seconds, binding=binding)
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> bool:
+        return self._seen.settle(namespace, key, fingerprint, binding=binding, answer=answer)
 
     def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
         self._entries.set(_entry_key(namespace, key), bytes(blob), check_ttl(ttl_seconds))

@@ -32,7 +32,7 @@ from typing import Any
 import redis
 
 from federation.redis_client import redis_from_url
-from federation.replay_cache import RedisReplayCache
+from federation.replay_cache import Claim, RedisReplayCache
 from federation.replay_cache import digest as _digest
 from federation.urls import redacted_url
 from hub.store.base import StoreUnavailable, check_ttl
@@ -139,6 +139,14 @@ class RedisStore:
 
     def add_if_absent(self, namespace: str, key: str, ttl_seconds: int) -> bool:
         return self._replay.add_if_absent(namespace, key, ttl_seconds)
+
+    def claim(self, namespace: str, key: str, fingerprint: str, ttl_seconds: int, *, binding: str = "") -> Claim:
+        return self._replay.claim(namespace, key, fingerprint, ttl_seconds, binding=binding)
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> bool:
+        return self._replay.settle(namespace, key, fingerprint, binding=binding, answer=answer)
 
     # ------------------------------------------------------------------------------------- EntryStore
 

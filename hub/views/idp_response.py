@@ -5,6 +5,11 @@ claims to answer by its InResponseTo, verify it as that session's selected IDP's
 request (`hub.engines.idp`), park the typed outcome (`hub.idp_answer`) and answer 303 to
 `GET /journey/identity-provider-answer?key=...`, where the cookie is present again and the outcome is
 applied only if the cookie's session is the one that sent the request. Why: see `hub.idp_answer`.
+
+The POST holds a short lock per request answered (`RESPONSE_LOCK_SECONDS`): the same Response posted twice
+at once (two tabs, two hub processes) is checked one post after the other, so the second sees the first's
+answer parked and is refused as a replay. A process that dies holding the lock holds it no longer than
+that; the citizen's repost then goes through as a retry (see `hub.engines.idp`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from federation import xmlsecurity
 from federation.saml.bindings import decode_post
 from federation.saml.errors import SamlValidationError
 from federation.web import problems
-from hub import idp_answer
+from hub import idp_answer, round_trips
 from hub.engines import idp as idp_engine
 from hub.frontends import keep_for
 from hub.policy import states as s
-from hub.session_lock import journey_lock
+from hub.services import HubServices
+from hub.session_lock import journey_lock, step_lock
 from hub.views.pages import problem_page
 from hub.web_session import (
     current_session,
@@ -33,13 +39,17 @@ from hub.web_session import (
 
 log = logging.getLogger("hub.idp_response")
 bp = Blueprint("idp_response", __name__)
+RESPONSE_LOCK_SECONDS = 10
 
 
 def _refuse(reason: str, session: s.Session | None = None):
+    """The refusal page. Its way on: the company list of the journey the Response named, or else this
+    browser's own journey (the POST came cross-site without the cookie; the GET that follows has it), e.g.
+    after a Response posted again once its answer had been applied."""
     log.warning("idp response refused: %s", reason)
     hub = services()
     rp = hub.relying_party(session.rp_entity_id) if session else None
-    next_url = url_for("journey.choose_company") if session else None
+    next_url = url_for("journey.choose_company") if session else url_for("journey.result")
     return problem_page(problems.BAD_REQUEST, rp=rp, next_url=next_url)
 
 
@@ -55,6 +65,13 @@ def consume_idp_response():
         return _refuse(f"{exc.reason}:{exc.detail}" if exc.detail else exc.reason)
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal)
+    with step_lock(hub, "idp-response", routing.in_response_to, ttl_seconds=RESPONSE_LOCK_SECONDS) as held:
+        if not held:
+            return _refuse("idp-response-busy")
+        return _consume(hub, root, routing)
+
+
+def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Routing):
     session_id = session_for_idp_request(routing.in_response_to)
     if session_id == "":
         return _refuse("idp-request-already-answered")
@@ -68,9 +85,18 @@ def consume_idp_response():
     idp = hub.identity_provider(session.selected_idp_entity_id)
     rp = hub.relying_party(session.rp_entity_id)
     try:
-        outcome = idp_engine.read_idp_response(hub, root, session, idp, rp, keep=keep_for(rp))
+        outcome = idp_engine.read_idp_response(
+            hub,
+            root,
+            session,
+            idp,
+            rp,
+            keep=keep_for(rp),
+            retry_allowed=not idp_answer.was_parked(hub, routing.in_response_to),
+        )
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal, session)
+    round_trips.answer_arrived(hub, routing.in_response_to, idp.entity_id)
     key = idp_answer.park(hub, session, outcome)
     return redirect(url_for("idp_response.apply_idp_answer", key=key), code=303)
 

@@ -18,17 +18,18 @@ from functools import wraps
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from federation.config import DOCUMENTS, PHONES
+from federation.config import DOCUMENTS, PHONES, IdentityProvider
 from federation.saml.bindings import encode_post
 from federation.web import current_language, problems
 from federation.web.i18n import with_language
 from federation.web.service_pages import local_return_path
-from hub import audit, matching_step
+from hub import audit, matching_step, remembered, round_trips
 from hub.engines import idp as idp_engine
 from hub.engines import matching
 from hub.frontends import saml
 from hub.frontends.oidc.answer import answers_with_identity
 from hub.frontends.release import released_items
+from hub.handoff import Handoff
 from hub.policy import eligibility
 from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
@@ -36,7 +37,7 @@ from hub.policy.suitability import NONE_OF_THESE, CitizenHas, split_by_suitabili
 from hub.session_lock import journey_lock
 from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
-from hub.web_session import csrf_valid, current_session, remember_idp_request, services
+from hub.web_session import COOKIE_NAME, csrf_valid, current_session, remember_idp_request, services
 
 log = logging.getLogger("hub.journey")
 bp = Blueprint("journey", __name__)
@@ -49,6 +50,9 @@ def with_session(view):
     def wrapper(*args, **kwargs):
         session = current_session()
         if session is None:
+            hub = services()
+            if Handoff(hub.store, hub.sessions).moved(request.cookies.get(COOKIE_NAME)):
+                return render_template("handoff_moved.html")  # this journey went to another device
             log.info("journey page without a session")
             return problem_page(problems.COOKIES_MISSING)
         if request.method == "POST" and not csrf_valid():
@@ -77,6 +81,8 @@ def _rp_page_context() -> dict:
 @bp.route("/start", methods=["GET", "POST"])
 @with_session
 def start():
+    if request.method == "GET" and remembered.offers_company(g.session):  # back after a pause, or a company's link
+        return redirect(url_for("company.continue_with_company"), code=303)
     error = False
     if request.method == "POST":
         answer = request.form.get("verified_before")
@@ -153,7 +159,7 @@ def _offered(session: s.Session):
 @bp.route("/choose-a-certified-company", methods=["GET", "POST"])
 @with_session
 def choose_company():
-    session, hub = g.session, services()
+    session = g.session
     if session.state not in (
         s.State.SESSION_STARTED,
         s.State.IDP_SELECTED,
@@ -176,12 +182,19 @@ def choose_company():
             returning=returning,
             help_url=url_for("service_pages.help_page", **{"from": request.path}) + "#forgotten-company",
             back_url=url_for("journey.start") if returning else url_for("journey.about_you"),
+            another_device_url=url_for("handoff.another_device"),
             **_rp_page_context(),
         )
     chosen = next((idp for idp in offered if idp.entity_id == request.form.get("entity_id")), None)
     if chosen is None:
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
+    return send_to_company(session, chosen)
+
+
+def send_to_company(session: s.Session, chosen: IdentityProvider):
+    """Sign the hub's request to `chosen`, move the journey to IDP_SELECTED and render the hop to it."""
+    hub = services()
     try:
         levels = requested_levels(g.rp, chosen, session.accepted_levels)
     except LevelOfAssuranceError:
@@ -190,6 +203,7 @@ def choose_company():
     event = s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request.id)
     session = _save(s.transition(session, event, hub.now()))
     remember_idp_request(hub_request.id, session.session_id)
+    round_trips.request_sent(hub, hub_request.id)
     kind = session.journey_kind or s.JourneyKind.SIGN_IN
     audit.emit(
         "idp_selected",
@@ -319,6 +333,13 @@ def return_to_service():
             )
         elif choice != "agree":
             return _outcome_page(session)  # the release page again: the citizen has not chosen
+    audit.emit(
+        "returned_to_service",
+        session_id=session.journey_id,
+        rp_entity_id=session.rp_entity_id,
+        idp_entity_id=session.selected_idp_entity_id,
+        extra={"status": (outcome or s.outcome_for_rp(session.state)).name},
+    )
     if session.front_end is s.FrontEnd.OIDC:  # an authorization code, or an error, at the redirect URI
         return oidc_views.answer_client(hub, session, outcome=outcome)
     form = saml.answer(hub, session, outcome=outcome)

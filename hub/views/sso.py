@@ -10,8 +10,9 @@ from federation.saml.errors import SamlValidationError
 from federation.web import problems
 from hub import audit
 from hub.frontends import saml
+from hub.policy.states import State
 from hub.views.pages import problem_page
-from hub.web_session import services, set_session_cookie
+from hub.web_session import COOKIE_NAME, services, set_session_cookie
 
 log = logging.getLogger("hub.sso")
 bp = Blueprint("sso", __name__)
@@ -22,7 +23,11 @@ def single_sign_on():
     hub = services()
     try:
         started = saml.start_journey(
-            hub, method=request.method, form=request.form, query_string=request.query_string.decode("latin-1")
+            hub,
+            method=request.method,
+            form=request.form,
+            query_string=request.query_string.decode("latin-1"),
+            browser_session_id=request.cookies.get(COOKIE_NAME),
         )
     except SamlValidationError as exc:
         log.warning("authn request refused: %s", exc.refusal)  # reason:what failed (sender values log-safe)
@@ -31,7 +36,10 @@ def single_sign_on():
         log.warning("authn request refused: %s", exc.reason)
         return problem_page(problems.BAD_REQUEST)
     session, rp = started.session, started.rp
+    if started.resumed:  # the same request again from the browser whose journey it started
+        return redirect(url_for("journey.start" if session.state is State.SESSION_STARTED else "journey.result"), 303)
     hub.sessions.put(session, now=hub.now())
+    saml.journey_saved(hub, started)
     audit.emit(
         "session_started", session_id=session.journey_id, rp_entity_id=rp.entity_id, levels=rp.levels_of_assurance
     )

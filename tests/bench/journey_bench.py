@@ -1,9 +1,11 @@
-"""End-to-end journey benchmark: the four services as real processes, matched journeys timed hop by hop.
+"""Journey benchmark: the real federation (every service its own process), matched journeys at 1, 4, 16 and
+50 at once; CPU per journey per process from /proc, latency per hop, and the operations each process did.
 
-Run with `make bench`, or `python -m tests.bench.journey_bench --journeys 40 --concurrency 4`. It prints figures
-and asserts nothing about them (a journey that does not end matched and signed in stops the run). Each journey
-is alice at Stub IDP Two, answered by the stub IDP's headless endpoint, followed by a fresh browser-like client.
-Runs: sequential, then concurrent clients (threads), then sequential again with the hub on Redis.
+Run with `make bench`, or `python -m tests.bench.journey_bench [--journeys 100] [--levels 1,4,16,50]
+[--quick] [--redis] [--json PATH]`. It prints a table and writes the figures as JSON (default
+var/bench/journey-<UTC timestamp>.json); `--compare BEFORE.json AFTER.json` sets two such reports side by
+side. It asserts nothing about speed: a journey that does not end matched and signed in stops the run, and
+that is all. docs/performance.md says what each figure means.
 """
 
 from __future__ import annotations
@@ -11,126 +13,80 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
-import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import redis
 
-from federation.launcher import Federation, start_federation
+from federation.launcher import ORDER, Federation
+from federation.op_counts import ENV_DIR as OP_COUNTS_ENV
+from federation.op_counts import OPERATIONS
+from federation.runtime import REPO_DIR
 from keys.generate import generate
-from matching_service.cli import main as matching_service_cli
-from tests.e2e.journey import IDP_TWO, expected_hashed_pid, sign_in
-from tests.support.browser_client import BrowserClient
+from tests.bench.compare import compare, load
+from tests.bench.journeys import hop_figures, run_journeys
+from tests.bench.op_count_reader import per_journey, read_counts
+from tests.bench.proc_cpu import CLOCK_TICKS, own_cpu_seconds, process_cpu_seconds
+from tests.support.federation_under_test import running_federation
 
-RECORDS = "matching_service/demo/records.csv"
+LEVELS = (1, 4, 16, 50)
+QUICK_LEVELS = (1, 4)
+DEFAULT_JOURNEYS = 100
+QUICK_JOURNEYS = 10
+WARM_UP = 5  # per level, and at least one per concurrent client: first journeys fill caches and pools
+QUICK_WARM_UP = 1
+IDLE_SECONDS = 3.0
+QUICK_IDLE_SECONDS = 1.0
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-WARM_UP_JOURNEYS = 3  # first journeys load metadata and warm caches: not counted
-HUB_HOPS = {
-    "/SAML2/SSO": "hub SSO",
-    "/start": "hub start page",
-    "/what-you-need": "hub start page",
-    "/choose-a-certified-company": "company choice",
-    "/SAML2/SSO/Response/POST": "hub IDP response (+ MS)",
-    "/journey/result": "return to service",
-}
-HOPS = (
-    "RP start",
-    "hub SSO",
-    "hub start page",
-    "company choice",
-    "IDP answer",
-    "hub IDP response (+ MS)",
-    "return to service",
-    "RP ACS",
-)
+JOURNEY = "alice at Stub IDP Two (headless answer), matched by the local matcher; a fresh client per journey"
 
 
-def hop_of(urls: Mapping[str, str], method: str, url: str) -> str:
-    """The hop an HTTP exchange belongs to; an unexpected step stops the run rather than hide in a hop."""
-    parts = urlsplit(url)
-    origin, path = f"{parts.scheme}://{parts.netloc}", parts.path
-    if origin == urls["RP_URL"]:
-        return "RP start" if path in ("/", "/start") else "RP ACS"
-    if origin == urls["IDP_URL"] and path.endswith("/headless"):
-        return "IDP answer"
-    if origin == urls["HUB_URL"] and path in HUB_HOPS:
-        return HUB_HOPS[path]
-    raise RuntimeError(f"unexpected step in the journey: {method} {url}")
+def measure_level(
+    federation: Federation, counts_dir: Path, *, journeys: int, concurrency: int, warm_up: int, store: str
+) -> dict:
+    """One concurrency level: warm up, then `journeys` journeys with CPU and operation counts around them."""
+    run_journeys(federation, max(warm_up, concurrency), concurrency)
+    pids = {name: process.pid for name, process in federation.processes.items()}
+    counts_before = {name: read_counts(counts_dir, name, pid) for name, pid in pids.items()}
+    cpu_before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    driver_before = own_cpu_seconds()
+    done, seconds = run_journeys(federation, journeys, concurrency)
+    driver_cpu = own_cpu_seconds() - driver_before
+    cpu_after = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    counts_after = {name: read_counts(counts_dir, name, pid) for name, pid in pids.items()}
+    cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / journeys for name in _ordered(pids)}
+    return {
+        "concurrency": concurrency,
+        "store": store,
+        "journeys": journeys,
+        "seconds": seconds,
+        "journeys_per_second": journeys / seconds,
+        "cpu_ms_per_journey": {**cpu_ms, "all processes": sum(cpu_ms.values())},
+        "driver_cpu_ms_per_journey": driver_cpu * 1000 / journeys,
+        "ops_per_journey": {
+            name: per_journey(counts_before[name], counts_after[name], journeys) for name in _ordered(pids)
+        },
+        "hops": {hop: asdict(figures) for hop, figures in hop_figures(done).items()},
+    }
 
 
-class TimedBrowser(BrowserClient):
-    """A BrowserClient adding each HTTP exchange's time (body and followed redirects included) to its hop."""
-
-    def __init__(self, classify: Callable[[str, str], str]) -> None:
-        super().__init__()
-        self.hops = dict.fromkeys(HOPS, 0.0)
-        request = self.http.request
-
-        def timed(method: str, url: str, *args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return request(method, url, *args, **kwargs)
-            finally:
-                self.hops[classify(method, url)] += time.perf_counter() - start
-
-        self.http.request = timed  # type: ignore[method-assign]
+def _ordered(names: Mapping[str, object] | Sequence[str]) -> list[str]:
+    return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
 
-@dataclass(frozen=True)
-class JourneyTiming:
-    total: float  # seconds, wall clock as the client sees it (its HTML parsing included)
-    hops: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Run:
-    journeys: Sequence[JourneyTiming]
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return len(self.journeys) / self.seconds
-
-    def median(self, hop: str | None = None) -> float:
-        return statistics.median(self._values(hop))
-
-    def p90(self, hop: str | None = None) -> float:
-        return statistics.quantiles(self._values(hop), n=10, method="inclusive")[-1]
-
-    def _values(self, hop: str | None) -> list[float]:
-        return [j.total if hop is None else j.hops[hop] for j in self.journeys]
-
-
-def one_journey(federation: Federation) -> JourneyTiming:
-    browser = TimedBrowser(partial(hop_of, federation.urls))
-    try:
-        start = time.perf_counter()
-        page = sign_in(browser, federation, "alice", IDP_TWO)
-        total = time.perf_counter() - start
-    finally:
-        browser.http.close()
-    if not page.url.endswith("/signed-in") or expected_hashed_pid("stub-idp-two", "alice") not in page.text:
-        raise RuntimeError(f"the journey did not end matched and signed in: {page.url} ({page.heading})")
-    return JourneyTiming(total, browser.hops)
-
-
-def run(federation: Federation, journeys: int, concurrency: int = 1) -> Run:
-    for _ in range(WARM_UP_JOURNEYS):
-        one_journey(federation)
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda _: one_journey(federation), range(journeys)))
-    return Run(results, time.perf_counter() - start)
+def idle_cpu(federation: Federation, seconds: float) -> dict[str, float]:
+    """CPU ms per second each process spends with no journey running (background work, if any)."""
+    pids = {name: process.pid for name, process in federation.processes.items()}
+    before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    time.sleep(seconds)
+    return {name: (process_cpu_seconds(pid) - before[name]) * 1000 / seconds for name, pid in pids.items()}
 
 
 def redis_reachable() -> bool:
@@ -140,74 +96,170 @@ def redis_reachable() -> bool:
         return False
 
 
-def report(sequential: Run, concurrent: Run, on_redis: Run | None, concurrency: int) -> None:
-    ms = 1000.0
-    redis_head = f"{'Redis median':>13} {'p90':>6} {'ratio':>6}" if on_redis else ""
-    print(f"\n  {'per hop, ms (sequential)':<26} {'median':>7} {'p90':>6}   {redis_head}")
-    for hop in (*HOPS, None):
-        line = f"  {hop or 'whole journey':<26} {sequential.median(hop) * ms:7.1f} {sequential.p90(hop) * ms:6.1f}"
-        if on_redis:
-            ratio = on_redis.median(hop) / sequential.median(hop)
-            line += f"   {on_redis.median(hop) * ms:13.1f} {on_redis.p90(hop) * ms:6.1f} {ratio:5.2f}x"
-        print(line)
-    print(
-        f"\n  whole journey with {concurrency} concurrent clients: median {concurrent.median() * ms:.1f} ms, "
-        f"p90 {concurrent.p90() * ms:.1f} ms"
-    )
-    print(f"  journeys/s sequential:            {sequential.rate:6.1f}")
-    print(f"  journeys/s {concurrency} concurrent clients:  {concurrent.rate:6.1f}")
-    print(f"  concurrent/sequential:            {concurrent.rate / sequential.rate:6.2f}x")
-    if on_redis:
-        print(f"  Redis/in-process, journey median: {on_redis.median() / sequential.median():6.2f}x")
-    else:
-        print(f"  Redis run skipped: no Redis answered at {REDIS_URL}")
+def _remove_redis_keys(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--journeys", type=int, default=40, help="journeys per run (default 40)")
-    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
-    args = parser.parse_args(argv)
-    began = time.perf_counter()
-    print(f"End-to-end journey benchmark, {datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print("This machine is shared and noisy: absolute figures vary from run to run; ratios are steadier.")
-    print(
-        f"CPUs: {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable); {args.journeys} journeys per run "
-        f"after {WARM_UP_JOURNEYS} warm-up; alice at {IDP_TWO} (headless), matched; a new client per journey"
-    )
-    with tempfile.TemporaryDirectory(prefix="journey-bench-") as tmp:
-        keys_dir, var_dir = Path(tmp) / "keys", Path(tmp) / "var"
+def summary(levels: Sequence[dict]) -> dict:
+    """The headline: each process's CPU ms per journey, the median over the in-process levels."""
+    memory = [level for level in levels if level["store"] == "memory"] or list(levels)
+    names = memory[0]["cpu_ms_per_journey"]
+    return {
+        "cpu_ms_per_journey_median": {
+            name: statistics.median(level["cpu_ms_per_journey"][name] for level in memory) for name in names
+        },
+        "driver_cpu_ms_per_journey_median": statistics.median(level["driver_cpu_ms_per_journey"] for level in memory),
+        "ops_per_journey": memory[0]["ops_per_journey"],
+    }
+
+
+def run_bench(
+    *,
+    journeys: int,
+    levels: Sequence[int],
+    warm_up: int = WARM_UP,
+    idle_seconds: float = IDLE_SECONDS,
+    with_redis: bool = False,
+    quiet: bool = False,
+) -> dict:
+    """Start the federation, measure every level (then the hub on Redis, if asked), stop it; the figures."""
+    say = (lambda *_: None) if quiet else print
+    started = datetime.now(UTC)
+    results: dict = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)),
+            "clock_ticks_per_second": CLOCK_TICKS,
+            "load_average_at_start": os.getloadavg(),
+        },
+        "journey": JOURNEY,
+        "journeys_per_level": journeys,
+        "warm_up_per_level": f"max({warm_up}, concurrency)",
+        "levels": [],
+    }
+    prefix = f"journey-bench-{os.getpid()}-{int(time.time())}:"  # the hub's Redis keys, removed afterwards
+    with tempfile.TemporaryDirectory(prefix="journey-bench-") as tmp, contextlib.ExitStack() as stack:
+        keys_dir, var_dir, counts_dir = Path(tmp) / "keys", Path(tmp) / "var", Path(tmp) / "op-counts"
         generate(keys_dir)
-        with contextlib.redirect_stdout(io.StringIO()):
-            status = matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
-        if status != 0:
-            raise SystemExit(f"importing {RECORDS} failed ({status})")
-        env = {
-            "STUB_IDP_HEADLESS": "1",
-            "HUB_RATE_LIMIT_PER_MINUTE": "0",
-            "HUB_SESSION_KEY": secrets.token_hex(32),
-            "HUB_SECRET": secrets.token_hex(32),
-            "REDIS_URL": "",  # in process first, whatever the caller's environment says
-        }
-        prefix = f"journey-bench-{secrets.token_hex(6)}:"
-        federation = start_federation(keys_dir=keys_dir, var_dir=var_dir, extra_env=env)
-        try:
-            sequential = run(federation, args.journeys)
-            concurrent = run(federation, args.journeys, args.concurrency)
-            on_redis = None
-            if redis_reachable():
+        env = {"HUB_RATE_LIMIT_PER_MINUTE": "0", "REDIS_URL": "", OP_COUNTS_ENV: str(counts_dir)}
+        if with_redis:
+            stack.callback(_remove_redis_keys, prefix)
+        with contextlib.redirect_stdout(io.StringIO()):  # the record import's chatter
+            federation = stack.enter_context(running_federation(var_dir, keys_dir, **env))
+        results["idle_cpu_ms_per_second"] = idle_cpu(federation, idle_seconds)
+        stores = [("memory", levels)]
+        if with_redis:
+            stores.append(("redis", [c for c in levels if c in (1, 16)] or list(levels[:1])))
+        for store, store_levels in stores:
+            if store == "redis":
                 federation.stop("hub")
                 federation.start("hub", extra_env={"REDIS_URL": REDIS_URL, "HUB_REDIS_PREFIX": prefix})
-                on_redis = run(federation, args.journeys)
-        finally:
-            federation.stop_all()
-            if redis_reachable():
-                store = redis.Redis.from_url(REDIS_URL)
-                for key in store.scan_iter(match=prefix + "*"):
-                    store.delete(key)
-    report(sequential, concurrent, on_redis, args.concurrency)
-    print(f"\n  (benchmark took {time.perf_counter() - began:.0f} s)")
+            for concurrency in store_levels:
+                say(f"  measuring {journeys} journeys at concurrency {concurrency} ({store} store)...")
+                level = measure_level(
+                    federation, counts_dir, journeys=journeys, concurrency=concurrency, warm_up=warm_up, store=store
+                )
+                results["levels"].append(level)
+    results["summary"] = summary(results["levels"])
+    results["seconds"] = (datetime.now(UTC) - started).total_seconds()
+    return results
+
+
+def _label(level: dict) -> str:
+    return f"c={level['concurrency']}" + ("" if level["store"] == "memory" else " redis")
+
+
+def table(results: dict) -> str:
+    """The figures as text: CPU per process, throughput, operations, then latency per hop."""
+    levels = results["levels"]
+    heads = [_label(level) for level in levels]
+    width = max(11, *(len(h) + 2 for h in heads))
+    out = io.StringIO()
+
+    def row(label: str, cells: Sequence[str]) -> None:
+        out.write(f"  {label:<52}" + "".join(f"{c:>{width}}" for c in cells) + "\n")
+
+    out.write(f"\nCPU ms per matched journey (/proc utime+stime; {results['journeys_per_level']} journeys per level)\n")
+    row("process", [*heads, "median"])  # over the in-process levels (the Redis ones are shown, not counted)
+    med = results["summary"]["cpu_ms_per_journey_median"]
+    for name in med:
+        row(name, [f"{level['cpu_ms_per_journey'].get(name, 0):.1f}" for level in levels] + [f"{med[name]:.1f}"])
+    driver_median = results["summary"]["driver_cpu_ms_per_journey_median"]
+    driver = [f"{level['driver_cpu_ms_per_journey']:.1f}" for level in levels]
+    row("load driver (this process)", [*driver, f"{driver_median:.1f}"])
+    row("journeys/s", [f"{level['journeys_per_second']:.1f}" for level in levels])
+    idle = results["idle_cpu_ms_per_second"]
+    out.write("  idle CPU ms/s (no journey running): " + ", ".join(f"{n} {v:.1f}" for n, v in idle.items()) + "\n")
+
+    out.write(f"\nOperations per journey ({heads[0]}): signatures, verifications, ... by process\n")
+    ops = levels[0]["ops_per_journey"]
+    out.write(f"  {'process':<24}" + "".join(f"{op:>12}" for op in OPERATIONS) + "\n")
+    for name, counts in ops.items():
+        out.write(f"  {name:<24}" + "".join(f"{counts[op]:12.2f}" for op in OPERATIONS) + "\n")
+    for name, counts in ops.items():
+        pages = {op.split(":", 1)[1]: n for op, n in counts.items() if op.startswith("page_render:")}
+        if pages:
+            out.write(f"  {name} renders: " + ", ".join(f"{t} {n:g}" for t, n in pages.items()) + "\n")
+
+    out.write("\nLatency per hop, ms as the client sees it: p50 / p99\n")
+    row("hop", heads)
+    hops: dict[str, None] = {}
+    for level in levels:
+        hops.update(dict.fromkeys(level["hops"]))
+    for hop in hops:
+        cells = []
+        for level in levels:
+            figures = level["hops"].get(hop)
+            cells.append(f"{figures['p50_ms']:.0f}/{figures['p99_ms']:.0f}" if figures else "-")
+        row(hop[:52], cells)
+    return out.getvalue()
+
+
+def default_json_path(started: str) -> Path:
+    stamp = datetime.fromisoformat(started).strftime("%Y%m%dT%H%M%SZ")
+    return REPO_DIR / "var" / "bench" / f"journey-{stamp}.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--journeys", type=int, help=f"journeys per level (default {DEFAULT_JOURNEYS})")
+    parser.add_argument("--levels", help="concurrency levels, comma-separated (default 1,4,16,50)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_JOURNEYS} journeys at 1 and 4 (a smoke run)")
+    parser.add_argument("--redis", action="store_true", help="then the hub on Redis at concurrency 1 and 16")
+    parser.add_argument("--json", type=Path, help="where to write the figures (default var/bench/journey-<UTC>.json)")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="compare two reports (runs nothing)"
+    )
+    args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(*(load(path) for path in args.compare)))
+        return 0
+    journeys = args.journeys or (QUICK_JOURNEYS if args.quick else DEFAULT_JOURNEYS)
+    try:
+        levels = [int(v) for v in args.levels.split(",")] if args.levels else (QUICK_LEVELS if args.quick else LEVELS)
+    except ValueError:
+        parser.error(f"--levels takes numbers separated by commas, e.g. 1,4,16 (got {args.levels!r})")
+    if journeys < 1 or any(c < 1 for c in levels):
+        parser.error("--journeys and every level must be at least 1")
+    if args.redis and not redis_reachable():
+        parser.error(f"--redis: no Redis answered at {REDIS_URL} (set TEST_REDIS_URL)")
+    print(f"Journey benchmark: {JOURNEY}")
+    print(
+        f"{journeys} journeys per level at concurrency {', '.join(map(str, levels))}; "
+        f"CPUs: {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable), load average {os.getloadavg()[0]:.1f}"
+    )
+    quick = {"warm_up": QUICK_WARM_UP, "idle_seconds": QUICK_IDLE_SECONDS} if args.quick else {}
+    results = run_bench(journeys=journeys, levels=levels, with_redis=args.redis, **quick)
+    print(table(results))
+    path = args.json or default_json_path(results["started"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"  figures written to {path} (benchmark took {results['seconds']:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

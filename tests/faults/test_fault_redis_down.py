@@ -8,6 +8,8 @@ service). That is expected of a Redis without persistence; a production Redis wo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.journey import sign_in, start_at_service
@@ -34,6 +36,10 @@ def test_redis_outage_gives_503_and_the_hub_recovers(federation, private_redis, 
     assert answered.status == 503, (answered.status, answered.heading)
     assert answered.heading == "Sorry, the service is unavailable"
     assert "Try again" in answered.text
+    assert answered.link("Try again") == hub + "/start", "back to the step's page (a GET), never a replayed POST"
+    error_id = answered.doc.xpath("string(//p[@id='error-id'])").rsplit(" ", 1)[-1]
+    assert re.fullmatch(r"[0-9a-f]{16}", error_id), error_id
+    assert f"server error 503: POST /start (error ID {error_id})" in log_text(federation, "hub")
     assert "store unavailable: redis load failed: ConnectionError" in log_text(federation, "hub")
     assert health(hub) == {"status": "degraded", "store": "unavailable"}
 
@@ -42,6 +48,8 @@ def test_redis_outage_gives_503_and_the_hub_recovers(federation, private_redis, 
     rp_page = browser.submit(rp_page, rp_page.form(button="Prove your identity"))
     refused = browser.auto_submit(rp_page)
     assert refused.status == 503 and refused.heading == "Sorry, the service is unavailable"
+    again = refused.form(button="Try again")  # the service's request, posted again by the citizen's click
+    assert again.get("action") == "/SAML2/SSO" and again.xpath(".//input[@name='SAMLRequest']")
     assert federation.processes["hub"].poll() is None, "the hub process must survive the outage"
     assert "Traceback" not in log_text(federation, "hub")
 
@@ -49,6 +57,9 @@ def test_redis_outage_gives_503_and_the_hub_recovers(federation, private_redis, 
     assert health(hub) == {"status": "ok"}
     lost = browser.submit(page, page.form(), {"verified_before": "yes"})
     assert lost.status == 400 and "could not find your session" in lost.heading, lost.heading
+
+    started = browser.submit(refused, again)  # the same AuthnRequest, now taken in
+    assert started.status == 200 and started.url.endswith("/start"), (started.status, started.heading)
 
     signed_in = sign_in(browser, federation, "alice")
     assert "signed in" in signed_in.text.lower(), signed_in.heading

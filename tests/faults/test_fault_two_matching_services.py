@@ -1,5 +1,5 @@
 """Two matching-service processes share one replay cache in Redis (`MATCHING_SERVICE_REDIS_URL`): a query
-one of them answered, replayed to the other, is refused there.
+one of them answered, replayed to the other, is refused there (the same query resent gets the same answer).
 
 Both processes run with the same config and environment (as behind a load balancer at MS_URL), their
 local matcher shared; the hub-signed queries are built as the hub builds them, from the development PKI.
@@ -33,14 +33,20 @@ def harness(federation, keys_dir, process: str) -> Harness:
 
 
 def test_a_query_replayed_to_the_other_process_is_refused(federation, keys_dir):
+    """Another message under an answered query ID is refused by the other process; the very same query
+    (the hub's retry, which a balancer may send to the other process) gets the first process's answer."""
     one, two = harness(federation, keys_dir, "matching_service"), harness(federation, keys_dir, "ms-2")
     assert one.url != two.url
-    alice = users()["alice"]
+    alice, nora = users()["alice"], users()["nora"]
     for first, other, name in ((one, two, "ms-2"), (two, one, "matching_service")):
         query_id, _, body = first.query(alice)
-        answered = first.read_reply(first.ask(body), query_id)
-        assert answered.status.sub_code == c.STATUS_MATCH
-        replayed = other.read_reply(other.ask(body), query_id)
+        answer = first.ask(body)
+        assert first.read_reply(answer, query_id).status.sub_code == c.STATUS_MATCH
+        retried = other.ask(body)
+        assert retried.status_code == 200 and retried.content == answer.content
+        assert f"attribute query '{query_id}': a retry, answered as before" in log_text(federation, name)
+        _, _, forged = first.query(nora, query_id=query_id)
+        replayed = other.read_reply(other.ask(forged), query_id)
         assert replayed.status.code == c.STATUS_REQUESTER and replayed.status.message == "replayed-query"
         assert replayed.encrypted_assertions == ()
         assert "attribute query refused: replayed-query" in log_text(federation, name)

@@ -245,8 +245,31 @@ def test_post_binding_attack(federation, forge, hub_log, attack):
 
 
 def test_request_id_reused(federation, forge, hub_log):
+    """Another message with an ID seen before is refused (here: the same request with other RelayState)."""
     request = xmlsecurity.to_bytes(forge_authn_request(forge))
     assert_accepted(post_request(federation, forge, request))
+    watch = hub_log()
+    assert_refused(post_request(federation, forge, request, relay_state="state-2"), watch, "request-id-replayed")
+
+
+def test_the_same_request_again_is_a_retry_only_until_its_journey_begins(federation, forge, hub_log):
+    """The very same form posted again (the hub died before the browser got its session; a double submit)
+    starts the journey afresh, and the session it started first stops working; once a company is chosen,
+    the same form is refused from any browser."""
+    request = xmlsecurity.to_bytes(forge_authn_request(forge))
+    citizen = BrowserClient()
+    data = {"SAMLRequest": encode_post(request), "RelayState": "state-1"}
+    rp_page = federation.urls["RP_URL"] + "/"
+    first = citizen.post(forge.hub_sso_url, data, from_url=rp_page)
+    assert_accepted(first)
+    first_session = citizen.http.cookies.get("hub_session")
+    again = citizen.post(forge.hub_sso_url, data, from_url=rp_page)
+    assert_accepted(again)
+    assert citizen.http.cookies.get("hub_session") != first_session, "a new session: the first one is deleted"
+    stale = BrowserClient()
+    stale.http.cookies.set("hub_session", first_session, domain=forge.hub_sso_url.split("/")[2].split(":")[0])
+    assert stale.get(federation.url("hub") + "/start").status != 200 or "start" not in stale.history[-1].url
+    choose(citizen, again, "Stub IDP Two")  # the journey is under way
     watch = hub_log()
     assert_refused(post_request(federation, forge, request), watch, "request-id-replayed")
 

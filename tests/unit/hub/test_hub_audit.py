@@ -47,8 +47,10 @@ def lines(stream: io.StringIO) -> list[dict]:
 
 
 # Beyond the architecture's list: the citizen declined to share their details with the service (the
-# release page), a drop-out at the journey's last step that the completion reports must see.
-OWN_EVENTS = frozenset({"release_declined"})
+# release page), a drop-out at the journey's last step that the completion reports must see; the hub
+# answered the service (with the status it was sent), the completion reports' last stage; the journey
+# moved to another device (after the first device confirmed), which fraud monitoring may want to watch.
+OWN_EVENTS = frozenset({"release_declined", "returned_to_service", "journey_moved"})
 
 
 def test_event_names_are_exactly_the_architectures_and_ours():

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from prometheus_client import REGISTRY
 
 from federation.runtime import Runtime
 from hub.app import create_app
@@ -192,8 +193,10 @@ def test_app_refuses_a_client_over_the_limit_with_429(federation_config, keys_di
     caplog.set_level(logging.INFO)
     statuses = [client.post("/SAML2/SSO", data={"SAMLRequest": "not saml"}).status_code for _ in range(3)]
     assert statuses == [400, 400, 400]  # refused as bad requests, but counted
+    counted = REGISTRY.get_sample_value("hub_rate_limited_total", {"endpoint": "sso.single_sign_on"}) or 0
     limited = client.post("/SAML2/SSO", data={"SAMLRequest": "not saml"})
     assert limited.status_code == 429
+    assert REGISTRY.get_sample_value("hub_rate_limited_total", {"endpoint": "sso.single_sign_on"}) == counted + 1
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert "Sorry, there have been too many attempts" in limited.get_data(as_text=True)
     assert "Content-Security-Policy" in limited.headers

@@ -114,10 +114,21 @@ def test_two_attribute_queries_in_one_soap_body_are_refused(ms, test_users):
     assert http.status_code == 500 and _fault_reason(http) == "soap-body"
 
 
-def test_replayed_query_is_refused(ms, test_users):
+def test_the_hubs_retry_of_the_same_query_gets_the_same_answer(ms, test_users):
+    """The hub resends a query whose answer it never got, byte for byte: the answer is the first one."""
+    query_id, _, body = ms.query(test_users["alice"])
+    first = ms.ask(body)
+    assert ms.read_reply(first, query_id).status.sub_code == c.STATUS_MATCH
+    again = ms.ask(body)
+    assert again.status_code == 200 and again.content == first.content, "the very answer, not a new decision"
+    assert ms.read_reply(again, query_id).status.sub_code == c.STATUS_MATCH
+
+
+def test_another_query_reusing_an_answered_id_is_refused(ms, test_users):
     query_id, _, body = ms.query(test_users["alice"])
     assert ms.read_reply(ms.ask(body), query_id).status.sub_code == c.STATUS_MATCH
-    replay = ms.read_reply(ms.ask(body), query_id)
+    _, _, other = ms.query(test_users["nora"], query_id=query_id)  # hub-signed, but another message
+    replay = ms.read_reply(ms.ask(other), query_id)
     assert replay.status.code == c.STATUS_REQUESTER and replay.status.message == "replayed-query"
     assert replay.encrypted_assertions == ()
 
@@ -243,6 +254,17 @@ def test_account_creation_returns_the_requested_attributes(ms, test_users):
     # the account now exists: the same citizen matches at cycle 0
     query_id, _, body = ms.query(nora)
     assert ms.read_reply(ms.ask(body), query_id).status.sub_code == c.STATUS_MATCH
+
+
+def test_a_retried_account_creation_query_creates_one_account_and_answers_created(ms, test_users):
+    nora = test_users["nora"]
+    query_id, rp_request_id, body = ms.query(nora, account_creation=True, requested=REQUESTED)
+    first = ms.ask(body, account_creation=True)
+    again = ms.ask(body, account_creation=True)
+    assert again.content == first.content
+    reply = ms.read_reply(again, query_id)
+    assert reply.status.sub_code == c.STATUS_CREATED
+    assert ms.rp_reads(reply, rp_request_id).name_id == _expected_hashed_pid(ms, "nora")
 
 
 def test_account_creation_twice_is_a_create_failure(ms, test_users):

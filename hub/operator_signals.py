@@ -1,0 +1,105 @@
+"""The signals the operator's listener computes when it is scraped, beside the counts of the hub processes.
+
+- `hub_certificate_expiry_days{entity, certificate}`: days until each certificate of the federation
+  configuration expires (hub, companies, services, matching services, the metadata signer and its root),
+  negative once expired;
+- `hub_metadata_age_seconds`: seconds since the federation metadata the hub serves was signed (from the
+  newest `hub_metadata_signed_timestamp_seconds` of the hub processes; absent until one has served it);
+- `federation_metadata_age_seconds{service}`: seconds since each party (stub IDPs, example service, matching
+  service) last loaded a good copy of the metadata, from the processes that share the metrics folder;
+- `hub_journeys_in_progress`: journeys started and not ended or expired: the hub's session keys in Redis,
+  counted with SCAN (a cursor walk, never KEYS, so Redis keeps serving; about a millisecond per thousand
+  keys); absent with an in-process store, which no other process can see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from federation.config import FederationConfig, expiring_certificates
+
+_EVERYTHING = timedelta(days=365 * 1000)
+
+
+class CertificateExpiry(Collector):
+    def __init__(self, config: FederationConfig, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._config = config
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._now()
+        family = GaugeMetricFamily(
+            "hub_certificate_expiry_days",
+            "Days until a certificate of the federation configuration expires (negative: expired).",
+            labels=("entity", "certificate"),
+        )
+        for entity, cert in expiring_certificates(self._config, within=_EVERYTHING, now=now):
+            days = (cert.not_after - now).total_seconds() / 86400
+            family.add_metric((entity, cert.path.name), round(days, 3))
+        yield family
+
+
+def metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`hub_metadata_age_seconds` from the hub processes' signing times, or None if none has signed yet."""
+    signed = [
+        sample.value
+        for family in families
+        if family.name == "hub_metadata_signed_timestamp_seconds"
+        for sample in family.samples
+        if sample.value > 0
+    ]
+    if not signed:
+        return None
+    family = GaugeMetricFamily(
+        "hub_metadata_age_seconds", "Seconds since the federation metadata the hub serves was signed."
+    )
+    family.add_metric((), max(0.0, (now or time.time()) - max(signed)))
+    return family
+
+
+def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`federation_metadata_age_seconds{service}`: since each party's processes last loaded the metadata."""
+    newest: dict[str, float] = {}
+    for family in families:
+        if family.name == "federation_metadata_refreshed_timestamp_seconds":
+            for sample in family.samples:
+                service = sample.labels.get("service", "")
+                if sample.value > 0:
+                    newest[service] = max(newest.get(service, 0.0), sample.value)
+    if not newest:
+        return None
+    family = GaugeMetricFamily(
+        "federation_metadata_age_seconds",
+        "Seconds since a party (its processes that share the metrics folder) last loaded the federation metadata.",
+        labels=("service",),
+    )
+    moment = now or time.time()
+    for service, signed in sorted(newest.items()):
+        family.add_metric((service,), max(0.0, moment - signed))
+    return family
+
+
+class JourneysInProgress(Collector):
+    """The count of live sessions in Redis (they expire with the session lifetime, so abandoned ones go too)."""
+
+    def __init__(self, client, key_prefix: str) -> None:
+        self._client = client
+        self._pattern = f"{key_prefix}session:*"
+
+    def collect(self) -> Iterator[Metric]:
+        import redis
+
+        try:
+            count = sum(1 for _ in self._client.scan_iter(match=self._pattern, count=1000))
+        except redis.RedisError:
+            return  # the store is down: /healthz says so; no number is better than a wrong one
+        family = GaugeMetricFamily(
+            "hub_journeys_in_progress", "Journeys started and not ended or expired (sessions in the shared store)."
+        )
+        family.add_metric((), count)
+        yield family

@@ -1,0 +1,80 @@
+"""`make profile SERVICE=hub N=200`: one service under cProfile (federation.profiling) over N matched journeys.
+
+The federation starts with that one service profiled; after a few warm-up journeys the profile is reset
+(SIGUSR2), the journeys run, and SIGUSR1 has the service write its statistics. The result lands in
+var/profile/: `<service>-<UTC>.prof` (for pstats, snakeviz, ...) and `<service>-<UTC>.txt` (the top 40
+functions by cumulative time and by own time). Profiling slows Python code more than C: for CPU figures
+use `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from federation.launcher import ORDER
+from federation.profiling import ENV_DIR, ENV_SERVICE
+from federation.runtime import REPO_DIR
+from keys.generate import generate
+from tests.bench.journeys import run_journeys
+from tests.support.federation_under_test import running_federation
+
+WARM_UP = 5
+
+
+def wait_for(path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the profiled service wrote no {path.name} within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def profile(service: str, journeys: int, concurrency: int, out_dir: Path) -> tuple[Path, Path]:
+    """Profile `service` over `journeys` journeys; returns the .prof and .txt paths written in `out_dir`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    with tempfile.TemporaryDirectory(prefix="profile-") as tmp:
+        keys_dir, var_dir, prof_dir = Path(tmp) / "keys", Path(tmp) / "var", Path(tmp) / "profile"
+        generate(keys_dir)
+        env = {"HUB_RATE_LIMIT_PER_MINUTE": "0", "REDIS_URL": "", ENV_SERVICE: service, ENV_DIR: str(prof_dir)}
+        with contextlib.redirect_stdout(io.StringIO()), running_federation(var_dir, keys_dir, **env) as federation:
+            run_journeys(federation, WARM_UP, 1)
+            pid = federation.processes[service].pid
+            os.kill(pid, signal.SIGUSR2)  # forget start-up and warm-up
+            time.sleep(0.2)
+            run_journeys(federation, journeys, concurrency)
+            os.kill(pid, signal.SIGUSR1)
+            wait_for(prof_dir / f"{service}.txt", timeout=120)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            prof = shutil.copy(prof_dir / f"{service}.prof", out_dir / f"{service}-{stamp}.prof")
+            text = shutil.copy(prof_dir / f"{service}.txt", out_dir / f"{service}-{stamp}.txt")
+    return Path(prof), Path(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service", default="hub", choices=ORDER, help="the service to profile (default hub)")
+    parser.add_argument("--journeys", type=int, default=200, help="matched journeys profiled (default 200)")
+    parser.add_argument("--concurrency", type=int, default=1, help="journeys at once (default 1)")
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "var" / "profile", help="default var/profile")
+    args = parser.parse_args(argv)
+    if args.journeys < 1 or args.concurrency < 1:
+        parser.error("--journeys and --concurrency must be at least 1")
+    print(f"Profiling {args.service} over {args.journeys} matched journeys ({args.concurrency} at once)...")
+    prof, text = profile(args.service, args.journeys, args.concurrency, args.out)
+    print(text.read_text(encoding="utf-8"))
+    print(f"written: {prof}\n         {text}\n(read the .prof with: python -m pstats {prof})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
