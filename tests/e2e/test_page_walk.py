@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import lxml.html
 import pytest
@@ -235,7 +236,9 @@ def submit(page: Page) -> None:
 
 def start_journey(tab: Tab, urls: Urls) -> None:
     tab.open(urls.rp + "/", "the service")
-    tab.then(lambda p: p.click("#start"), r"/start$", "the hub's first page")
+    tab.then(lambda p: p.click("#start"), r"/start$|/continue-with-company$", "the hub's first page")
+    if tab.page.url.endswith("/continue-with-company"):  # this browser's company paused its registration
+        tab.then(lambda p: p.click("#choose-another"), r"/start$", "the hub's first page, choosing again")
 
 
 def more_time(tab: Tab) -> None:
@@ -411,6 +414,9 @@ def walk_over_http(federation, urls: Urls, lang: str, findings: Findings) -> Non
         for username, outcome in (("alice", "pending"), ("lee", "success"), ("alice", "requester-error")):
             page = client.get(urls.rp + "/")
             page = client.auto_submit(client.submit(page, page.form(button="")))
+            if page.url.endswith("/continue-with-company"):  # the company that paused is remembered
+                page = check(page, "hub: continue with the company that paused")
+                page = client.get(urljoin(page.url, page.doc.get_element_by_id("choose-another").get("href")))
             page = client.submit(page, page.form(), {"verified_before": "yes"})
             page = client.submit(page, page.form(action="/choose-a-certified-company"), {"entity_id": IDP_ENTITY[IDP]})
             page = client.auto_submit(page, action_suffix="/headless", extra={"username": username, "outcome": outcome})
