@@ -9,8 +9,9 @@ Every page is checked for what a citizen must never meet:
 - a server error (5xx), on the page or on any hop of the way to it.
 
 All failures are collected and reported together. One federation (this module's own, with a short
-session lifetime so that the time-out page can be reached) and one browser serve the whole walk, which
-takes about a minute.
+session lifetime so that the time-out page can be reached) and one browser serve the whole walk; it prints
+how many pages it checked, its wall time and this process's CPU time (about 225 pages, 100 s and 8 s CPU on
+two cores shared with a load average of 25; time is reported, never asserted).
 """
 
 from __future__ import annotations
