@@ -7,6 +7,8 @@
     outcome = client.handle_response(form["SAMLResponse"], expected_request_id=request_id_of_the_attempt)
     if outcome.scenario.is_verified:
         outcome.identifier, outcome.level_of_assurance, outcome.attributes
+    else:
+        outcome.return_code, outcome.offer                    # why not, and what to offer next
 
 It reads both profiles a service can receive (docs/saml-profiles.md), chosen by the service's
 `saml_profile` in the federation config: `verify` (the matching service's assertion, or the identity
@@ -19,6 +21,17 @@ from federation.saml.standard import ReleasedAttribute
 from hub_client.client import HubClient
 from hub_client.errors import HubResponseError
 from hub_client.outcome import Outcome, Scenario
+from hub_client.return_codes import Offer, ReturnCode
 from hub_client.sign_in import SamlPost, new_relay_state
 
-__all__ = ["HubClient", "HubResponseError", "Outcome", "ReleasedAttribute", "SamlPost", "Scenario", "new_relay_state"]
+__all__ = [
+    "HubClient",
+    "HubResponseError",
+    "Offer",
+    "Outcome",
+    "ReleasedAttribute",
+    "ReturnCode",
+    "SamlPost",
+    "Scenario",
+    "new_relay_state",
+]

@@ -13,6 +13,11 @@ error: the service shows the citizen what to do next. Hub status -> scenario, th
     Responder with any other second-level code  AUTHENTICATION_FAILED: the hub could not give an identity
                                                 and the citizen's next step is the same (try again or use
                                                 another way); `Outcome.status` keeps the codes for logs.
+
+A failure also carries the hub's return code (`Outcome.return_code`) and what to offer the citizen next
+(`Outcome.offer`), read from the StatusMessage (`hub_client.return_codes`). The scenario says whether the
+citizen is signed in; the return code says why not, in the words of the hub's own page: word the service's
+page from the code when there is one (docs/integration-guide.md, "Telling the citizen what happened").
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from federation.loa import LevelOfAssurance
 from federation.saml import Attribute, MatchingDataset, Status
 from federation.saml import constants as c
 from federation.saml.standard import ReleasedAttribute
+from hub_client.return_codes import Offer, ReturnCode, parse_status_message
 
 __all__ = ["Outcome", "Scenario", "scenario_for_failure"]
 
@@ -66,6 +72,16 @@ class Outcome:
     attributes: tuple[ReleasedAttribute, ...] = field(default=(), repr=False)
     account_creation_attributes: tuple[Attribute, ...] = field(default=(), repr=False)
     matching_dataset: MatchingDataset | None = field(default=None, repr=False)
+
+    @property
+    def return_code(self) -> ReturnCode | None:
+        """Why the citizen is not signed in (None on a success, or from a hub that sent no code)."""
+        return None if self.scenario.is_verified else parse_status_message(self.status.message)[0]
+
+    @property
+    def offer(self) -> Offer | None:
+        """What to offer the citizen next (None on a success, or from a hub that sent none)."""
+        return None if self.scenario.is_verified else parse_status_message(self.status.message)[1]
 
     def attribute(self, name: str) -> ReleasedAttribute | None:
         """The released attribute `name` (e.g. "surname"), or None when the hub did not send it."""

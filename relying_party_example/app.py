@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ from relying_party_example.store import MemoryStore, Store, StoreUnavailable, st
 # relying-party names in the federation config
 SERVICES = ("test-rp", "test-rp-non-matching", "test-rp-new-accounts", "test-rp-standard")
 KEYS_NAME = "test-rp"  # <keys_dir>/test-rp-signing.key etc.
+# The hub answers a journey that timed out (NoAuthnContext, `session_expired`) for this long after its end,
+# so an attempt is kept as long: the citizen who returns from the hub's time-out page gets the page that
+# says their session ended, not "we could not find your sign-in attempt".
+HUB_TIMED_OUT_SESSION_KEPT = timedelta(minutes=15)
 MAX_FORM_BYTES = 1024 * 1024  # a base64 SAMLResponse of the largest message we accept, and some
 
 log = logging.getLogger("relying_party_example")
@@ -127,7 +132,8 @@ def create_app(
         ),
     )
     app.jinja_env.globals["csrf_token"] = views.csrf_token
-    sign_ins = SignIns(sessions.store, int((config.session_lifetime + config.clock_skew).total_seconds()))
+    attempt_ttl = config.session_lifetime + config.clock_skew + HUB_TIMED_OUT_SESSION_KEPT
+    sign_ins = SignIns(sessions.store, int(attempt_ttl.total_seconds()))
     for service in services:
         app.register_blueprint(views.service_blueprint(service, sign_ins))
     if config.oidc_clients:  # the fourth kind of service: OpenID Connect, with authlib's client

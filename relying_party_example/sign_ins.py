@@ -6,7 +6,8 @@ ACS does what a careful hub does with its identity providers' answers:
 
 1. `/start` records the attempt under its request ID: the RelayState sent with it and which browser
    session started it (`BrowserSession.ref`, a digest of the session ID), for as long as a hub session
-   lasts (the federation's session lifetime and clock skew);
+   lasts and the hub still answers it once timed out (the federation's session lifetime, clock skew, and
+   the 15 minutes the hub keeps a timed-out session);
 2. the ACS finds the attempt by the Response's InResponseTo and takes it (one answer per attempt,
    whatever happens next), checks the RelayState, verifies the signed Response with the client library,
    and parks what it says under a fresh one-time key (`ANSWER_TTL_SECONDS`); it answers 303 to a GET of
@@ -19,8 +20,9 @@ So a Response POSTed from a browser that did not start the attempt (an attacker'
 the citizen's browser, or the citizen's Response carried to another browser) is never applied. The key is
 single use and taken before any page is rendered, so it is worthless once seen (history, a Referer; the
 service sends Referrer-Policy: same-origin, so no other site is sent one anyway). What is kept of the
-answer (`result_of`): the scenario, the citizen's identifier at the service, the level and, for a
-`standard` service, the attributes it listed in its config, for the signed-in page; never the verify
+answer (`result_of`): the scenario (and, when not signed in, the hub's return code and offer), the
+citizen's identifier at the service, the level and, for a `standard` service, the attributes it listed in
+its config, for the signed-in page; never the verify
 profile's matching dataset or account-creation attributes, which this example does not use. The session
 holding them lives server-side only and ends at sign-out or after the session lifetime.
 """
@@ -59,9 +61,11 @@ class Answer:
 
 def result_of(outcome: Outcome) -> dict[str, Any]:
     """What the session keeps of the hub's answer (JSON: the store's values are JSON objects)."""
-    level = outcome.level_of_assurance
+    level, code, offer = outcome.level_of_assurance, outcome.return_code, outcome.offer
     return {
         "scenario": outcome.scenario.value,
+        "return_code": code.value if code else None,  # why not signed in: the page is worded from it
+        "offer": offer.value if offer else None,
         "identifier": outcome.identifier,
         "level": level.name if level else None,
         "attributes": [

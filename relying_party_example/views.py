@@ -22,7 +22,7 @@ from federation import server_errors
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import current_language, translate
-from hub_client import HubClient, HubResponseError, Scenario, new_relay_state
+from hub_client import HubClient, HubResponseError, ReturnCode, Scenario, new_relay_state
 from relying_party_example.browser_session import current, sessions_of_app
 from relying_party_example.sign_ins import SignIns, result_of
 
@@ -47,6 +47,14 @@ def csrf_token() -> str:
 
 def _csrf_ok() -> bool:
     return sessions_of_app().csrf_valid(current(), request.form.get("csrf_token", ""))
+
+
+def _known_code(value: str | None) -> str | None:
+    """A return code the service has wording for (every `ReturnCode`), else None: the scenario's wording."""
+    try:
+        return ReturnCode(value).value if value else None
+    except ValueError:
+        return None
 
 
 def problem(name: str, status: int, *, relying_party: RelyingParty | None = None, home_url: str = "/"):
@@ -122,11 +130,12 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
             return refuse(f"metadata-{exc.reason}", "unavailable", 503)
         level = outcome.level_of_assurance
         log.info(
-            "sign-in outcome service=%s request_id=%s response_id=%s scenario=%s loa=%s",
+            "sign-in outcome service=%s request_id=%s response_id=%s scenario=%s return_code=%s loa=%s",
             rp.name,
             attempt.request_id,
             outcome.response_id,
             outcome.scenario.name,
+            outcome.return_code.value if outcome.return_code else "-",
             level.name if level else "-",
         )
         key = sign_ins.park(rp.name, attempt, result_of(outcome))
@@ -155,6 +164,9 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
             "relying_party/result.html",
             rp=rp,
             scenario=result["scenario"],
+            return_code=_known_code(result.get("return_code")),
+            offer=result.get("offer"),
+            home_url=url_for(".home"),
             identifier=result.get("identifier"),
             level=result["level"],
             attributes=result.get("attributes", []),

@@ -205,6 +205,7 @@ def create_app(
         return token
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["hub_home_url"] = config.hub.base_url + "/"  # the way on from a page with no next step
 
     def check_csrf() -> None:
         expected = session.get(SESSION_CSRF)

@@ -39,7 +39,11 @@ def build_verify_response(services: HubServices, session: Session, outcome: RpOu
         if not assertions:
             outcome = RpOutcome.AUTHN_FAILED
     status = STATUSES[outcome]
-    code = return_codes.return_code(session.state, session.problem) if outcome is not RpOutcome.SUCCESS else None
+    code = None
+    if outcome is not RpOutcome.SUCCESS:
+        code = return_codes.return_code(session.state, session.problem)
+        if code is None and outcome is RpOutcome.NO_AUTHN_CONTEXT:  # a success the citizen declined to share
+            code = return_codes.CANCELLED  # as an OpenID Connect client is told
     if code is not None:  # the structured return code, as a documented extension (docs/saml-profiles.md)
         status = replace(status, message=status_message(code))
     response = build_response(

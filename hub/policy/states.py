@@ -695,7 +695,8 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
 def transition(session: Session, event: Event, now: datetime) -> Session:
     """Apply `event` to `session` at `now`; a new Session, or InvalidTransition (SessionExpired if late)."""
     event_type = event.type
-    if event_type is not _E.TIMED_OUT and session.is_expired(now):
+    late = event_type is _E.TIMED_OUT or (session.state is _S.TIMEOUT and event_type is _E.TIMEOUT_AUDITED)
+    if not late and session.is_expired(now):  # a time-out, and its audit, come after the expiry by nature
         raise SessionExpired(session.state, event_type)
     target = TRANSITIONS.get((session.state, event_type))
     if target is None:

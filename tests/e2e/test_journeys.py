@@ -94,7 +94,7 @@ def test_level1_returned_to_a_level2_service_is_refused(federation, browser, var
     assert "higher level" in page.heading, page.heading
     page = return_to_service(browser, page)
     assert "signed in" not in page.text.lower()
-    assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
+    assert "needs a higher level of identity check" in page.heading, page.heading  # as the hub's page said
     assert any(e["event"] == "idp_authn_failed" and "loa" in json.dumps(e) for e in audit_events(var_dir))
 
 
@@ -115,10 +115,10 @@ def test_matching_service_down(federation, browser):
 @pytest.mark.parametrize(
     "outcome,hub_heading,service_heading",
     [
-        ("pending", "You have not finished proving your identity", "You did not finish proving your identity"),
-        ("uplift-failed", "could not prove your identity", "Your identity could not be proved"),
-        ("requester-error", "Sorry, there was a problem with", "Sorry, there is a problem with the service"),
-        ("fraud-DF01", "You cannot prove your identity online", "Your identity could not be proved"),
+        ("pending", "You have not finished proving your identity", "You have not finished proving your identity"),
+        ("uplift-failed", "could not prove your identity", "could not prove your identity"),
+        ("requester-error", "Sorry, there was a problem with", "Sorry, there was a problem with the certified company"),
+        ("fraud-DF01", "You cannot prove your identity online", "You cannot prove your identity online"),
     ],
 )
 def test_every_idp_failure_has_a_page_and_a_status_for_the_service(

@@ -61,5 +61,5 @@ def test_a_failed_sign_in_reaches_the_standard_service_as_a_status(federation, b
     page = choose(browser, page, IDP_TWO)
     page = at_idp_headless(browser, page, "alice", outcome="authn-failed")
     page = return_to_service(browser, page)
-    assert page.url.endswith("/standard/signed-in") and "Your identity could not be proved" in page.heading
+    assert page.url.endswith("/standard/signed-in") and "could not prove your identity" in page.heading
     assert page.doc.get_element_by_id("outcome-authentication_failed") is not None

@@ -157,8 +157,9 @@ def test_faulty_matching_service_gives_502_and_an_error_to_the_service(federatio
         log_before:
     ][-2000:]
     page = return_to_service(browser, page)  # the hub's Responder status reaches the service
-    assert 'id="outcome-authentication_failed"' in page.text, page.heading
-    assert page.heading == "Your identity could not be proved"
+    assert 'id="outcome-authentication_failed"' in page.text, page.heading  # the status: AuthnFailed
+    assert 'data-return-code="matching_unavailable"' in page.text  # the return code: why, as the hub said
+    assert "could not check your records" in page.heading
 
 
 # --- one query in flight per journey -------------------------------------------------------------------------

@@ -724,7 +724,7 @@ def test_level_1_returned_when_level_2_is_needed(forge, awaiting, hub_log):
     assert "idp response refused: level-of-assurance below-minimum" in watch.wait_for("level-of-assurance")
     page = return_to_service(awaiting.browser, page)
     assert "signed in" not in page.text.lower()
-    assert "authentication failed" in page.text.lower() or "could not prove" in page.text.lower(), page.heading
+    assert "needs a higher level of identity check" in page.heading, page.heading  # as the hub's page said
 
 
 def test_level_3_from_an_idp_certified_for_level_2(forge, awaiting, hub_log):

@@ -360,10 +360,19 @@ def test_check_timeout_moves_every_state_to_timeout_and_drops_personal_data(stat
     assert outcome_for_rp(timed_out.state) is RpOutcome.NO_AUTHN_CONTEXT
 
 
+def test_a_timed_out_session_is_audited_after_its_expiry():
+    """The time-out page records the time-out once, always after the session expired."""
+    timed_out = check_timeout(session_in(State.IDP_SELECTED), NOW + timedelta(days=1))
+    audited = transition(timed_out, sample_event(EventType.TIMEOUT_AUDITED), NOW + timedelta(days=1))
+    assert audited.state is State.TIMEOUT and audited.timeout_audited
+
+
 def test_timeout_is_terminal():
     timed_out = check_timeout(session_in(State.IDP_SELECTED), NOW + timedelta(days=1))
     assert check_timeout(timed_out, NOW + timedelta(days=2)) is timed_out
     for event_type in EventType:
+        if event_type is EventType.TIMEOUT_AUDITED:  # recorded once, and the session stays timed out
+            continue
         with pytest.raises(InvalidTransition):
             transition(timed_out, sample_event(event_type), NOW + timedelta(days=2))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -147,6 +148,56 @@ def test_unsuccessful_outcomes_say_what_to_do_next(client, fed, status, outcome,
     assert 'id="start-again"' in page  # what to do next
     assert "Other ways to prove your identity" in page
     assert 'id="identifier"' not in page
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "heading", "next_step"),
+    [
+        (
+            Status(c.STATUS_RESPONDER, c.STATUS_AUTHN_FAILED),
+            "fraud_suspected",
+            "cannot prove your identity online",
+            None,
+        ),
+        (
+            Status(c.STATUS_RESPONDER, c.STATUS_AUTHN_FAILED),
+            "matching_unavailable",
+            "could not check your records",
+            "Try again",
+        ),
+        (
+            Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT),
+            "session_expired",
+            "Your session has ended",
+            "Start again",
+        ),
+        (
+            Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT),
+            "details_not_given",
+            "could not find your records",
+            "Start again",
+        ),
+        (Status(c.STATUS_REQUESTER), "request_refused", "problem with the certified company", "Try again"),
+    ],
+)
+def test_the_page_is_worded_from_the_return_code(client, fed, status, code, heading, next_step):
+    sign_in = start_sign_in(client)
+    status = dataclasses.replace(status, message=f"return-code={code} offer=try_again")
+    saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, status=status)
+    page = signed_in_page(client, post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state))
+    assert f'data-return-code="{code}"' in page and heading in page
+    if next_step:
+        assert 'id="start-again"' in page and next_step in page
+    else:  # the hub says not to send them round again: a way back to the start, and the other ways
+        assert 'id="start-again"' not in page and 'id="go-to-start"' in page
+
+
+def test_an_unknown_return_code_is_worded_from_the_status(client, fed):
+    sign_in = start_sign_in(client)
+    status = Status(c.STATUS_RESPONDER, c.STATUS_NO_AUTHN_CONTEXT, message="return-code=from_the_future offer=x")
+    saml = hub_response(fed, fed.matching_rp, in_response_to=sign_in.request_id, status=status)
+    page = signed_in_page(client, post_to_acs(client, "/SAML2/SSO/POST", saml, sign_in.relay_state))
+    assert 'id="outcome-cancellation"' in page and "data-return-code" not in page and 'id="start-again"' in page
 
 
 def test_non_matching_identity_verified(client, fed):

@@ -30,7 +30,8 @@ from federation.saml import (
 )
 from federation.saml import constants as c
 from federation.saml.standard import pairwise_id
-from hub_client import HubClient, HubResponseError, Scenario
+from hub_client import HubClient, HubResponseError, Offer, ReturnCode, Scenario
+from hub_client.return_codes import parse_status_message
 
 
 @pytest.fixture
@@ -133,6 +134,43 @@ def test_hub_status_to_scenario(matching, fed, status, scenario):
     assert not outcome.scenario.is_verified
     assert outcome.identifier is None and outcome.level_of_assurance is None
     assert outcome.status == status
+
+
+def test_the_return_code_and_offer_come_from_the_status_message(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    status = Status(c.STATUS_RESPONDER, c.STATUS_AUTHN_FAILED, message="return-code=fraud_suspected offer=other_ways")
+    outcome = matching.handle_response(
+        hub_response(fed, fed.matching_rp, in_response_to=request_id, status=status), expected_request_id=request_id
+    )
+    assert outcome.scenario is Scenario.AUTHENTICATION_FAILED  # the status says "not signed in"
+    assert outcome.return_code is ReturnCode.FRAUD_SUSPECTED and outcome.offer is Offer.OTHER_WAYS  # and why
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "offer"),
+    [
+        ("return-code=no_match offer=other_ways", ReturnCode.NO_MATCH, Offer.OTHER_WAYS),
+        (" return-code=session_expired offer=try_again\n", ReturnCode.SESSION_EXPIRED, Offer.TRY_AGAIN),
+        ("return-code=something_new offer=try_again", None, Offer.TRY_AGAIN),  # a newer hub's code
+        ("no code here", None, None),
+        ("return-code=no_match", None, None),
+        ("return-code=no_match offer=other_ways and more", None, None),
+        (None, None, None),
+    ],
+)
+def test_parse_status_message(message, code, offer):
+    assert parse_status_message(message) == (code, offer)
+
+
+def test_the_client_knows_every_code_and_offer_the_hub_sends():
+    from hub.policy import return_codes
+
+    assert {code.code for code in return_codes.ALL} == {code.value for code in ReturnCode}
+    assert {offer.value for offer in return_codes.Offer} == {offer.value for offer in Offer}
+    for code in return_codes.ALL:  # the hub's StatusMessage reads back as the same code and offer
+        from hub.frontends.saml_verify import status_message
+
+        assert parse_status_message(status_message(code)) == (ReturnCode(code.code), Offer(code.offer.value))
 
 
 def test_success_match_gives_hashed_pid_and_loa(matching, fed):
