@@ -148,7 +148,7 @@ class Federation:
                     + self.log_path(service).read_text(errors="replace")[-3000:]
                 )
             try:
-                if requests.get(url, timeout=1).status_code == 200:
+                if _healthy_and_ready(requests.get(url, timeout=1)):
                     return
             except requests.RequestException:
                 pass
@@ -179,6 +179,16 @@ class Federation:
             self.stop(service)
 
 
+def _healthy_and_ready(response: requests.Response) -> bool:
+    """200, and the federation metadata loaded if the party reads it (`"metadata": "loading"` until then)."""
+    if response.status_code != 200:
+        return False
+    try:
+        return response.json().get("metadata") != "loading"
+    except ValueError:
+        return True
+
+
 def start_federation(
     *,
     ports: Mapping[str, int] | None = None,
@@ -186,7 +196,7 @@ def start_federation(
     var_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> Federation:
-    """Start all five processes and wait until each answers its health check."""
+    """Start all five processes and wait until each answers its health check with its metadata loaded."""
     ports = dict(ports or {name: free_port() for name in ORDER})
     var_dir = Path(var_dir or REPO_DIR / "var")
     log_dir = var_dir / "log"
