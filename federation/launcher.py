@@ -136,7 +136,7 @@ class Federation:
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
             )  # fmt: skip
 
-    def wait_healthy(self, service: str, timeout: float = 30.0) -> None:
+    def wait_healthy(self, service: str, timeout: float = 60.0) -> None:
         kind = self.extras[service][0] if service in self.extras else service
         url = self.url(service).replace("localhost", "127.0.0.1") + HEALTH_PATHS[kind]
         deadline = time.monotonic() + timeout
