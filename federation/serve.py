@@ -15,7 +15,8 @@ file, entity and field (exit status 2), instead of a traceback. Each worker buil
 a mistake reports it to the supervisor, which prints it and exits 2.
 
 X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped otherwise
-(federation/proxy_headers.py).
+(federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
+kept out of the request's (federation/wsgi_environ.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from federation.config import ConfigError
 from federation.credentials import CredentialError
 from federation.proxy_headers import TrustedProxyHeaders
 from federation.runtime import Runtime, load_runtime
+from federation.wsgi_environ import ServerNeutralEnviron
 
 SERVICES = {
     "hub": "hub.app",
@@ -50,10 +52,10 @@ log = logging.getLogger(__name__)
 
 
 def build_app(service: str, runtime: Runtime | None = None) -> Any:
-    """The service's WSGI app behind the forwarding-header filter."""
+    """The service's WSGI app behind the forwarding-header filter and the environ clean-up."""
     runtime = runtime or load_runtime()
     app = importlib.import_module(SERVICES[service]).create_app(runtime)
-    return TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY"))
+    return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
 
 
 def check_workers(service: str, workers: int, runtime: Runtime) -> None:
