@@ -66,19 +66,19 @@ def check_workers(service: str, workers: int, runtime: Runtime) -> None:
         )
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(supervisor: int) -> None:
     """A worker must not outlive its supervisor (e.g. killed with SIGKILL), still holding the port."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops its workers
         pass
-    if os.getppid() == 1:  # the supervisor died before we got here
+    if os.getppid() != supervisor:  # the supervisor died before we got here
         os._exit(1)
 
 
-def worker_loader(service: str, refusal_pipe: int) -> Any:
+def worker_loader(service: str, supervisor: int, refusal_pipe: int) -> Any:
     """Runs in each worker after the fork: its own app (and its own background threads)."""
-    _die_with_parent()
+    _die_with_parent(supervisor)
     try:
         return build_app(service)
     except STARTUP_ERRORS as exc:
@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("SERVE_WORKERS", "1")),
+        "--workers", type=int, default=os.environ.get("SERVE_WORKERS", "1"),
         help="worker processes (default: SERVE_WORKERS or 1)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=int(os.environ.get("SERVE_THREADS", "16")),
+        "--threads", type=int, default=os.environ.get("SERVE_THREADS", "16"),
         help="Python threads per worker running the app (default: SERVE_THREADS or 16)",
     )  # fmt: skip
     args = parser.parse_args(argv)
@@ -123,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "%s listening on http://%s:%d (%d x %d threads)", args.service, args.host, args.port, args.workers, args.threads
     )
-    status = 0
+    status, supervisor = 0, os.getpid()
     try:
-        server.serve(target_loader=lambda _target: worker_loader(args.service, write_end))
+        server.serve(target_loader=lambda _target: worker_loader(args.service, supervisor, write_end))
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 1
     try:
