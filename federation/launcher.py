@@ -141,7 +141,7 @@ class Federation:
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
             )  # fmt: skip
 
-    def wait_healthy(self, service: str, timeout: float = 30.0) -> None:
+    def wait_healthy(self, service: str, timeout: float = 60.0) -> None:
         kind = self.extras[service][0] if service in self.extras else service
         url = self.url(service).replace("localhost", "127.0.0.1") + HEALTH_PATHS[kind]
         deadline = time.monotonic() + timeout
@@ -153,7 +153,7 @@ class Federation:
                     + self.log_path(service).read_text(errors="replace")[-3000:]
                 )
             try:
-                if requests.get(url, timeout=1).status_code == 200:
+                if _healthy_and_ready(requests.get(url, timeout=1)):
                     return
             except requests.RequestException:
                 pass
@@ -184,6 +184,16 @@ class Federation:
             self.stop(service)
 
 
+def _healthy_and_ready(response: requests.Response) -> bool:
+    """200, and the federation metadata loaded if the party reads it (`"metadata": "loading"` until then)."""
+    if response.status_code != 200:
+        return False
+    try:
+        return response.json().get("metadata") != "loading"
+    except ValueError:
+        return True
+
+
 def start_federation(
     *,
     ports: Mapping[str, int] | None = None,
@@ -191,7 +201,7 @@ def start_federation(
     var_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> Federation:
-    """Start all five processes and wait until each answers its health check."""
+    """Start all five processes and wait until each answers its health check with its metadata loaded."""
     ports = dict(ports or {name: free_port() for name in ORDER})
     var_dir = Path(var_dir or REPO_DIR / "var")
     log_dir = var_dir / "log"

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ PROTOCOL = SAMLP_NS
 HTTP_POST = BINDING_HTTP_POST
 HTTP_REDIRECT = BINDING_HTTP_REDIRECT
 MAX_METADATA_BYTES = 4 * 1024 * 1024
+METADATA_THREAD = "metadata-refresh"  # the only thread that fetches federation metadata in a started source
 _NS = {"md": MD, "ds": xs.DS}
 
 
@@ -259,8 +261,22 @@ def parse_federation_metadata(
     return FederationMetadata(valid_until=valid_until, hub=hub, identity_providers=idps)
 
 
+FIRST_LOAD_RETRY_SECONDS = 0.1  # the first retry after a failed load; doubled each time ...
+FIRST_LOAD_MAX_RETRY_SECONDS = 2.0  # ... up to this while nothing has been loaded yet
+
+
 class MetadataSource:
-    """The current federation metadata of one party: fetched, verified, refreshed, last good copy kept."""
+    """The current federation metadata of one party: fetched, verified, refreshed, last good copy kept.
+
+    A party's app calls `start()` while it starts: one attempt there and then, and then a background thread
+    that retries with backoff until a copy is loaded and refreshes it every `refresh_interval_seconds`.
+    Once started, `current` never fetches: a request that needs the metadata before the first copy is
+    loaded gets MetadataError("unavailable") at once (the app answers 503), so no request ever waits on
+    another party. That matters because the parties depend on each other: the hub serves the metadata
+    and calls the matching service, which needs the metadata to answer it; a matching service that
+    fetched it while answering the hub could wait on a hub whose workers are all waiting on it.
+    A source that was never started (a script, a test) loads on first use instead.
+    """
 
     def __init__(
         self,
@@ -284,6 +300,7 @@ class MetadataSource:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
 
     @classmethod
     def for_config(cls, config: FederationConfig, **kwargs) -> MetadataSource:
@@ -297,43 +314,85 @@ class MetadataSource:
         )
 
     @property
+    def ready(self) -> bool:
+        """Whether a good copy has been loaded (a party's health check reports it)."""
+        return self._current is not None
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
     def current(self) -> FederationMetadata:
-        """The last good metadata; refreshes first if none has been loaded yet."""
-        if self._current is None:
+        """The last good metadata. Once started, never fetches (MetadataError until loaded)."""
+        current = self._current
+        if current is None and not self.started:
             self.refresh()
-        if self._current is None:
-            raise MetadataError("unavailable", f"no valid federation metadata could be loaded from {self.url}")
-        return self._current
+            current = self._current
+        if current is None:
+            raise MetadataError("unavailable", f"no valid federation metadata has been loaded yet from {self.url}")
+        return current
 
     def refresh(self) -> bool:
         """Fetch and verify; on any failure log an error and keep the last good copy. True if updated."""
+        where = threading.current_thread().name  # logged: shows that no request thread ever fetches
         try:
             data = self._fetch(self.url, self._timeout)
             metadata = parse_federation_metadata(
                 data, trust_anchor=self._anchor, metadata_issuer=self._issuer, hub_entity_id=self._hub
             )
         except (MetadataError, xs.XmlSecurityError) as exc:
-            log.error("federation metadata refresh refused (%s): %s; keeping the last good copy", exc.reason, exc)
+            log.error(
+                "federation metadata refresh refused (%s): %s; keeping the last good copy (%s)", exc.reason, exc, where
+            )
             return False
         except (requests.RequestException, OSError) as exc:
-            log.error("federation metadata refresh failed: %s; keeping the last good copy", type(exc).__name__)
+            log.error(
+                "federation metadata refresh failed: %s; keeping the last good copy (%s)", type(exc).__name__, where
+            )
             return False
         with self._lock:
             self._current = metadata
-        log.info("federation metadata loaded: %d identity providers", len(metadata.identity_providers))
+        log.info("federation metadata loaded: %d identity providers (%s)", len(metadata.identity_providers), where)
         return True
 
     def start(self) -> None:
-        """Refresh in a background thread every `refresh_interval_seconds` until `stop()`."""
-        if self._thread is not None:
-            return
+        """Load now (one attempt), then keep loading and refreshing in a background thread until `stop()`.
 
-        def loop() -> None:
-            while not self._stop.wait(self.refresh_interval_seconds):
-                self.refresh()
-
-        self._thread = threading.Thread(target=loop, name="metadata-refresh", daemon=True)
+        Idempotent. Start-up never waits for the hub: the first attempt fails at once if the hub is not up
+        yet (connection refused), and the thread retries after 0.1 s, 0.2 s, ... up to 2 s between tries
+        until a copy is loaded; later, a failed refresh is retried the same way, up to the refresh interval.
+        """
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        loaded = self.refresh()  # while the party starts: no request is being served yet
+        self._thread = threading.Thread(target=self._run, args=(loaded,), name=METADATA_THREAD, daemon=True)
         self._thread.start()
+
+    def _run(self, loaded: bool) -> None:
+        retry = FIRST_LOAD_RETRY_SECONDS
+        while True:
+            if loaded:
+                wait, retry = self.refresh_interval_seconds, FIRST_LOAD_RETRY_SECONDS
+            else:
+                limit = self.refresh_interval_seconds if self.ready else FIRST_LOAD_MAX_RETRY_SECONDS
+                wait, retry = min(retry, limit), min(retry * 2, limit)
+            if self._stop.wait(wait):
+                return
+            try:
+                loaded = self.refresh()
+            except Exception as exc:  # noqa: BLE001 - whatever a fetch raises, the thread must go on
+                log.error("federation metadata refresh failed: %s; keeping the last good copy", type(exc).__name__)
+                loaded = False
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """For scripts and tests: wait up to `timeout` seconds for the first copy (never on a request path)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready and time.monotonic() < deadline:
+            self._stop.wait(0.02)
+        return self.ready
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,25 +1,42 @@
-"""Run one of the services under waitress: `python -m federation.serve hub --port 8080`.
+"""Run one of the services under granian: `python -m federation.serve hub --port 8080 [--workers N --threads M]`.
 
 `local_matcher` is the matching service's local matcher, a process of its own on a listener of its own
 (demo: 127.0.0.1:8084; in production the department's internal network, never a public interface).
 
+granian (WSGI mode) was chosen by measurement over waitress and gunicorn's gthread workers: the least CPU
+per request and the lowest p99 at 16 concurrent clients (figures in docs/operations.md). Its HTTP layer is
+Rust; our app runs on `--threads` Python threads in each of `--workers` processes (forked by a small
+supervisor process; a worker dies with the supervisor). Several workers need the state they share in a
+shared store: the hub refuses to start with more than one worker unless REDIS_URL or REDIS_SENTINELS is set.
+
 A configuration mistake stops the process before it serves anything, with the message that names the
-file, entity and field (exit status 2), instead of a traceback.
+file, entity and field (exit status 2), instead of a traceback. Each worker builds its app after the fork
+(an app's background threads, such as the metadata refresh, would not survive a fork); a worker that finds
+a mistake reports it to the supervisor, which prints it and exits 2.
+
+X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped otherwise
+(federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
+kept out of the request's (federation/wsgi_environ.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import logging
 import os
+import signal
 import sys
+from typing import Any
 
 from federation.config import ConfigError
 from federation.credentials import CredentialError
 from federation.logging_setup import configure_logging
 from federation.observability import install
-from federation.runtime import load_runtime
+from federation.proxy_headers import TrustedProxyHeaders
+from federation.runtime import Runtime, load_runtime
+from federation.wsgi_environ import ServerNeutralEnviron
 
 SERVICES = {
     "hub": "hub.app",
@@ -29,9 +46,50 @@ SERVICES = {
     "local_matcher": "matching_service.local_matcher_app",
     "relying_party_example": "relying_party_example.app",
 }
-
 # reached only by another service of the federation, which sends its request ID (X-Request-ID) along
 BACK_CHANNEL = frozenset({"matching_service", "local_matcher"})
+
+STARTUP_ERRORS = (ConfigError, CredentialError, ValueError)
+REFUSED = 2
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+log = logging.getLogger(__name__)
+
+
+def build_app(service: str, runtime: Runtime | None = None) -> Any:
+    """The service's WSGI app behind the forwarding-header filter and the environ clean-up."""
+    runtime = runtime or load_runtime()
+    app = importlib.import_module(SERVICES[service]).create_app(runtime)
+    install(app, service, trust_request_id=service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY")))
+    return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
+
+
+def check_workers(service: str, workers: int, runtime: Runtime) -> None:
+    """Several hub processes share sessions and replay caches only through Redis."""
+    if service == "hub" and workers > 1 and not (runtime.setting("REDIS_URL") or runtime.setting("REDIS_SENTINELS")):
+        raise ValueError(
+            f"--workers {workers}: several hub processes need a shared store; set REDIS_URL or REDIS_SENTINELS"
+        )
+
+
+def _die_with_parent(supervisor: int) -> None:
+    """A worker must not outlive its supervisor (e.g. killed with SIGKILL), still holding the port."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops its workers
+        pass
+    if os.getppid() != supervisor:  # the supervisor died before we got here
+        os._exit(1)
+
+
+def worker_loader(service: str, supervisor: int, refusal_pipe: int) -> Any:
+    """Runs in each worker after the fork: its own app (and its own background threads)."""
+    _die_with_parent(supervisor)
+    try:
+        return build_app(service)
+    except STARTUP_ERRORS as exc:
+        os.write(refusal_pipe, f"{service}: refusing to start: {exc}\n".encode()[:4000])
+        os._exit(REFUSED)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,36 +97,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=sorted(SERVICES))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=os.environ.get("SERVE_WORKERS", "1"),
+        help="worker processes (default: SERVE_WORKERS or 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=os.environ.get("SERVE_THREADS", "16"),
+        help="Python threads per worker running the app (default: SERVE_THREADS or 16)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
     try:
         configure_logging(args.service, os.environ)  # LOG_FORMAT=json or text (federation.logging_setup)
-        runtime = load_runtime()
-        app = importlib.import_module(SERVICES[args.service]).create_app(runtime)
-        install(
-            app, args.service, trust_request_id=args.service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY"))
-        )
-    except (ConfigError, CredentialError, ValueError) as exc:
+        check_workers(args.service, args.workers, load_runtime())
+    except STARTUP_ERRORS as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
-        return 2
-    from waitress import serve
+        return REFUSED
 
-    logging.getLogger(__name__).info("%s listening on http://%s:%d", args.service, args.host, args.port)
-    # Behind a reverse proxy or load balancer, name it in TRUSTED_PROXY (its address) so the client address
-    # (rate limits) and the scheme (Secure cookies, HSTS) come from its X-Forwarded-* headers; otherwise
-    # those headers are dropped, so a client cannot spoof them.
-    proxy = {}
-    if runtime.setting("TRUSTED_PROXY"):
-        proxy = {
-            "trusted_proxy": runtime.setting("TRUSTED_PROXY"),
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
-        }
-    serve(
-        app, host=args.host, port=args.port, threads=args.threads, ident=None,
-        clear_untrusted_proxy_headers=True, **proxy,
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    server = Server(
+        f"federation.serve:{args.service}", address=args.host, port=args.port, interface=Interfaces.WSGI,
+        workers=args.workers, blocking_threads=args.threads, log_access=False,
     )  # fmt: skip
-    return 0
+    log.info(
+        "%s listening on http://%s:%d (%d x %d threads)", args.service, args.host, args.port, args.workers, args.threads
+    )
+    status, supervisor = 0, os.getpid()
+    try:
+        server.serve(target_loader=lambda _target: worker_loader(args.service, supervisor, write_end))
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    try:
+        refusal = os.read(read_end, 65536).decode(errors="replace")
+    except BlockingIOError:
+        refusal = ""
+    if refusal:
+        sys.stderr.write(refusal.splitlines()[0] + "\n")
+        return REFUSED
+    return status
 
 
 if __name__ == "__main__":

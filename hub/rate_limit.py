@@ -4,10 +4,10 @@ A fixed one-minute window per (endpoint, client): good enough to stop one machin
 response endpoints, and one atomic INCR per request. The counters live in Redis when the hub uses Redis
 (so N hub processes behind a load balancer share one limit) and in process memory otherwise.
 
-The client is `request.remote_addr`, i.e. the TCP peer as waitress reports it. X-Forwarded-For is never
-read here: behind a proxy, configure waitress's `trusted_proxy` so that it rewrites `remote_addr` itself
-(`federation.serve` runs waitress with `clear_untrusted_proxy_headers=True`, so an unconfigured proxy's
-headers never reach the app). Client addresses are keyed and logged only as a keyed hash.
+The client is `request.remote_addr`, i.e. the TCP peer. X-Forwarded-For is never read here: behind a
+proxy, name it in TRUSTED_PROXY and `federation.serve` rewrites `remote_addr` from that proxy's header
+only, and drops forwarding headers from anyone else, so an unconfigured proxy's or a client's headers never
+reach the app (`federation/proxy_headers.py`). Client addresses are keyed and logged only as a keyed hash.
 """
 
 from __future__ import annotations

@@ -79,7 +79,10 @@ class HubClient:
         Keys are read from `keys_dir` as `<keys_name>-signing.key/.crt` and `<keys_name>-encryption.key/.crt`
         (`keys_name` defaults to the service's name) and checked against the service's certificates in the
         config, so a mismatch stops start-up with a ConfigError rather than failing every sign-in. Without
-        `metadata_source` the client fetches the federation metadata itself and refreshes it in the background.
+        `metadata_source` the client fetches the federation metadata itself. Either way the source is started
+        here: loaded now (or, if the hub is not up yet, in the background with retries) and refreshed in the
+        background, so no sign-in ever waits for a metadata fetch (before the first copy is loaded,
+        `start_sign_in` raises MetadataError "unavailable").
         """
         rp = config.relying_party(service) or next((rp for rp in config.relying_parties if rp.name == service), None)
         if rp is None:
@@ -97,7 +100,7 @@ class HubClient:
             raise error("encryption_certificate", f"is not the certificate of the {keys_name!r} encryption key")
         if metadata_source is None:
             metadata_source = MetadataSource.for_config(config)
-            metadata_source.start()
+        metadata_source.start()
         return cls(config, rp, credentials, metadata_source, clock=clock)
 
     # --- sending the citizen to the hub ---------------------------------------------------------------

@@ -91,7 +91,9 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
     )
 
     metadata = MetadataSource.for_config(runtime.config, fetch=metadata_fetch)
-    metadata.start()  # background refresh; the first load is lazy (the hub may start after us)
+    # loaded now if the hub is up, else in the background with retries; never while answering the hub,
+    # which may be waiting on us with every worker (a query before the first copy gets a 503 at once)
+    metadata.start()
     service = AttributeQueryService(
         config=runtime.config,
         matching_service=ms,
@@ -112,7 +114,7 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:
-        return jsonify(status="ok")
+        return jsonify(status="ok", metadata="ready" if metadata.ready else "loading")
 
     def answer(handler: Callable[[bytes], SoapReply]) -> Response:
         try:

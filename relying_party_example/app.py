@@ -141,7 +141,7 @@ def create_app(
 
     @app.get("/healthcheck")
     def healthcheck() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "metadata": "ready" if metadata.ready else "loading"}
 
     @app.errorhandler(NotFound)
     def not_found(_error: NotFound):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import threading
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,25 +87,24 @@ class PageError(Exception):
         self.reason = reason
 
 
-class LazyMetadata:
-    """Federation metadata, loaded on first use (the hub may start after us), then refreshed in the background."""
+class FederationMetadataFeed:
+    """Federation metadata, loaded as the app starts (or, if the hub is not up yet, in the background with
+    retries) and refreshed in the background: never fetched while answering a request."""
 
     def __init__(self, source: MetadataSource) -> None:
         self._source = source
-        self._started = False
-        self._lock = threading.Lock()
+        source.start()
+
+    @property
+    def ready(self) -> bool:
+        return self._source.ready
 
     def current(self) -> FederationMetadata:
         try:
-            metadata = self._source.current
+            return self._source.current
         except MetadataError as exc:
             log.error("federation metadata unavailable (%s)", exc.reason)
             raise PageError("metadata_unavailable", 503, exc.reason) from None
-        with self._lock:
-            if not self._started:
-                self._started = True
-                self._source.start()
-        return metadata
 
 
 def _signing_key(keys_dir: Path, idp: IdentityProvider) -> SigningCredential | str:
@@ -161,7 +159,7 @@ def create_app(
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
     )
     store = UserStore(users if users is not None else load_users())
-    hub_metadata = LazyMetadata(metadata_source or MetadataSource.for_config(config))
+    hub_metadata = FederationMetadataFeed(metadata_source or MetadataSource.for_config(config))
     replay = ReplayCache(ttl=REQUEST_MAX_AGE + 2 * config.clock_skew)
     headless_enabled = runtime.setting("STUB_IDP_HEADLESS", "0") == "1"
     lifetime = (
@@ -325,7 +323,7 @@ def create_app(
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:
-        return jsonify(status="ok")
+        return jsonify(status="ok", metadata="ready" if hub_metadata.ready else "loading")
 
     @app.get("/")
     def index() -> str:

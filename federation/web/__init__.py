@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from federation import op_counts
 from federation.web import i18n
+from federation.web.fragments import FragmentCacheExtension
 from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
 from federation.web.service_pages import ServicePages, register_service_pages
 
@@ -160,6 +161,7 @@ def register_web(
     catalogue = i18n.default_catalogue().merged(messages)
     assets = Path(assets_dir) if assets_dir is not None else static_folder()
 
+    app.jinja_env.add_extension(FragmentCacheExtension)
     app.jinja_env.loader = ChoiceLoader(
         [
             app.jinja_env.loader,

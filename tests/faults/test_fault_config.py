@@ -118,7 +118,7 @@ def test_a_real_identity_provider_beside_the_stubs_does_not_stop_the_stub_proces
             try:
                 index = requests.get(f"http://127.0.0.1:{port}/", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # the port listens before the app is loaded
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
         assert index.status_code == 200

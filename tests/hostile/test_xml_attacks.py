@@ -252,6 +252,7 @@ def _not_metadata(genuine: bytes, config, metadata_key, keys_dir) -> bytes:
 def test_control_the_service_follows_genuine_metadata(rp, server, genuine, config, keys_dir, metadata_key):
     app, source = rp
     server.body = genuine
+    assert source.wait_until_ready(10)  # the background load (started with the app) retries
     assert sign_in_destination(app) == (200, config.hub.sso_url)
     # The attacker's SSO URL in a document correctly signed with the metadata key is followed: so the
     # refusals below are about the tampering, not about the URL.
@@ -290,6 +291,7 @@ def test_tampered_metadata_is_refused_and_the_last_good_copy_kept(
 ):
     app, source = rp
     server.body = genuine
+    assert source.wait_until_ready(10)  # the background load (started with the app) retries
     assert sign_in_destination(app) == (200, config.hub.sso_url)
     good = source.current
 
@@ -308,6 +310,7 @@ def test_tampered_metadata_is_refused_and_the_last_good_copy_kept(
 def test_metadata_endpoint_failing_keeps_the_last_good_copy(rp, server, genuine, config, caplog):
     app, source = rp
     server.body = genuine
+    assert source.wait_until_ready(10)  # the background load (started with the app) retries
     assert sign_in_destination(app) == (200, config.hub.sso_url)
     server.status, server.body = 500, b"oops"
     with caplog.at_level(logging.ERROR, logger="federation.metadata"):
@@ -325,4 +328,5 @@ def test_without_any_good_copy_the_service_says_it_is_unavailable(rp, server, ge
         source.current
     assert unavailable.value.reason == "unavailable"
     server.body = genuine  # and it recovers when the hub serves good metadata again
+    assert source.wait_until_ready(10)  # the background load (started with the app) retries
     assert sign_in_destination(app) == (200, config.hub.sso_url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+import threading
+import time
 from datetime import date
 
 import pytest
@@ -192,27 +194,36 @@ def test_local_matcher_down_is_a_responder_error(keys_dir, tmp_path, test_users,
     assert "local matcher unreachable" in caplog.text
 
 
-def test_metadata_is_loaded_lazily_when_the_hub_comes_up(keys_dir, tmp_path, test_users):
-    attempts: list[str] = []
+def test_metadata_loads_in_the_background_when_the_hub_comes_up_never_while_answering(keys_dir, tmp_path, test_users):
+    """A query before the metadata is loaded is refused at once: answering never waits for a fetch from the
+    hub, whose workers may all be waiting on this answer."""
+    from ms_saml_support import signed_federation_metadata
+
+    hub_up = threading.Event()
+    metadata_holder: dict[str, bytes] = {}
+    fetched_in: list[str] = []
 
     def hub_not_up_yet(url: str, timeout: float) -> bytes:
-        attempts.append(url)
-        if len(attempts) == 1:
+        fetched_in.append(threading.current_thread().name)
+        if not hub_up.is_set():
             raise ConnectionError("hub not up")
         return metadata_holder["document"]
 
-    from ms_saml_support import signed_federation_metadata
-
-    metadata_holder: dict[str, bytes] = {}
     with running_matching_service(keys_dir, tmp_path, metadata_fetch=hub_not_up_yet) as ms:
         metadata_holder["document"] = signed_federation_metadata(ms.config, keys_dir)
-        assert attempts == []  # nothing fetched at start-up
         _, _, body = ms.query(test_users["alice"])
         http = ms.ask(body)
         assert http.status_code == 503 and _fault_reason(http) == "metadata-unavailable"
+        health = ms.app.test_client()
+        assert health.get("/healthcheck").get_json()["metadata"] == "loading"
+        hub_up.set()
+        deadline = time.monotonic() + 10
+        while health.get("/healthcheck").get_json()["metadata"] != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
         query_id, _, body = ms.query(test_users["alice"])
         assert ms.read_reply(ms.ask(body), query_id).status.sub_code == c.STATUS_MATCH
-        assert attempts == [ms.config.hub.metadata_url] * 2
+    assert fetched_in[0] == "MainThread"  # the attempt made while the service starts
+    assert set(fetched_in[1:]) == {"metadata-refresh"}  # then only the background thread, never a request
 
 
 def test_logs_hold_no_personal_data(ms, test_users, caplog):

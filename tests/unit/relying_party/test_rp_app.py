@@ -45,7 +45,7 @@ def signed_in_page(client, response, prefix: str = "") -> str:
 def test_healthcheck(client):
     response = client.get("/healthcheck")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "metadata": "ready"}
 
 
 @pytest.mark.parametrize(("lang", "button"), [("en", "Prove your identity"), ("cy", "Profi pwy ydych chi")])

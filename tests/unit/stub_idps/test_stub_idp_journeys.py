@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -36,7 +38,7 @@ def sign_in_and_send(j, username: str, **request_kwargs):
 def test_healthcheck(client):
     response = client.get("/healthcheck")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "metadata": "ready"}
 
 
 def test_index_lists_every_idp(client, federation_config):
@@ -299,18 +301,29 @@ def test_metadata_unavailable_is_a_503_page(make_app, federation_config, hub_key
     assert "Reason: unavailable" in response.get_data(as_text=True)
 
 
-def test_metadata_loads_lazily_once_the_hub_is_up(make_app, federation_config, hub_keys, signed_metadata):
-    hub_up = {"value": False}
+def test_metadata_loads_in_the_background_once_the_hub_is_up_never_on_a_request(
+    make_app, federation_config, hub_keys, signed_metadata
+):
+    hub_up = threading.Event()
+    fetched_in: list[str] = []
 
     def fetch(url, timeout):
-        if not hub_up["value"]:
+        fetched_in.append(threading.current_thread().name)
+        if not hub_up.is_set():
             raise OSError("connection refused")
         return signed_metadata
 
-    j = Journey(make_app(fetch=fetch).test_client(), federation_config, hub_keys, "stub-idp-two")
-    assert j.start().status_code == 503
-    hub_up["value"] = True
+    client = make_app(fetch=fetch).test_client()
+    j = Journey(client, federation_config, hub_keys, "stub-idp-two")
+    assert j.start().status_code == 503  # at once: the request does not fetch, nor wait for a fetch
+    assert client.get("/healthcheck").get_json()["metadata"] == "loading"
+    hub_up.set()
+    deadline = time.monotonic() + 10
+    while client.get("/healthcheck").get_json()["metadata"] != "ready" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert j.start().status_code == 303
+    assert fetched_in[0] == "MainThread"  # the attempt made while the app starts
+    assert set(fetched_in[1:]) == {"metadata-refresh"}  # then only the background thread
 
 
 # --- pages ----------------------------------------------------------------------------------------------

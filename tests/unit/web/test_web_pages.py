@@ -39,6 +39,9 @@ PAGE_HEADINGS = {
     "error.html": ("error.authn_failed.heading", {"idp": {"en": "Stub IDP One", "cy": "IDP Un"}}),
     "federation/saml_post.html": ("saml_post.heading", {"destination": "GOV.UK Verify hub"}),
 }
+# The SAML HTTP-POST pages the citizen only passes through (a browser with JavaScript submits them on
+# load): the light layout, with no phase banner, service navigation or footer (federation/light.html).
+PASS_THROUGH = {"federation/saml_post.html", "redirect_to_idp.html", "response_to_rp.html"}
 
 
 def get_page(client, template: str, lang: str, **params: str):
@@ -76,7 +79,29 @@ def test_every_page_renders_in_both_languages(client, parse_html, template, lang
     other = "en" if lang == "cy" else "cy"
     assert toggle.attrs["hreflang"] == other and toggle.attrs["lang"] == other
     assert toggle.attrs["href"].endswith(f"?lang={other}")
-    assert page.find("strong", **{"class": "govuk-tag govuk-phase-banner__content__tag"})
+    phase_banner = page.find("strong", **{"class": "govuk-tag govuk-phase-banner__content__tag"})
+    assert bool(phase_banner) is (template not in PASS_THROUGH)
+    assert page.find("a", href="#main-content", **{"class": "govuk-skip-link"})
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+@pytest.mark.parametrize("template", sorted(PASS_THROUGH))
+def test_pass_through_pages_are_light_but_still_gov_uk_and_work_without_javascript(client, parse_html, template, lang):
+    html = get_page(client, template, lang)
+    page = parse_html(html)
+    assert [link.attrs["href"] for link in page.find("link", rel="stylesheet")] == [
+        "/static/govuk/govuk-frontend.min.css"
+    ]
+    assert page.find("a", href="https://www.gov.uk/")
+    assert not page.find("footer") and "<svg" not in html
+    assert "govuk-frontend.min.js" not in html  # nothing to initialise: the page only sends the form on
+    # the form the browser submits on load, with a visible Continue button for a browser without JavaScript
+    form = page.find("form")[0]
+    assert "data-federation-auto-submit" in form.attrs and form.attrs["method"] == "post"
+    button = page.find("button", id="saml-continue")[0]
+    assert button.attrs["type"] == "submit" and button.text.strip() == CATALOGUE.text(lang, "common.continue")
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline script at all"
+    assert len(html.encode()) < 5000
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
