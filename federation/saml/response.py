@@ -8,9 +8,10 @@ returns the decrypted plaintext next to the parsed data: the hub forwards IDP as
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -178,7 +179,12 @@ class ResponseData:
     destination: str | None
     status: Status
     assertions: tuple[ReceivedAssertion, ...]  # decrypted and validated (empty without decryption keys)
-    encrypted_assertions: tuple[bytes, ...]  # each EncryptedAssertion as received, for relaying
+    encrypted_elements: tuple[etree._Element, ...] = field(default=(), repr=False, compare=False)
+
+    @functools.cached_property
+    def encrypted_assertions(self) -> tuple[bytes, ...]:
+        """Each EncryptedAssertion as received, for relaying: serialised only when a relay asks for it."""
+        return tuple(xmlsecurity.to_bytes(e) for e in self.encrypted_elements)
 
 
 def _read_status(signed: etree._Element) -> Status:
@@ -279,5 +285,5 @@ def parse_response(
         destination=signed.get("Destination"),
         status=status,
         assertions=received,
-        encrypted_assertions=tuple(xmlsecurity.to_bytes(e) for e in encrypted),
+        encrypted_elements=tuple(encrypted),
     )

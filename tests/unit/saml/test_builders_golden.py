@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from lxml import etree
@@ -330,3 +331,23 @@ def test_attribute_query_is_as_before(keys: Keys, variant: dict) -> None:
 
     same(build_attribute_query(**common, **parts()), old_attribute_query(**common, **parts()))
     assert MS  # the query's audience-to-be, named for the reader
+
+
+def test_soap_envelope_is_as_before(keys: Keys) -> None:
+    """soap.wrap writes the envelope around the message's bytes: the same bytes as the former tree copy."""
+    import copy
+
+    from federation.saml import soap
+
+    query = build_attribute_query(
+        issuer=HUB, destination=MS_URL, name_id="pid & <co>", sp_name_qualifier=RP, rp_acs_url=RP_ACS,
+        rp_request_id="_r", not_on_or_after=NOW + timedelta(minutes=5), credential=keys.hub.signing, now=NOW,
+        encrypted_assertions=[xmlsecurity.parse_xml(a) for a in _encrypted(keys, 2)],
+    )  # fmt: skip
+    envelope = etree.Element(f"{{{c.SOAP11_NS}}}Envelope", nsmap={"soap11": c.SOAP11_NS})
+    etree.SubElement(envelope, f"{{{c.SOAP11_NS}}}Body").append(copy.deepcopy(query))
+    wrapped = soap.wrap(query)
+    assert wrapped == xmlsecurity.to_bytes(envelope)
+    exc_c14n = partial(etree.tostring, method="c14n", exclusive=True)
+    assert exc_c14n(soap.unwrap(wrapped)) == exc_c14n(query)
+    assert query.getparent() is None  # the caller's tree is untouched
