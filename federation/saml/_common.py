@@ -156,11 +156,12 @@ def check_issue_instant(
     element: etree._Element, *, now: datetime, clock_skew: timedelta, max_age: timedelta
 ) -> datetime:
     issued = parse_instant(element.get("IssueInstant"), field="IssueInstant")
-    where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
     if issued > now + clock_skew:
+        where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
         detail = f"{where} is after {now:%H:%M:%SZ} + {clock_skew.total_seconds():.0f} s (check the clock)"
         raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future", detail=detail)
     if issued < now - max_age - clock_skew:
+        where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
         detail = f"{where} is older than {max_age.total_seconds():.0f} s (send it at once)"
         raise SamlValidationError("issue-instant-stale", "IssueInstant is too old", detail=detail)
     return issued
