@@ -290,7 +290,8 @@ def _check_signature_shape(element: etree._Element, element_id: str) -> etree._E
         detail = f"{name} has {len(signatures)} ds:Signature elements"
         raise SignatureError("signature-multiple", "more than one signature on one element", detail=detail)
     signature = signatures[0]
-    matches = element.getroottree().getroot().xpath("//*[@ID=$id]", id=element_id)
+    root = element.getroottree().getroot()  # every element of the document, the root included (`//*[@ID=$id]`)
+    matches = [e for e in root.iter(etree.Element) if e.get("ID") == element_id]
     if len(matches) != 1:
         detail = f"{log_safe(element_id)} ({len(matches)} elements carry this ID)"
         raise SignatureError("duplicate-id", "the signed element's ID is not unique in the document", detail=detail)

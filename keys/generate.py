@@ -3,11 +3,12 @@
 Re-running is safe: existing keys are kept, and a certificate is only re-issued when it is missing, does not
 match its key, no longer chains to its issuer, or has expired. `--force` starts again from a new root.
 
-`--signing-keys` chooses the kind of the entities' SAML signing keys (the hub, its next key, the stub IDPs,
-the example service and its matching service): `ec-p256` (ECDSA P-256, signatures `ecdsa-sha256`) or `rsa`
-(RSA 2048, `rsa-sha256`). A key of the other kind is replaced, with its certificate. Encryption keys are
+`--signing-keys` chooses the kind of the hub's and the stub IDPs' SAML signing keys: `ec-p256` (ECDSA P-256,
+signatures `ecdsa-sha256`) or `rsa` (RSA 2048, `rsa-sha256`). A key of the other kind is replaced, with its
+certificate. The example service and its matching service keep RSA signing keys, as a department whose
+library needs RSA would (and the hostile tests forge RSA signatures in their name). Encryption keys are
 always RSA (the profile's key transport is RSA-OAEP), and so are the CAs, the metadata signing key and the
-OIDC keys. docs/keys.md gives the measurements behind the default.
+OIDC keys. docs/DESIGN.md ("Keys") gives the measurements behind the default.
 """
 
 from __future__ import annotations
@@ -79,22 +80,26 @@ ENTITIES: dict[str, str] = {
 }
 
 
-# The entities' SAML signing keys: ECDSA P-256 signs about ten times faster than RSA 2048 for a little more
-# verification work, and python3-saml, pysaml2 (xmlsec1) and the hub's own reader all verify ecdsa-sha256.
+# The hub's and the stub IDPs' SAML signing keys: ECDSA P-256 signs about ten times faster than RSA 2048 for a
+# little more verification work, and python3-saml, pysaml2 (xmlsec1) and the hub's own reader all verify
+# ecdsa-sha256.
 DEFAULT_SIGNING_ALGORITHM: Algorithm = "ec-p256"
+EC_CAPABLE = frozenset({"hub", "stub-idp-one", "stub-idp-two", "stub-idp-three"})
 
 
 def plan(signing_algorithm: Algorithm = DEFAULT_SIGNING_ALGORITHM) -> tuple[KeySpec, ...]:
     """Every key pair, issuers before what they sign; SAML signing keys of `signing_algorithm`."""
-    saml_signing = {"algorithm": signing_algorithm}
     specs = [KeySpec("root-ca", "Federation dev root CA", None, is_ca=True, bits=3072)]
     for ca in ("hub", "idp", "rp", "metadata"):
         specs.append(KeySpec(f"{ca}-ca", f"Federation dev {ca} CA", "root-ca", is_ca=True))
     specs.append(KeySpec("metadata-signing", "Federation dev metadata signing", "metadata-ca"))
     for entity, ca in ENTITIES.items():
-        specs.append(KeySpec(f"{entity}-signing", f"Federation dev {entity} signing", ca, **saml_signing))
+        kind = signing_algorithm if entity in EC_CAPABLE else "rsa"
+        specs.append(KeySpec(f"{entity}-signing", f"Federation dev {entity} signing", ca, algorithm=kind))
         specs.append(KeySpec(f"{entity}-encryption", f"Federation dev {entity} encryption", ca, usage="encryption"))
-    specs.append(KeySpec("hub-signing-next", "Federation dev hub signing (next)", "hub-ca", **saml_signing))
+    specs.append(
+        KeySpec("hub-signing-next", "Federation dev hub signing (next)", "hub-ca", algorithm=signing_algorithm)
+    )
     # OpenID Connect: the hub's token signing keys (current and next, both in its JWKS), and the example
     # service's client key for private_key_jwt, registered in the federation config as a JWK Set file.
     specs.append(KeySpec("hub-oidc-signing", "Federation dev hub OIDC signing", "hub-ca"))
@@ -220,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--signing-keys",
         choices=("ec-p256", "rsa"),
         default=DEFAULT_SIGNING_ALGORITHM,
-        help=f"kind of the entities' SAML signing keys (default {DEFAULT_SIGNING_ALGORITHM})",
+        help=f"kind of the hub's and the stub IDPs' SAML signing keys (default {DEFAULT_SIGNING_ALGORITHM})",
     )
     args = parser.parse_args(argv)
 

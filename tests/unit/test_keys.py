@@ -72,8 +72,14 @@ def test_private_keys_are_owner_only_and_the_directory_is_private(keys_dir: Path
         assert stat.S_IMODE((keys_dir / f"{stem}.crt").stat().st_mode) == 0o644, stem
 
 
-# The SAML signing keys are ECDSA P-256 by default (keys.generate.DEFAULT_SIGNING_ALGORITHM); everything else RSA.
-EC_SIGNING = {f"{entity}-signing" for entity in ENTITY_CA} | {"hub-signing-next"}
+# The hub's and the stub IDPs' SAML signing keys are ECDSA P-256 by default (keys.generate); everything else RSA.
+EC_SIGNING = {
+    "hub-signing",
+    "hub-signing-next",
+    "stub-idp-one-signing",
+    "stub-idp-two-signing",
+    "stub-idp-three-signing",
+}
 
 
 def test_keys_are_unencrypted_pkcs8_matching_their_certificates(keys_dir: Path) -> None:
