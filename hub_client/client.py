@@ -170,11 +170,10 @@ class HubClient:
             raise HubResponseError("replayed-response", "this sign-in request has already been answered")
         if not response.status.is_success:
             return Outcome(scenario_for_failure(response.status), response.id, response.status)
-        if not response.encrypted_assertions:
+        if not response.encrypted_elements:
             raise HubResponseError("missing-assertion", "a success response carries no assertion")
-        decrypted = [
-            decrypt_assertion(xmlsecurity.parse_xml(encrypted), [self._credentials.encryption])
-            for encrypted in response.encrypted_assertions
+        decrypted = [  # the elements of the verified Response itself: not serialised and parsed again
+            decrypt_assertion(encrypted, [self._credentials.encryption]) for encrypted in response.encrypted_elements
         ]
         if self.relying_party.saml_profile is SamlProfile.STANDARD:
             return read_standard_assertion(decrypted, response, expected, hub)

@@ -12,7 +12,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 ORGANISATION = "Federation development PKI"
@@ -22,11 +22,23 @@ CA_VALIDITY = timedelta(days=3650)
 BACKDATE = timedelta(minutes=5)
 
 Usage = Literal["signing", "encryption"]
-PrivateKey = rsa.RSAPrivateKey
+# "ec-p256": ECDSA P-256, for XML signatures (ecdsa-sha256) where every reader accepts it; "rsa" otherwise,
+# and always for encryption (the profile's key transport is RSA-OAEP) and certificate authorities.
+Algorithm = Literal["rsa", "ec-p256"]
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
-def new_key(bits: int = 2048) -> PrivateKey:
+def new_key(bits: int = 2048, algorithm: Algorithm = "rsa") -> PrivateKey:
+    if algorithm == "ec-p256":
+        return ec.generate_private_key(ec.SECP256R1())
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def algorithm_of(key: PrivateKey) -> Algorithm | None:
+    """The `Algorithm` a key is, or None for a kind the PKI does not make (another curve)."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "rsa"
+    return "ec-p256" if isinstance(key.curve, ec.SECP256R1) else None
 
 
 def key_to_pem(key: PrivateKey) -> bytes:
@@ -43,8 +55,8 @@ def cert_to_pem(cert: x509.Certificate) -> bytes:
 def load_key(pem: bytes, *, trusted: bool = False) -> PrivateKey:
     """`trusted` skips OpenSSL's slow RSA consistency check (~70 ms a key), for keys we generated ourselves."""
     key = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=trusted)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("expected an RSA private key")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError("expected an RSA or EC private key")
     return key
 
 

@@ -11,18 +11,14 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from lxml import etree
-from saml2 import saml
 
 from federation import xmlsecurity
 from federation.logsafe import log_safe
 from federation.saml.constants import (
     DS_NS,
     NAMEID_FORMAT_ENTITY,
-    NAMEID_FORMAT_PERSISTENT,
     SAML_NS,
     SAML_VERSION,
-    SAMLP_NS,
-    SUBJECT_CONFIRMATION_BEARER,
     q,
 )
 from federation.saml.errors import SamlValidationError
@@ -33,42 +29,6 @@ CertificateLookup = Callable[[str], Sequence[x509.Certificate]]
 DEFAULT_CLOCK_SKEW = timedelta(seconds=30)
 # How old a request or response may be when it arrives: a browser hop or a back-channel call.
 DEFAULT_MAX_AGE = timedelta(minutes=5)
-
-# pysaml2 prefixes: readable output instead of ns0/ns1
-PYSAML2_NSPAIR = {"saml": SAML_NS, "samlp": SAMLP_NS}
-
-
-def from_pysaml2(message: object) -> etree._Element:
-    """Serialise a pysaml2 message object and reparse it through the one safe parser."""
-    return xmlsecurity.parse_xml(message.to_string(nspair=PYSAML2_NSPAIR))  # type: ignore[attr-defined]
-
-
-def bearer_subject(
-    *,
-    name_id: str,
-    sp_name_qualifier: str | None,
-    name_qualifier: str | None,
-    recipient: str,
-    in_response_to: str | None,
-    not_on_or_after: str,
-) -> saml.Subject:
-    """The profile's one Subject shape: a persistent NameID and one bearer SubjectConfirmation."""
-    return saml.Subject(
-        name_id=saml.NameID(
-            text=name_id,
-            format=NAMEID_FORMAT_PERSISTENT,
-            sp_name_qualifier=sp_name_qualifier,
-            name_qualifier=name_qualifier,
-        ),
-        subject_confirmation=[
-            saml.SubjectConfirmation(
-                method=SUBJECT_CONFIRMATION_BEARER,
-                subject_confirmation_data=saml.SubjectConfirmationData(
-                    recipient=recipient, in_response_to=in_response_to, not_on_or_after=not_on_or_after
-                ),
-            )
-        ],
-    )
 
 
 def from_xmlsecurity(exc: xmlsecurity.XmlSecurityError) -> SamlValidationError:
@@ -196,11 +156,12 @@ def check_issue_instant(
     element: etree._Element, *, now: datetime, clock_skew: timedelta, max_age: timedelta
 ) -> datetime:
     issued = parse_instant(element.get("IssueInstant"), field="IssueInstant")
-    where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
     if issued > now + clock_skew:
+        where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
         detail = f"{where} is after {now:%H:%M:%SZ} + {clock_skew.total_seconds():.0f} s (check the clock)"
         raise SamlValidationError("issue-instant-in-future", "IssueInstant is in the future", detail=detail)
     if issued < now - max_age - clock_skew:
+        where = f"{name(element)} IssueInstant {issued:%Y-%m-%dT%H:%M:%SZ}"
         detail = f"{where} is older than {max_age.total_seconds():.0f} s (send it at once)"
         raise SamlValidationError("issue-instant-stale", "IssueInstant is too old", detail=detail)
     return issued

@@ -1,11 +1,9 @@
 """Assertions: build (IDP, matching service, hub cycle 3) and validate + read (hub, MS, RP).
 
-The assertion skeleton (Issuer, Subject, Conditions, AuthnStatement) is built with pysaml2's classes.
-The AttributeStatement is built with lxml's ElementMaker instead, because the profile's attribute values
-are custom xsi types in the Verify namespace (`ida:PersonNameType`, `ida:AddressType`, ...) carrying
-namespaced `ida:Verified`/`ida:From`/`ida:To` attributes and, for addresses, child elements; pysaml2's
-AttributeValue only models simple typed text, so it would need extension-element plumbing that is harder
-to read than the XML it produces.
+The assertion is built straight as an lxml tree and signed in place (federation.saml._build says why not
+pysaml2's object model). The profile's attribute values are custom xsi types in the Verify namespace
+(`ida:PersonNameType`, `ida:AddressType`, ...) carrying namespaced `ida:Verified`/`ida:From`/`ida:To`
+attributes and, for addresses, child elements.
 """
 
 from __future__ import annotations
@@ -16,14 +14,13 @@ from datetime import date, datetime, timedelta
 
 from lxml import etree
 from lxml.builder import ElementMaker
-from saml2 import saml
 
 from federation import xmlsecurity
 from federation.credentials import SigningCredential
 from federation.identity import Address, MatchingDataset, MdsValue
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
-from federation.saml import _common
+from federation.saml import _build, _common
 from federation.saml import constants as c
 from federation.saml.constants import IDA_NS, SAML_NS, XSI_NS, q
 from federation.saml.errors import SamlValidationError
@@ -190,36 +187,33 @@ def build_assertion(
     if attributes and attribute_statement_element is not None:
         raise ValueError("give attributes or an attribute statement element, not both")
     expires = instant(now + valid_for)
-    authn_statements = []
+    element = _build.root(
+        q(SAML_NS, "Assertion"),
+        (("Version", c.SAML_VERSION), ("ID", assertion_id or new_id()), ("IssueInstant", instant(now))),
+        nsmap=_build.ASSERTION_NSMAP,
+    )
+    _build.issuer(element, issuer)
+    _build.bearer_subject(
+        element,
+        name_id=name_id,
+        sp_name_qualifier=sp_name_qualifier,
+        name_qualifier=name_qualifier,
+        recipient=recipient,
+        in_response_to=in_response_to,
+        not_on_or_after=expires,
+    )
+    conditions = _build.child(
+        element, q(SAML_NS, "Conditions"), (("NotBefore", instant(now)), ("NotOnOrAfter", expires))
+    )
+    restriction = _build.child(conditions, q(SAML_NS, "AudienceRestriction"))
+    _build.child(restriction, q(SAML_NS, "Audience"), text=audience)
     if level_of_assurance is not None or fraud:
         uri = c.LOA_LEVEL_X_URI if fraud else level_of_assurance.uri  # type: ignore[union-attr]
-        authn_statements.append(
-            saml.AuthnStatement(
-                authn_instant=instant(authn_instant or now),
-                authn_context=saml.AuthnContext(authn_context_class_ref=saml.AuthnContextClassRef(text=uri)),
-            )
+        statement = _build.child(
+            element, q(SAML_NS, "AuthnStatement"), (("AuthnInstant", instant(authn_instant or now)),)
         )
-    message = saml.Assertion(
-        id=assertion_id or new_id(),
-        version=c.SAML_VERSION,
-        issue_instant=instant(now),
-        issuer=saml.Issuer(text=issuer),
-        subject=_common.bearer_subject(
-            name_id=name_id,
-            sp_name_qualifier=sp_name_qualifier,
-            name_qualifier=name_qualifier,
-            recipient=recipient,
-            in_response_to=in_response_to,
-            not_on_or_after=expires,
-        ),
-        conditions=saml.Conditions(
-            not_before=instant(now),
-            not_on_or_after=expires,
-            audience_restriction=[saml.AudienceRestriction(audience=[saml.Audience(text=audience)])],
-        ),
-        authn_statement=authn_statements,
-    )
-    element = _common.from_pysaml2(message)
+        context = _build.child(statement, q(SAML_NS, "AuthnContext"))
+        _build.child(context, q(SAML_NS, "AuthnContextClassRef"), text=uri)
     if attributes:
         element.append(attribute_statement(attributes))
     if attribute_statement_element is not None:

@@ -4,8 +4,8 @@ Shape: Issuer = hub; Subject/NameID = the IDP's PID with SPNameQualifier = the R
 SubjectConfirmation whose SubjectConfirmationData carries the RP's ACS URL (Recipient), the RP's
 AuthnRequest ID (InResponseTo) and the IDP assertions re-encrypted for the matching service, plus an
 optional hub-signed cycle 3 assertion, all as EncryptedAssertion; requested attributes (account creation)
-follow as saml:Attribute children. The skeleton is pysaml2; the EncryptedAssertions are appended with lxml
-because pysaml2's SubjectConfirmationData does not model assertion children.
+follow as saml:Attribute children. Built straight as an lxml tree (the carried EncryptedAssertions go into
+it as they are) and signed in place.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lxml import etree
-from saml2 import saml, samlp
 
 from federation import xmlsecurity
 from federation.credentials import DecryptionCredential, SigningCredential
-from federation.saml import _common, soap
+from federation.saml import _build, _common, soap
 from federation.saml import constants as c
 from federation.saml.constants import SAML_NS, SAMLP_NS, q
 from federation.saml.errors import SamlValidationError
@@ -50,30 +49,30 @@ def build_attribute_query(
     carried = [*encrypted_assertions, *([cycle3_assertion] if cycle3_assertion is not None else [])]
     if not encrypted_assertions or any(a.tag != q(SAML_NS, "EncryptedAssertion") for a in carried):
         raise ValueError("the query carries at least one assertion, each an EncryptedAssertion")
-    message = samlp.AttributeQuery(
-        id=query_id or new_id(),
-        version=c.SAML_VERSION,
-        issue_instant=instant(now),
-        destination=destination,
-        issuer=saml.Issuer(text=issuer),
-        subject=_common.bearer_subject(
-            name_id=name_id,
-            sp_name_qualifier=sp_name_qualifier,
-            name_qualifier=name_qualifier,
-            recipient=rp_acs_url,
-            in_response_to=rp_request_id,
-            not_on_or_after=instant(not_on_or_after),
+    element = _build.root(
+        _TAG,
+        (
+            ("ID", query_id or new_id()),
+            ("Version", c.SAML_VERSION),
+            ("IssueInstant", instant(now)),
+            ("Destination", destination),
         ),
-        attribute=[
-            saml.Attribute(name=name, name_format=c.ATTRNAME_FORMAT_UNSPECIFIED) for name in requested_attributes
-        ],
+        nsmap=_build.PROTOCOL_NSMAP,
     )
-    element = _common.from_pysaml2(message)
-    data = element.find(
-        f"{q(SAML_NS, 'Subject')}/{q(SAML_NS, 'SubjectConfirmation')}/{q(SAML_NS, 'SubjectConfirmationData')}"
+    _build.issuer(element, issuer)
+    data = _build.bearer_subject(
+        element,
+        name_id=name_id,
+        sp_name_qualifier=sp_name_qualifier,
+        name_qualifier=name_qualifier,
+        recipient=rp_acs_url,
+        in_response_to=rp_request_id,
+        not_on_or_after=instant(not_on_or_after),
     )
     for assertion in carried:
         data.append(assertion)
+    for name in requested_attributes:
+        _build.child(element, q(SAML_NS, "Attribute"), (("Name", name), ("NameFormat", c.ATTRNAME_FORMAT_UNSPECIFIED)))
     return xmlsecurity.sign(element, credential)
 
 

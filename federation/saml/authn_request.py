@@ -1,4 +1,4 @@
-"""AuthnRequest: RP -> hub and hub -> IDP. Built with pysaml2's message classes, read with lxml.
+"""AuthnRequest: RP -> hub and hub -> IDP. Built straight as an lxml tree and signed in place, read with lxml.
 
 Inbound requests are validated in the order of ARCHITECTURE section 6: schema/version, known Issuer,
 signature (XML signature for HTTP-POST, query-string signature for HTTP-Redirect), Destination,
@@ -19,13 +19,13 @@ from typing import Literal
 
 from cryptography import x509
 from lxml import etree
-from saml2 import saml, samlp
 
 from federation import xmlsecurity
 from federation.credentials import SigningCredential
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
-from federation.saml import _common
+from federation.saml import _build, _common
+from federation.saml._build import samlp
 from federation.saml.bindings import decode_redirect, verify_redirect_signature
 from federation.saml.constants import NAMEID_FORMAT_PERSISTENT, SAML_NS, SAML_VERSION, SAMLP_NS, q
 from federation.saml.errors import SamlValidationError
@@ -67,25 +67,25 @@ def build_authn_request(
     """A signed AuthnRequest. `sign=False` only for the Redirect binding, which signs the query string."""
     if acs_index is not None and acs_url is not None:
         raise ValueError("AssertionConsumerServiceIndex and URL are mutually exclusive")
-    requested = None
-    if levels:
-        requested = samlp.RequestedAuthnContext(
-            authn_context_class_ref=[saml.AuthnContextClassRef(text=level.uri) for level in levels],
-            comparison=comparison,
-        )
-    message = samlp.AuthnRequest(
-        id=request_id or new_id(),
-        version=SAML_VERSION,
-        issue_instant=instant(now),
-        destination=destination,
-        issuer=saml.Issuer(text=issuer),
-        name_id_policy=samlp.NameIDPolicy(format=NAMEID_FORMAT_PERSISTENT, allow_create="true"),
-        requested_authn_context=requested,
-        force_authn="true" if force_authn else None,
-        assertion_consumer_service_index=str(acs_index) if acs_index is not None else None,
-        assertion_consumer_service_url=acs_url,
+    element = _build.root(
+        _TAG,
+        (
+            ("ID", request_id or new_id()),
+            ("Version", SAML_VERSION),
+            ("IssueInstant", instant(now)),
+            ("Destination", destination),
+            ("ForceAuthn", "true" if force_authn else None),
+            ("AssertionConsumerServiceIndex", str(acs_index) if acs_index is not None else None),
+            ("AssertionConsumerServiceURL", acs_url),
+        ),
+        nsmap=_build.PROTOCOL_NSMAP,
     )
-    element = _common.from_pysaml2(message)
+    _build.issuer(element, issuer)
+    _build.child(element, samlp("NameIDPolicy"), (("Format", NAMEID_FORMAT_PERSISTENT), ("AllowCreate", "true")))
+    if levels:
+        requested = _build.child(element, samlp("RequestedAuthnContext"), (("Comparison", comparison),))
+        for level in levels:
+            _build.child(requested, _build.saml("AuthnContextClassRef"), text=level.uri)
     return xmlsecurity.sign(element, credential) if sign else element
 
 

@@ -1,26 +1,26 @@
 """Response: IDP -> hub, hub -> RP, and the matching service's SOAP reply.
 
-The Response skeleton (Issuer, Status) is built with pysaml2; assertion elements (already signed, usually
-wrapped in EncryptedAssertion) are appended with lxml so they travel byte-for-byte as their issuer made
+The Response is built straight as an lxml tree and signed in place; assertion elements (already signed,
+usually wrapped in EncryptedAssertion) are appended so they travel byte-for-byte as their issuer made
 them. Parsing verifies the Response signature first, then decrypts and validates each assertion, and
 returns the decrypted plaintext next to the parsed data: the hub forwards IDP assertions unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from lxml import etree
-from saml2 import saml, samlp
 
 from federation import xmlsecurity
 from federation.credentials import DecryptionCredential, SigningCredential
 from federation.logsafe import log_safe
-from federation.saml import _common
+from federation.saml import _build, _common
 from federation.saml import constants as c
 from federation.saml.assertion import AssertionData, parse_assertion
 from federation.saml.constants import IDA_NS, SAML_NS, SAMLP_NS, XENC_NS, q
@@ -111,12 +111,16 @@ def decrypt_assertion(
 # --- building -------------------------------------------------------------------------------------------
 
 
-def _status(status: Status) -> samlp.Status:
-    inner = samlp.StatusCode(value=status.sub_code) if status.sub_code else None
-    return samlp.Status(
-        status_code=samlp.StatusCode(value=status.code, status_code=inner),
-        status_message=samlp.StatusMessage(text=status.message) if status.message else None,
-    )
+def _status(parent: etree._Element, status: Status) -> None:
+    element = _build.child(parent, q(SAMLP_NS, "Status"))
+    code = _build.child(element, q(SAMLP_NS, "StatusCode"), (("Value", status.code),))
+    if status.sub_code:
+        _build.child(code, q(SAMLP_NS, "StatusCode"), (("Value", status.sub_code),))
+    if status.message:
+        _build.child(element, q(SAMLP_NS, "StatusMessage"), text=status.message)
+    if status.detail:
+        detail = _build.child(element, q(SAMLP_NS, "StatusDetail"))
+        etree.SubElement(detail, _STATUS_VALUE, nsmap={"ida": IDA_NS}).text = status.detail
 
 
 def build_response(
@@ -139,20 +143,19 @@ def build_response(
     for assertion in assertions:
         if assertion.tag not in (q(SAML_NS, "EncryptedAssertion"), q(SAML_NS, "Assertion")):
             raise ValueError("assertions must be EncryptedAssertion or Assertion elements")
-    message = samlp.Response(
-        id=response_id or new_id(),
-        version=c.SAML_VERSION,
-        issue_instant=instant(now),
-        destination=destination,
-        in_response_to=in_response_to,
-        issuer=saml.Issuer(text=issuer),
-        status=_status(status),
+    element = _build.root(
+        _TAG,
+        (
+            ("ID", response_id or new_id()),
+            ("InResponseTo", in_response_to),
+            ("Version", c.SAML_VERSION),
+            ("IssueInstant", instant(now)),
+            ("Destination", destination),
+        ),
+        nsmap=_build.PROTOCOL_NSMAP,
     )
-    element = _common.from_pysaml2(message)
-    if status.detail:
-        status_el = element.find(q(SAMLP_NS, "Status"))
-        detail = etree.SubElement(status_el, q(SAMLP_NS, "StatusDetail"))
-        etree.SubElement(detail, _STATUS_VALUE, nsmap={"ida": IDA_NS}).text = status.detail
+    _build.issuer(element, issuer)
+    _status(element, status)
     for assertion in assertions:
         element.append(assertion)
     return xmlsecurity.sign(element, credential)
@@ -176,7 +179,12 @@ class ResponseData:
     destination: str | None
     status: Status
     assertions: tuple[ReceivedAssertion, ...]  # decrypted and validated (empty without decryption keys)
-    encrypted_assertions: tuple[bytes, ...]  # each EncryptedAssertion as received, for relaying
+    encrypted_elements: tuple[etree._Element, ...] = field(default=(), repr=False, compare=False)
+
+    @functools.cached_property
+    def encrypted_assertions(self) -> tuple[bytes, ...]:
+        """Each EncryptedAssertion as received, for relaying: serialised only when a relay asks for it."""
+        return tuple(xmlsecurity.to_bytes(e) for e in self.encrypted_elements)
 
 
 def _read_status(signed: etree._Element) -> Status:
@@ -277,5 +285,5 @@ def parse_response(
         destination=signed.get("Destination"),
         status=status,
         assertions=received,
-        encrypted_assertions=tuple(xmlsecurity.to_bytes(e) for e in encrypted),
+        encrypted_elements=tuple(encrypted),
     )

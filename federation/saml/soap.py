@@ -6,8 +6,6 @@ understood is refused, as SOAP 1.1 section 4.2.3 requires), nothing else in the 
 
 from __future__ import annotations
 
-import copy
-
 from lxml import etree
 
 from federation import xmlsecurity
@@ -19,12 +17,17 @@ CONTENT_TYPE = "text/xml; charset=utf-8"
 _ENVELOPE, _HEADER, _BODY = q(SOAP11_NS, "Envelope"), q(SOAP11_NS, "Header"), q(SOAP11_NS, "Body")
 
 
+_OPEN = f'<soap11:Envelope xmlns:soap11="{SOAP11_NS}"><soap11:Body>'.encode()
+_CLOSE = b"</soap11:Body></soap11:Envelope>"
+
+
 def wrap(message: etree._Element) -> bytes:
-    """Serialise `message` inside a SOAP envelope (the message's signature is unaffected: exc-c14n)."""
-    envelope = etree.Element(_ENVELOPE, nsmap={"soap11": SOAP11_NS})
-    body = etree.SubElement(envelope, _BODY)
-    body.append(copy.deepcopy(message))  # a copy: the caller's tree is untouched
-    return xmlsecurity.to_bytes(envelope)
+    """Serialise `message` inside a SOAP envelope (the message's signature is unaffected: exc-c14n).
+
+    The envelope is written around the message's one serialisation rather than built as a tree, so the
+    signed message is neither copied nor moved; the bytes are what lxml writes for the same tree.
+    """
+    return _OPEN + xmlsecurity.to_bytes(message) + _CLOSE
 
 
 def unwrap(data: bytes, *, max_bytes: int = xmlsecurity.MAX_MESSAGE_BYTES) -> etree._Element:

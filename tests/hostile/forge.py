@@ -58,6 +58,7 @@ XENC11 = xmlsecurity.XENC11
 
 # Algorithm identifiers an attacker may offer (the allowed ones live in federation.xmlsecurity).
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+ECDSA_SHA1 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
 HMAC_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
 XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
@@ -68,7 +69,9 @@ RSA_1_5 = XENC + "rsa-1_5"
 
 _XMLSEC = {
     xmlsecurity.RSA_SHA256: xmlsec.constants.TransformRsaSha256,
+    xmlsecurity.ECDSA_SHA256: xmlsec.constants.TransformEcdsaSha256,
     RSA_SHA1: xmlsec.constants.TransformRsaSha1,
+    ECDSA_SHA1: xmlsec.constants.TransformEcdsaSha1,
     HMAC_SHA256: xmlsec.constants.TransformHmacSha256,
     xmlsecurity.SHA256: xmlsec.constants.TransformSha256,
     SHA1: xmlsec.constants.TransformSha1,
@@ -374,12 +377,17 @@ def resign(element: etree._Element, credential: SigningCredential) -> etree._Ele
     return xmlsecurity.sign(strip_signature(element), credential)
 
 
+def sha1_signature(credential: SigningCredential) -> str:
+    """The SHA-1 signature method a party's key can make: ECDSA-SHA1 for a P-256 key, RSA-SHA1 for RSA."""
+    return ECDSA_SHA1 if credential.is_ec else RSA_SHA1
+
+
 def sign_with(
     element: etree._Element,
     credential: SigningCredential | None = None,
     *,
     hmac_key: bytes | None = None,
-    signature_method: str = xmlsecurity.RSA_SHA256,
+    signature_method: str | None = None,
     digest_method: str = xmlsecurity.SHA256,
     transforms: Sequence[str | tuple[str, etree._Element]] = (xmlsecurity.ENVELOPED, xmlsecurity.EXC_C14N),
     key_info_certificates: Sequence[x509.Certificate] | None = None,
@@ -387,8 +395,11 @@ def sign_with(
     """Sign `element` (replacing its signature) with any algorithm, transforms and KeyInfo: a real signature.
 
     A transform is an algorithm URI, or (URI, child element) for parameterised ones (XPath, XSLT).
-    `hmac_key` signs with HMAC instead of `credential`'s private key.
+    `hmac_key` signs with HMAC instead of `credential`'s private key. The signature method defaults to the
+    one `xmlsecurity.sign` uses for the key: RSA-SHA256 or ECDSA-SHA256.
     """
+    if signature_method is None:
+        signature_method = xmlsecurity.ECDSA_SHA256 if credential and credential.is_ec else xmlsecurity.RSA_SHA256
     strip_signature(element)
     element_id = element.get("ID")
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N, _XMLSEC[signature_method], ns="ds")
@@ -573,6 +584,8 @@ __all__ = [
     "HubRequest",
     "RSA_1_5",
     "RSA_SHA1",
+    "ECDSA_SHA1",
+    "sha1_signature",
     "SHA1",
     "TRIPLEDES_CBC",
     "alice_mds",

@@ -15,7 +15,6 @@ from federation.compliance.report import Verdict
 from federation.saml import constants as c
 from federation.saml.constants import SAML_NS, XSI_NS, q
 from tests.hostile.forge import (
-    RSA_SHA1,
     ForgedResponse,
     await_idp_response,
     forge_idp_response,
@@ -23,6 +22,7 @@ from tests.hostile.forge import (
     idp_assertions,
     post_to_hub_acs,
     resign,
+    sha1_signature,
     sign_with,
 )
 
@@ -69,7 +69,7 @@ BREAKAGES = {
     "wrong-destination": _wrong_destination,
     "wrong-audience": _wrong_audience,
     "rsa-sha1-signature": lambda forged: sign_with(
-        forged.response, forged.response_credential, signature_method=RSA_SHA1
+        forged.response, forged.response_credential, signature_method=sha1_signature(forged.response_credential)
     ),
     "three-assertions": _three_assertions,
 }

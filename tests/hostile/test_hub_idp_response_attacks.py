@@ -33,7 +33,6 @@ from tests.hostile.forge import (
     DS,
     HMAC_SHA256,
     RSA_1_5,
-    RSA_SHA1,
     SHA1,
     TRIPLEDES_CBC,
     ForgedResponse,
@@ -48,6 +47,7 @@ from tests.hostile.forge import (
     name_id_of,
     post_to_hub_acs,
     resign,
+    sha1_signature,
     sign_with,
     signature_of,
     strip_signature,
@@ -395,12 +395,15 @@ ALGORITHMS = {
     ),
     "hmac-signature-method": (lambda f, cred: _hmac(f), "signature-algorithm-not-allowed"),
     "sha1-digest": (lambda f, cred: sign_with(f.response, cred, digest_method=SHA1), "digest-algorithm-not-allowed"),
-    "rsa-sha1-signature": (
-        lambda f, cred: sign_with(f.response, cred, signature_method=RSA_SHA1),
+    "rsa-sha1-signature": (  # ECDSA-SHA1 where the IDP's key is P-256: SHA-1 either way
+        lambda f, cred: sign_with(f.response, cred, signature_method=sha1_signature(cred)),
         "signature-algorithm-not-allowed",
     ),
     "rsa-sha1-on-assertion": (
-        lambda f, cred: (sign_with(f.mds, cred, signature_method=RSA_SHA1, digest_method=SHA1), f.reassemble())[1],
+        lambda f, cred: (
+            sign_with(f.mds, cred, signature_method=sha1_signature(cred), digest_method=SHA1),
+            f.reassemble(),
+        )[1],
         "signature-algorithm-not-allowed",
     ),
 }

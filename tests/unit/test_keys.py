@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from keys.generate import generate, main
@@ -72,14 +72,47 @@ def test_private_keys_are_owner_only_and_the_directory_is_private(keys_dir: Path
         assert stat.S_IMODE((keys_dir / f"{stem}.crt").stat().st_mode) == 0o644, stem
 
 
-def test_keys_are_unencrypted_pkcs8_rsa_matching_their_certificates(keys_dir: Path) -> None:
+# The hub's and the stub IDPs' SAML signing keys are ECDSA P-256 by default (keys.generate); everything else RSA.
+EC_SIGNING = {
+    "hub-signing",
+    "hub-signing-next",
+    "stub-idp-one-signing",
+    "stub-idp-two-signing",
+    "stub-idp-three-signing",
+}
+
+
+def test_keys_are_unencrypted_pkcs8_matching_their_certificates(keys_dir: Path) -> None:
     for stem in STEMS:
         pem = (keys_dir / f"{stem}.key").read_bytes()
         assert pem.startswith(b"-----BEGIN PRIVATE KEY-----\n"), stem
         key = serialization.load_pem_private_key(pem, password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        assert key.key_size >= 2048
+        if stem in EC_SIGNING:
+            assert isinstance(key, ec.EllipticCurvePrivateKey), stem
+            assert isinstance(key.curve, ec.SECP256R1), stem
+        else:
+            assert isinstance(key, rsa.RSAPrivateKey), stem
+            assert key.key_size >= 2048
         assert cert(keys_dir, stem).public_key().public_numbers() == key.public_key().public_numbers(), stem
+
+
+def test_rsa_signing_keys_on_request_and_back(keys_copy: Path) -> None:
+    """`--signing-keys rsa` replaces exactly the SAML signing keys (and their certificates), and back again."""
+    before = snapshot(keys_copy)
+    assert main(["generate", str(keys_copy), "--signing-keys", "rsa"]) == 0
+    changed = {name for name, value in snapshot(keys_copy).items() if before.get(name) != value}
+    assert changed == {f"{stem}{ext}" for stem in EC_SIGNING for ext in (".key", ".crt")}
+    for stem in EC_SIGNING:
+        key = serialization.load_pem_private_key((keys_copy / f"{stem}.key").read_bytes(), None)
+        assert isinstance(key, rsa.RSAPrivateKey), stem
+        cert(keys_copy, stem).verify_directly_issued_by(cert(keys_copy, LEAVES[stem][0]))
+    assert generate(keys_copy, signing_algorithm="rsa") == []
+    written = {p.name for p in generate(keys_copy)}
+    assert written == changed
+    assert isinstance(
+        serialization.load_pem_private_key((keys_copy / "hub-signing.key").read_bytes(), None),
+        ec.EllipticCurvePrivateKey,
+    )
 
 
 def test_every_certificate_chains_to_the_root(keys_dir: Path) -> None:
