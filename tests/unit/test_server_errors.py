@@ -8,6 +8,7 @@ import re
 from flask import Flask
 
 from federation import server_errors
+from federation.observability import install as install_request_ids
 
 
 def _app() -> Flask:
@@ -55,3 +56,13 @@ def test_no_line_and_no_id_below_500(caplog):
         missing = client.get("/nowhere")
     assert answer.status_code == 200 and "X-Error-ID" not in answer.headers
     assert missing.status_code == 404 and caplog.records == []
+
+
+def test_the_request_id_of_the_logs_is_the_error_id(caplog):
+    """Under `federation.serve` every log line carries the request ID: the page's error ID is that one."""
+    app = _app()
+    install_request_ids(app, "test", trust_request_id=False)
+    with caplog.at_level(logging.ERROR, logger="test.server_errors"):
+        answer = app.test_client().get("/steps/down", headers={"X-Request-ID": "untrusted-0123abcd"})
+    assert answer.headers["X-Error-ID"] == answer.headers["X-Request-ID"] != "untrusted-0123abcd"
+    assert answer.get_data(as_text=True).endswith(answer.headers["X-Request-ID"])
