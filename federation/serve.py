@@ -1,7 +1,8 @@
 """Run one of the services under waitress: `python -m federation.serve hub --port 8080`.
 
-`local_matcher` is the matching service's local matcher, a process of its own on a listener of its own
-(demo: 127.0.0.1:8084; in production the department's internal network, never a public interface).
+`local_matcher` is the matching service's local matcher as a process of its own on a listener of its own
+(127.0.0.1:8084 or the department's internal network, never a public interface), for a matching service
+whose `local_matching_url` is a URL; with `builtin:` the matching service runs it in process instead.
 
 A configuration mistake stops the process before it serves anything, with the message that names the
 file, entity and field (exit status 2), instead of a traceback.
