@@ -62,6 +62,8 @@ OIDC_CLAIMS: tuple[str, ...] = ("given_name", "family_name", "birthdate", "addre
 HUB_SSO_PATH = "/SAML2/SSO"
 HUB_RESPONSE_PATH = "/SAML2/SSO/Response/POST"
 HUB_METADATA_PATH = "/SAML2/metadata/federation"
+# A matching service's `local_matching_url` naming the built-in local matcher, called in its own process.
+BUILTIN_LOCAL_MATCHER = "builtin:"
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -202,10 +204,15 @@ class MatchingService:
     entity_id: str
     attribute_query_url: str
     account_creation_url: str
-    local_matching_url: str
+    local_matching_url: str  # BUILTIN_LOCAL_MATCHER, or the http(s) URL of a matcher of its own
     signing_certificates: tuple[Certificate, ...]
     encryption_certificate: Certificate
     key_transport: KeyTransport = KeyTransport.RSA_OAEP  # for what the hub encrypts for it
+
+    @property
+    def uses_builtin_local_matcher(self) -> bool:
+        """True when the matching service calls the built-in local matcher in its own process (no network)."""
+        return self.local_matching_url == BUILTIN_LOCAL_MATCHER
 
 
 @dataclass(frozen=True)
@@ -747,11 +754,18 @@ def _matching_service(ctx: _Context, data: Any, index: int, registry: _Registry)
         entity_id=entity_id,
         attribute_query_url=fields.url("attribute_query_url"),
         account_creation_url=fields.url("account_creation_url"),
-        local_matching_url=fields.url("local_matching_url"),
+        local_matching_url=_local_matching_url(fields),
         signing_certificates=fields.certificates("signing_certificates"),
         encryption_certificate=fields.certificate("encryption_certificate"),
         key_transport=_key_transport(fields),
     )
+
+
+def _local_matching_url(fields: _Fields) -> str:
+    """`builtin:` (explicitly: a forgotten setting must not silently swap a department's matcher), or a URL."""
+    if fields.string("local_matching_url") == BUILTIN_LOCAL_MATCHER:
+        return BUILTIN_LOCAL_MATCHER
+    return fields.url("local_matching_url")
 
 
 def _key_transport(fields: _Fields) -> KeyTransport:

@@ -1,10 +1,12 @@
-"""Start the whole federation as five processes on localhost, and stop it: used by `make demo` and the tests.
+"""Start the whole federation as processes on localhost, and stop it: used by `make demo` and the tests.
 
 The hub is addressed as 127.0.0.1 and the identity providers as localhost, two different sites, as in real
 life: the IDP's POST back to the hub is then cross-site and a SameSite=Lax cookie would not come with it.
-The matching service's local matcher is a process of its own (LOCAL_MATCHER_URL), started before the
-matching service; the two share a bearer token (a fresh one per federation unless the environment names
-one), which no other process is given.
+By default the matching service runs the built-in local matcher inside its own process
+(LOCAL_MATCHING_URL=builtin:): no listener and no token. With `separate_local_matcher=True` the local
+matcher is a process of its own (LOCAL_MATCHER_URL), started before the matching service, which calls it
+over HTTP as it would a department's own matcher; the two share a bearer token (a fresh one per federation
+unless the environment names one), which no other process is given.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import requests
 
+from federation.config import BUILTIN_LOCAL_MATCHER
 from federation.runtime import REPO_DIR
 
 ORDER = ("local_matcher", "matching_service", "stub_idps", "hub", "hub_operator", "relying_party_example")
@@ -74,6 +77,7 @@ class Federation:
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    services: tuple[str, ...] = ORDER  # the ones `start_federation` started, in order
     extras: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (service, port)
 
     @property
@@ -194,14 +198,24 @@ def _healthy_and_ready(response: requests.Response) -> bool:
         return True
 
 
+def local_matcher_settings(ports: Mapping[str, int], *, separate: bool) -> dict[str, str]:
+    """Where the matching service finds its local matcher: in process, or the separate matcher's listener."""
+    if separate:
+        return {"LOCAL_MATCHING_URL": f"{federation_urls(ports)['LOCAL_MATCHER_URL']}/local-matching"}
+    return {"LOCAL_MATCHING_URL": BUILTIN_LOCAL_MATCHER}
+
+
 def start_federation(
     *,
     ports: Mapping[str, int] | None = None,
     keys_dir: Path | None = None,
     var_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
+    separate_local_matcher: bool = False,
 ) -> Federation:
-    """Start all five processes and wait until each answers its health check with its metadata loaded."""
+    """Start the processes and wait until each answers its health check with its metadata loaded. The local
+    matcher is built into the matching service unless `separate_local_matcher` (then it is a process of its
+    own, with a token)."""
     ports = dict(ports or {name: free_port() for name in ORDER})
     var_dir = Path(var_dir or REPO_DIR / "var")
     log_dir = var_dir / "log"
@@ -214,18 +228,23 @@ def start_federation(
         **federation_urls(ports),
         "VAR_DIR": str(var_dir),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **local_matcher_settings(ports, separate=separate_local_matcher),
         **(extra_env or {}),
     }
     if keys_dir:
         env["FEDERATION_KEYS_DIR"] = str(keys_dir)
-    if not any(env.get(name) for name in LOCAL_MATCHING_TOKEN_SETTINGS):
+    if not separate_local_matcher:  # nobody needs the credential: no process is given one
+        for setting in LOCAL_MATCHING_TOKEN_SETTINGS:
+            env.pop(setting, None)
+    elif not any(env.get(name) for name in LOCAL_MATCHING_TOKEN_SETTINGS):
         env["LOCAL_MATCHING_TOKEN"] = secrets.token_urlsafe(32)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    federation = Federation(ports=ports, env=env, log_dir=log_dir)
+    services = ORDER if separate_local_matcher else tuple(s for s in ORDER if s != "local_matcher")
+    federation = Federation(ports=ports, env=env, log_dir=log_dir, services=services)
     try:
-        for service in ORDER:
+        for service in services:
             federation.start(service, wait=False)
-        for service in ORDER:
+        for service in services:
             federation.wait_healthy(service)
     except BaseException:
         federation.stop_all()

@@ -2,7 +2,7 @@
 
 Settings come from the environment so the same code runs the demo, the tests (services on free ports) and
 a real deployment: `FEDERATION_CONFIG` (default: the demo federation), `FEDERATION_KEYS_DIR` (default:
-keys/generated), `HUB_URL`, `IDP_URL`, `MS_URL`, `RP_URL`, `LOCAL_MATCHER_URL` (expanded inside the config),
+keys/generated), `HUB_URL`, `IDP_URL`, `MS_URL`, `RP_URL`, `LOCAL_MATCHING_URL` (expanded inside the config),
 `VAR_DIR` (audit log, databases; default: var/).
 """
 

@@ -1,7 +1,8 @@
 """Run one of the services under granian: `python -m federation.serve hub --port 8080 [--workers N --threads M]`.
 
-`local_matcher` is the matching service's local matcher, a process of its own on a listener of its own
-(demo: 127.0.0.1:8084; in production the department's internal network, never a public interface).
+`local_matcher` is the matching service's local matcher as a process of its own on a listener of its own
+(127.0.0.1:8084 or the department's internal network, never a public interface), for a matching service
+whose `local_matching_url` is a URL; with `builtin:` the matching service runs it in process instead.
 
 granian (WSGI mode) was chosen by measurement over waitress and gunicorn's gthread workers: the least CPU
 per request and the lowest p99 at 16 concurrent clients (figures in docs/operations.md). Its HTTP layer is

@@ -7,12 +7,14 @@
 
 Which matching service this process is: `MATCHING_SERVICE_NAME` (default `test-rp-ms`), an entry of the
 federation config's matching_services; its keys are `<name>-signing/-encryption` in the keys directory.
-The matching decision is the local matcher's, a separate process on a listener of its own
-(`matching_service.local_matcher_app`, demo 127.0.0.1:8084) that holds the records: this process, which
-the hub and so the outside world can reach, never serves `/local-matching/*` (404) and opens no records
-database. It calls the matcher at the config's `local_matching_url` with the bearer token from
-`LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (it refuses to start without one), as it would call a
-department's own matcher.
+The matching decision is the local matcher's, reached as the config's `local_matching_url` says:
+
+- `builtin:` (the demo's default): our local matcher, called inside this process
+  (`local_matcher_inprocess`) over the records in `MATCHING_SERVICE_DB`. No listener, no token: nothing
+  is reachable from the network but the SAML endpoints below, and `/local-matching/*` is still a 404.
+- a URL: a matcher of its own, ours (`matching_service.local_matcher_app`, e.g. 127.0.0.1:8084) or a
+  department's, called over HTTP with the bearer token from `LOCAL_MATCHING_TOKEN` or
+  `LOCAL_MATCHING_TOKEN_FILE` (this process refuses to start without one) and opening no records database.
 
 The replay cache of query IDs is in process unless `MATCHING_SERVICE_REDIS_URL` (or
 `MATCHING_SERVICE_REDIS_SENTINELS` with `MATCHING_SERVICE_REDIS_SENTINEL_MASTER`) names a Redis, under keys
@@ -36,8 +38,9 @@ from federation.replay_cache import replay_cache_from_settings
 from federation.runtime import Runtime
 from matching_service import local_matcher_app
 from matching_service.attribute_query_endpoint import AttributeQueryService
-from matching_service.local_matcher_client import LocalMatcherClient
-from matching_service.local_matching_auth import load_local_matching_token
+from matching_service.local_matcher_client import LocalMatcher, LocalMatcherClient
+from matching_service.local_matcher_inprocess import InProcessLocalMatcher
+from matching_service.local_matching_auth import TOKEN_FILE_SETTING, TOKEN_SETTING, load_local_matching_token
 from matching_service.metadata import CONTENT_TYPE as METADATA_CONTENT_TYPE
 from matching_service.metadata import MetadataPublisher
 from matching_service.responses import SoapReply, fault
@@ -77,6 +80,22 @@ def _local_matcher_timeout(runtime: Runtime) -> float:
     return max(1.0, runtime.config.matching_service_timeout_seconds * 0.8)
 
 
+def _local_matcher(runtime: Runtime, ms: MatchingService) -> LocalMatcher:
+    """In process for `builtin:` (the token, if set, is not needed and not read), else over HTTP with it."""
+    if ms.uses_builtin_local_matcher:
+        if runtime.setting(TOKEN_SETTING) or runtime.setting(TOKEN_FILE_SETTING):
+            log.warning(
+                "%s/%s is set but not used: the built-in local matcher runs in this process",
+                TOKEN_SETTING,
+                TOKEN_FILE_SETTING,
+            )
+        log.info("local matcher: built-in, in this process (no listener)")
+        return InProcessLocalMatcher(local_matcher_app.open_records(runtime))
+    return LocalMatcherClient(
+        ms.local_matching_url, token=load_local_matching_token(runtime.setting), timeout=_local_matcher_timeout(runtime)
+    )
+
+
 def _soap(reply: SoapReply) -> Response:
     return Response(reply.body, status=reply.status, content_type=reply.content_type)
 
@@ -86,9 +105,7 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
     ms = _this_matching_service(runtime)
     credentials = load_entity_credentials(runtime.keys_dir, ms.name)
     _check_keys_match_config(runtime, ms, credentials)
-    local_matcher = LocalMatcherClient(
-        ms.local_matching_url, token=load_local_matching_token(runtime.setting), timeout=_local_matcher_timeout(runtime)
-    )
+    local_matcher = _local_matcher(runtime, ms)
 
     metadata = MetadataSource.for_config(runtime.config, fetch=metadata_fetch)
     # loaded now if the hub is up, else in the background with retries; never while answering the hub,

@@ -64,7 +64,7 @@ from matching_service.datasets import (
     attributes_to_json,
     to_matching_rule_dataset,
 )
-from matching_service.local_matcher_client import LocalMatcherClient, LocalMatcherError
+from matching_service.local_matcher_client import LocalMatcher, LocalMatcherError
 from matching_service.local_matching_contract import MatchRequest
 from matching_service.responses import (
     CREATE_FAILURE,
@@ -130,7 +130,7 @@ class AttributeQueryService:
         matching_service: MatchingService,
         credentials: EntityCredentials,
         metadata: MetadataSource,
-        local_matcher: LocalMatcherClient,
+        local_matcher: LocalMatcher,
         replay_cache: RetryAwareReplayCache | None = None,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:

@@ -6,8 +6,9 @@ Order of a match request (ARCHITECTURE section 2, step 8):
     cycle 1  otherwise: the matching dataset rule of `matching_rule.match_cycle1`.
 A cycle 1 or cycle 3 match links the hashed PID to the record, so the citizen's next visit is a cycle 0 hit.
 
-The contract is served over HTTP, behind a bearer token, by `local_matcher_app` (its own process and listener),
-and called by the SAML endpoint through `local_matcher_client`.
+The contract's answers (`local_matching_answers`) are called by the SAML endpoint in process
+(`local_matcher_inprocess`, `local_matching_url: builtin:`), or over HTTP through `local_matcher_client` from
+`local_matcher_app` (its own process and listener, behind a bearer token).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@
 
 The contract says whether a person is in the department's records, confirms a National Insurance number and
 writes PID links and accounts, so it is never served on the matching service's public listener (the one the
-hub reaches): it runs as its own process, `python -m federation.serve local_matcher --port 8084`, bound to
-127.0.0.1 in the demo and to the department's internal network in production, and answers only callers
-that hold the token (`matching_service.local_matching_auth`). A department may replace it with a matcher of
-its own that keeps the same contract (README, "Running your own local matcher").
+hub reaches). The matching service usually runs our matcher inside its own process, with no listener at all
+(`local_matching_url: builtin:`, `local_matcher_inprocess`). This module is the other way: the contract as
+a process of its own, `python -m federation.serve local_matcher --port 8084`, bound to 127.0.0.1 or to the
+department's internal network, answering only callers that hold the token
+(`matching_service.local_matching_auth`); it is what a department's own matcher must look like (README,
+"Running your own local matcher"). The answers themselves are `local_matching_answers`', shared by both ways.
 
 Settings: `LOCAL_MATCHING_TOKEN` or `LOCAL_MATCHING_TOKEN_FILE` (required); `MATCHING_SERVICE_DB` (a SQLite
 file, default `<VAR_DIR>/matching-service.sqlite3`, or a `postgresql://` URL; loaded with
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +37,10 @@ from werkzeug.exceptions import HTTPException
 from federation import server_errors
 from federation.logsafe import log_safe
 from federation.runtime import Runtime
-from matching_service.local_matcher import NINO_ATTRIBUTE_NAMES, decide
+from matching_service.local_matcher import NINO_ATTRIBUTE_NAMES
+from matching_service.local_matching_answers import answer_create_user, answer_match
 from matching_service.local_matching_auth import bearer_token_matches, load_local_matching_token
-from matching_service.local_matching_contract import ContractError, parse_create_user_request, parse_match_request
+from matching_service.local_matching_contract import ContractError
 from matching_service.records import RecordSource, RecordStoreError, describe_location, open_record_store
 
 logger = logging.getLogger(__name__)
@@ -126,36 +129,19 @@ def local_matching_blueprint(
 
     @blueprint.post("/match")
     def match() -> Response:
-        try:
-            match_request = parse_match_request(_read_json_body(max_body_bytes))
-        except _BadBody as bad:
-            return bad.response
-        except ContractError as exc:
-            return _error(400, "invalid-request", str(exc))
-        outcome = decide(store, match_request, nino_attribute_names=nino_attribute_names)
-        logger.info(
-            "local match %s: cycle %d, %s%s",
-            log_safe(match_request.match_id),
-            outcome.cycle,
-            outcome.result,
-            f" ({outcome.reason})" if outcome.reason else "",
-        )
-        return _json_response({"result": outcome.result})
+        return _answer(lambda body: answer_match(store, body, nino_attribute_names=nino_attribute_names))
 
     @blueprint.post("/create-user")
     def create_user() -> Response:
+        return _answer(lambda body: answer_create_user(store, body))
+
+    def _answer(handler: Callable[[object], Mapping[str, Any]]) -> Response:
         try:
-            create_request = parse_create_user_request(_read_json_body(max_body_bytes))
+            return _json_response(handler(_read_json_body(max_body_bytes)))
         except _BadBody as bad:
             return bad.response
         except ContractError as exc:
             return _error(400, "invalid-request", str(exc))
-        created = store.create_user(
-            create_request.hashed_pid, create_request.level_of_assurance, create_request.attributes
-        )
-        result = "success" if created else "failure"
-        logger.info("local create-user: %s", result)
-        return _json_response({"result": result})
 
     @blueprint.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -192,9 +178,9 @@ def records_database(runtime: Runtime) -> str | Path:
     return runtime.setting("MATCHING_SERVICE_DB") or Path(runtime.var_dir) / DATABASE_FILE
 
 
-def create_app(runtime: Runtime) -> Flask:
-    """The local matcher process; refuses to start (LocalMatchingTokenError, a ValueError) without a token."""
-    token = load_local_matching_token(runtime.setting)
+def open_records(runtime: Runtime) -> RecordSource:
+    """The department's records (`MATCHING_SERVICE_DB`), with `MATCHING_SERVICE_IMPORT_CSV` imported if set;
+    a ValueError naming the setting when the database cannot be opened (the process must not start)."""
     runtime.var_dir.mkdir(parents=True, exist_ok=True)
     database = records_database(runtime)
     try:
@@ -205,4 +191,10 @@ def create_app(runtime: Runtime) -> Flask:
     csv_file = runtime.setting("MATCHING_SERVICE_IMPORT_CSV")
     if csv_file:
         logger.info("imported %d records from %s", store.import_csv(csv_file), csv_file)
-    return create_local_matcher_app(store, token=token)
+    return store
+
+
+def create_app(runtime: Runtime) -> Flask:
+    """The local matcher process; refuses to start (LocalMatchingTokenError, a ValueError) without a token."""
+    token = load_local_matching_token(runtime.setting)
+    return create_local_matcher_app(open_records(runtime), token=token)

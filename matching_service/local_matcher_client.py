@@ -1,4 +1,6 @@
-"""The client the SAML endpoint calls the local matcher with: ours, or a department's own, at a configured URL.
+"""The client the SAML endpoint calls a local matcher over HTTP with: a department's own, or ours on a listener
+of its own, at the configured `local_matching_url` (`builtin:` is called in process instead:
+`local_matcher_inprocess`).
 
 Every call carries `Authorization: Bearer <token>` (`matching_service.local_matching_auth`), is bounded by a
 timeout shorter than the hub's wait for us, follows no redirect, and reads at most `MAX_RESPONSE_BYTES` of
@@ -12,7 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -35,6 +37,17 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 class LocalMatcherError(Exception):
     """The local matcher did not answer within the contract (timeout, refused, HTTP error, garbage)."""
+
+
+class LocalMatcher(Protocol):
+    """What the SAML endpoint calls: this HTTP client, or the built-in matcher in process
+    (`local_matcher_inprocess.InProcessLocalMatcher`)."""
+
+    def match(self, match_request: Mapping[str, Any] | MatchRequest) -> str: ...
+
+    def create_user(
+        self, hashed_pid: str, level_of_assurance: str, attributes: Mapping[str, Any] | None = None
+    ) -> str: ...
 
 
 class LocalMatcherClient:

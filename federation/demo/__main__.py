@@ -1,7 +1,11 @@
-"""`make demo`: load the demo department records, start the services, print where to begin."""
+"""`make demo`: load the demo department records, start the services, print where to begin.
+
+The matching service runs the built-in local matcher in its own process; `--separate-local-matcher` starts it
+as a process of its own instead, behind a bearer token, as a department's own matcher would run."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import signal
@@ -38,7 +42,15 @@ def demo_local_matching_token(var_dir: Path, environ: Mapping[str, str]) -> dict
     return {"LOCAL_MATCHING_TOKEN_FILE": str(path)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m federation.demo", description=__doc__)
+    parser.add_argument(
+        "--separate-local-matcher",
+        action="store_true",
+        help="run the local matcher as a process of its own on 127.0.0.1:8084, behind a bearer token, as a "
+        "department's own matcher would be (default: built into the matching service, no listener)",
+    )
+    separate = parser.parse_args(argv).separate_local_matcher
     var_dir = REPO_DIR / "var"
     # the department's demo records, loaded as a department loads its own (the matching service's command)
     subprocess.run(
@@ -47,17 +59,25 @@ def main() -> int:
          "--database", str(var_dir / "matching-service.sqlite3")],
         check=False,
     )  # fmt: skip
-    token_settings = demo_local_matching_token(var_dir, os.environ)
+    token_settings = demo_local_matching_token(var_dir, os.environ) if separate else {}
     print(
         "Starting the federation (hub, stub IDPs, matching service and its local matcher, example service)...",
         flush=True,
     )
     try:
-        federation = start_federation(ports=DEMO_PORTS, var_dir=var_dir, extra_env=token_settings)
+        federation = start_federation(
+            ports=DEMO_PORTS, var_dir=var_dir, extra_env=token_settings, separate_local_matcher=separate
+        )
     except RuntimeError as exc:
         print(f"The demo could not start: {exc}", file=sys.stderr)
         return 1
     urls = federation.urls
+    matcher = (
+        f"{urls['LOCAL_MATCHER_URL']}/local-matching "
+        f"(bearer token: {token_settings.get('LOCAL_MATCHING_TOKEN_FILE', 'as set in your environment')})"
+        if separate
+        else "built into the matching service (no listener; --separate-local-matcher for one of its own)"
+    )
     print(
         "\nThe federation is running:\n"
         f"  example service (start here)  {urls['RP_URL']}/\n"
@@ -67,8 +87,7 @@ def main() -> int:
         f"  signed federation metadata    {urls['HUB_URL']}/SAML2/metadata/federation\n"
         f"  stub identity providers       {urls['IDP_URL']}/\n"
         f"  matching service              {urls['MS_URL']}/healthcheck\n"
-        f"  its local matcher             {urls['LOCAL_MATCHER_URL']}/local-matching "
-        f"(bearer token: {token_settings.get('LOCAL_MATCHING_TOKEN_FILE', 'as set in your environment')})\n"
+        f"  its local matcher             {matcher}\n"
         f"Logs: {federation.log_dir}   Audit events: {var_dir / 'audit.jsonl'}\n"
         f"\nOpen {urls['RP_URL']}/ in a browser. Press Ctrl-C to stop.",
         flush=True,

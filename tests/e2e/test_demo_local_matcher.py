@@ -1,16 +1,20 @@
-"""`make demo`'s local matching token: a fresh one in var/local-matching.token (mode 0600) unless the operator
-set one, read from there by the local matcher it starts (here on free ports, never the demo's fixed ones)."""
+"""The demo's local matcher. By default it is built into the matching service: no process, listener or token
+of its own, and journeys still match. With `--separate-local-matcher`, `make demo`'s local matching token is
+a fresh one in var/local-matching.token (mode 0600) unless the operator set one, read from there by the
+local matcher it starts (here on free ports, never the demo's fixed ones)."""
 
 from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 import requests
 
 from federation.demo.__main__ import demo_local_matching_token
 from federation.launcher import ORDER, Federation, federation_urls, free_port
+from tests.e2e.journey import IDP_TWO, expected_hashed_pid, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +57,34 @@ def test_the_local_matcher_started_as_the_demo_starts_it_answers_only_that_token
     finally:
         federation.stop_all()
     assert token not in federation.log_path("local_matcher").read_text()
+
+
+def _listening_tcp_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` listens on (its socket inodes matched against /proc/net/tcp{,6})."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs /proc to list a process's sockets")
+def test_the_builtin_matcher_has_no_process_no_listener_and_no_token(federation, browser):
+    assert "local_matcher" not in federation.processes and "local_matcher" not in federation.services
+    ms = federation.processes["matching_service"]
+    assert _listening_tcp_ports(ms.pid) == {federation.ports["matching_service"]}  # the SAML endpoints only
+    for name, process in federation.processes.items():
+        assert b"LOCAL_MATCHING_TOKEN" not in Path(f"/proc/{process.pid}/environ").read_bytes(), name
+    with pytest.raises(requests.ConnectionError):
+        requests.get(federation.url("local_matcher") + "/healthcheck", timeout=2)
+    page = sign_in(browser, federation, "alice", IDP_TWO)  # and a citizen is matched through it
+    assert expected_hashed_pid("stub-idp-two", "alice") in page.text
+    log = federation.log_path("matching_service").read_text()
+    assert "local matcher: built-in, in this process (no listener)" in log and "local match " in log

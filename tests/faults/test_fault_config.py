@@ -1,6 +1,7 @@
 """A broken federation config stops every service before it serves anything: exit status 2 and one line
 on stderr naming the file, the entity and the field, never a traceback. So does a missing or unusable local
-matching token, for the local matcher and for the matching service that calls it."""
+matching token, for the local matcher and for a matching service that calls one over HTTP (with the built-in
+matcher in process, no token is needed)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,11 @@ def test_service_refuses_to_start_naming_file_entity_and_field(service, mistake,
     ("service", "settings", "problem"),
     [
         ("local_matcher", {}, "no local matching token: set LOCAL_MATCHING_TOKEN, or LOCAL_MATCHING_TOKEN_FILE"),
-        ("matching_service", {}, "no local matching token: set LOCAL_MATCHING_TOKEN, or LOCAL_MATCHING_TOKEN_FILE"),
+        (
+            "matching_service",
+            {"LOCAL_MATCHING_URL": "http://127.0.0.1:9/local-matching"},  # a matcher of its own: over HTTP
+            "no local matching token: set LOCAL_MATCHING_TOKEN, or LOCAL_MATCHING_TOKEN_FILE",
+        ),
         ("local_matcher", {"LOCAL_MATCHING_TOKEN": "guessable"}, "at least 32 visible ASCII characters"),
         ("local_matcher", {"LOCAL_MATCHING_TOKEN_FILE": "/nonexistent/token"}, "cannot read LOCAL_MATCHING_TOKEN_FILE"),
     ],

@@ -1,8 +1,9 @@
 """The local matcher gone, or the matching service holding a token the matcher does not: the citizen gets the
 "could not check your records" page (502), nobody is matched, and each side's log says what happened.
 
-The real federation (five processes); the matching service is restarted with a wrong token, then with the
-right one again, so the same journey is shown to work once the credential is right.
+The real federation with the local matcher as a process of its own (as a department's own matcher runs); the
+matching service is restarted with a wrong token, then with the right one again, so the same journey is
+shown to work once the credential is right.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def federation(keys_dir, tmp_path_factory):
-    with running_federation(tmp_path_factory.mktemp("local-matcher-faults"), keys_dir) as running:
+    directory = tmp_path_factory.mktemp("local-matcher-faults")
+    with running_federation(directory, keys_dir, separate_local_matcher=True) as running:
         yield running
 
 

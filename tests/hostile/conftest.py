@@ -1,7 +1,8 @@
 """The federation (four real servers) for the hostile suite, with forging and log helpers.
 
-It is started as in tests/e2e/conftest.py, but with the hub's per-client rate limit off: every attack here
-comes from 127.0.0.1 in quick succession, and the refusal under test must be the validation's, not a 429.
+It is started as in tests/e2e/conftest.py, but with the hub's per-client rate limit off (every attack here
+comes from 127.0.0.1 in quick succession, and the refusal under test must be the validation's, not a 429),
+and with the local matcher as a process of its own, so that its listener and token can be attacked.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def var_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def federation(keys_dir, var_dir):
-    with running_federation(var_dir, keys_dir, HUB_RATE_LIMIT_PER_MINUTE="0") as running:
+    # The local matcher as a process of its own: test_local_matcher_edge attacks its listener and token.
+    with running_federation(var_dir, keys_dir, separate_local_matcher=True, HUB_RATE_LIMIT_PER_MINUTE="0") as running:
         yield running
 
 

@@ -1,5 +1,6 @@
-"""The real services for a test module or session: demo records loaded, headless stub IDPs on, and a fresh
-local matching token (the matching service's credential at its local matcher) for each federation; and the
+"""The real services for a test module or session: demo records loaded, headless stub IDPs on, and, when the
+local matcher runs as a process of its own, a fresh local matching token (the matching service's credential
+at its local matcher) for each federation; and the
 demo federation's config with a test's own services and identity providers added."""
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ def shared_hub_env() -> dict[str, str]:
 
 
 @contextmanager
-def running_federation(var_dir: Path, keys_dir: Path, **extra_env: str) -> Iterator[Federation]:
-    """Start the federation (always stopped afterwards); `extra_env` overrides the defaults."""
+def running_federation(
+    var_dir: Path, keys_dir: Path, *, separate_local_matcher: bool = False, **extra_env: str
+) -> Iterator[Federation]:
+    """Start the federation (always stopped afterwards); `extra_env` overrides the defaults. The local matcher
+    is built into the matching service unless `separate_local_matcher` (a process of its own, with a token)."""
     matching_service_cli(["import", RECORDS, "--database", str(var_dir / "matching-service.sqlite3")])
     env = {"STUB_IDP_HEADLESS": "1", **fresh_local_matching_token(), **shared_hub_env(), **extra_env}
-    running = start_federation(keys_dir=keys_dir, var_dir=var_dir, extra_env=env)
+    running = start_federation(
+        keys_dir=keys_dir, var_dir=var_dir, extra_env=env, separate_local_matcher=separate_local_matcher
+    )
     try:
         yield running
     finally:

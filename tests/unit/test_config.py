@@ -123,7 +123,7 @@ def test_demo_identity_providers(federation_config: FederationConfig) -> None:
     assert ms is not None
     assert ms.attribute_query_url == "http://127.0.0.1:8082/matching-service/POST"
     assert ms.account_creation_url == "http://127.0.0.1:8082/unknown-user-attribute-query"
-    assert ms.local_matching_url == "http://127.0.0.1:8084/local-matching"  # its own listener, not the MS's
+    assert ms.local_matching_url == "builtin:" and ms.uses_builtin_local_matcher  # in process: no listener
     assert ms.key_transport is KeyTransport.RSA_OAEP
 
 
@@ -160,7 +160,7 @@ def test_urls_come_from_variables_and_entity_ids_do_not(keys_dir: Path) -> None:
             "IDP_URL": "http://localhost:5002",
             "MS_URL": "http://localhost:5003",
             "RP_URL": "https://rp.localhost:5004",
-            "LOCAL_MATCHER_URL": "https://matcher.department.internal:5005",
+            "LOCAL_MATCHING_URL": "https://matcher.department.internal:5005/local-matching",
         },
     )
     assert config.hub.entity_id == HUB
@@ -169,6 +169,7 @@ def test_urls_come_from_variables_and_entity_ids_do_not(keys_dir: Path) -> None:
     assert config.identity_providers[1].sso_url == "http://localhost:5002/stub-idp-two/SAML2/SSO"
     assert config.matching_services[0].attribute_query_url == "http://localhost:5003/matching-service/POST"
     assert config.matching_services[0].local_matching_url == "https://matcher.department.internal:5005/local-matching"
+    assert not config.matching_services[0].uses_builtin_local_matcher
     assert config.relying_parties[0].default_acs_url() == "https://rp.localhost:5004/SAML2/SSO/POST"
     assert config.relying_parties[0].entity_id == TEST_RP
 
@@ -367,6 +368,13 @@ MISTAKES: list[tuple[str, Mutation, str, str, tuple[str, ...]]] = [
         set_("matching_services.0.attribute_query_url", "http:///matching-service/POST"),
         MS,
         "attribute_query_url",
+        ("matching service", "not an absolute http(s) URL"),
+    ),
+    (
+        "local matcher neither builtin: nor a URL",  # a typo must not quietly become the built-in matcher
+        set_("matching_services.0.local_matching_url", "built-in"),
+        MS,
+        "local_matching_url",
         ("matching service", "not an absolute http(s) URL"),
     ),
     (

@@ -1,5 +1,5 @@
-"""A matching service under a real HTTP server (and its local matcher under another, behind the bearer token),
-and the hub, IDP and RP around it built from real keys.
+"""A matching service under a real HTTP server (its local matcher built in, or under another server behind the
+bearer token), and the hub, IDP and RP around it built from real keys.
 
 The inbound messages are made the way the real parties make them: the stub IDP's two assertions (signed
 with stub-idp-two's key from the development PKI, encrypted for the MS), carried in an AttributeQuery that
@@ -269,14 +269,22 @@ def running_matching_service(
     environ: dict[str, str] | None = None,
     config_transform: Callable[[FederationConfig], FederationConfig] | None = None,
     metadata_fetch: Callable[[str, float], bytes] | None = None,
+    separate_local_matcher: bool = True,
 ) -> Iterator[Harness]:
-    """The MS app under a real threaded server on a free port, its config pointing at that port, and the local
-    matcher process's app (over the demo records in `var_dir`) under another, both given the same token."""
+    """The MS app under a real threaded server on a free port, its config pointing at that port. Its local
+    matcher (over the demo records in `var_dir`) is the local matcher process's app under another server,
+    both given the same token; or, without `separate_local_matcher`, the built-in one in process."""
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
-    matcher_server = make_server("127.0.0.1", 0, lambda env, start: holder["matcher"](env, start), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    variables = {"MS_URL": url, "LOCAL_MATCHER_URL": f"http://127.0.0.1:{matcher_server.server_port}"}
+    servers = [server]
+    if separate_local_matcher:
+        matcher_server = make_server("127.0.0.1", 0, lambda env, start: holder["matcher"](env, start), threaded=True)
+        servers.append(matcher_server)
+        matcher_url = f"http://127.0.0.1:{matcher_server.server_port}/local-matching"
+    else:
+        matcher_url = "builtin:"
+    variables = {"MS_URL": url, "LOCAL_MATCHING_URL": matcher_url}
     config = load_federation_config(
         REPO / "federation" / "demo" / "federation.yaml", keys_dir=keys_dir, variables=variables
     )
@@ -294,18 +302,16 @@ def running_matching_service(
         **(environ or {}),
     }
     runtime = Runtime(config=config, keys_dir=keys_dir, var_dir=var_dir, environ=env)
-    holder["matcher"] = local_matcher_app.create_app(runtime)
+    if separate_local_matcher:
+        holder["matcher"] = local_matcher_app.create_app(runtime)
     app = create_app(runtime, metadata_fetch=metadata_fetch or fetch)
     holder["app"] = app
-    threads = [
-        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        for s in (server, matcher_server)
-    ]
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True) for s in servers]
     for thread in threads:
         thread.start()
     try:
         yield Harness(url=url, config=config, keys_dir=keys_dir, app=app)
     finally:
-        for s, thread in zip((server, matcher_server), threads, strict=True):
+        for s, thread in zip(servers, threads, strict=True):
             s.shutdown()
             thread.join(5)

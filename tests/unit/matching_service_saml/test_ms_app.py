@@ -1,4 +1,5 @@
-"""The app factory: health check, its own signed metadata, no local matcher here, start-up refusals."""
+"""The app factory: health check, its own signed metadata, the local matcher in process (`builtin:`) or over
+HTTP (a URL: no records database here), never the contract on the public listener, start-up refusals."""
 
 from __future__ import annotations
 
@@ -16,10 +17,20 @@ from federation.credentials import load_certificate
 from federation.runtime import Runtime
 from federation.saml import constants as c
 from matching_service.app import create_app
+from matching_service.local_matcher_inprocess import InProcessLocalMatcher
 from matching_service.local_matching_auth import LocalMatchingTokenError
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 TOKEN = "ms-app-tests-local-matching-token-" + "z" * 20
+
+
+SEPARATE_MATCHER = "http://127.0.0.1:9/local-matching"
+
+
+def _separate(config: FederationConfig, url: str = SEPARATE_MATCHER) -> FederationConfig:
+    """The demo federation with its matching service calling a local matcher of its own at `url`."""
+    ms = dataclasses.replace(config.matching_services[0], local_matching_url=url)
+    return dataclasses.replace(config, matching_services=(ms,))
 
 
 def _runtime(config: FederationConfig, keys_dir: Path, var_dir: Path, **environ: str) -> Runtime:
@@ -32,9 +43,10 @@ def _never_fetch(url: str, timeout: float) -> bytes:
     raise requests.ConnectionError("no hub here: these endpoints need no federation metadata")
 
 
-@pytest.fixture
-def client(federation_config, keys_dir, tmp_path):
-    return create_app(_runtime(federation_config, keys_dir, tmp_path), metadata_fetch=_never_fetch).test_client()
+@pytest.fixture(params=["separate-matcher", "builtin-matcher"])
+def client(request, federation_config, keys_dir, tmp_path):
+    config = _separate(federation_config) if request.param == "separate-matcher" else federation_config
+    return create_app(_runtime(config, keys_dir, tmp_path), metadata_fetch=_never_fetch).test_client()
 
 
 def test_healthcheck(client):
@@ -43,8 +55,16 @@ def test_healthcheck(client):
     assert answer.status_code == 200 and answer.get_json() == {"status": "ok", "metadata": "loading"}
 
 
-def test_the_public_process_opens_no_records_database(client, tmp_path):
+def test_with_a_separate_matcher_the_public_process_opens_no_records_database(federation_config, keys_dir, tmp_path):
+    create_app(_runtime(_separate(federation_config), keys_dir, tmp_path), metadata_fetch=_never_fetch)
     assert not (tmp_path / "matching-service.sqlite3").exists()  # the local matcher's, on its own listener
+
+
+def test_the_builtin_matcher_opens_the_records_in_process_without_a_token(federation_config, keys_dir, tmp_path):
+    runtime = Runtime(config=federation_config, keys_dir=keys_dir, var_dir=tmp_path, environ={})
+    app = create_app(runtime, metadata_fetch=_never_fetch)
+    assert isinstance(app.extensions["matching_service"]._local, InProcessLocalMatcher)
+    assert (tmp_path / "matching-service.sqlite3").exists()
 
 
 @pytest.mark.parametrize("path", ["/local-matching/match", "/local-matching/create-user", "/local-matching/"])
@@ -56,8 +76,8 @@ def test_the_local_matching_contract_is_not_served_on_the_public_listener(client
     assert client.get(path, headers=headers).status_code == 404
 
 
-def test_no_local_matching_token_refuses_to_start(federation_config, keys_dir, tmp_path):
-    runtime = Runtime(config=federation_config, keys_dir=keys_dir, var_dir=tmp_path, environ={})
+def test_a_separate_matcher_without_a_local_matching_token_refuses_to_start(federation_config, keys_dir, tmp_path):
+    runtime = Runtime(config=_separate(federation_config), keys_dir=keys_dir, var_dir=tmp_path, environ={})
     with pytest.raises(LocalMatchingTokenError, match="LOCAL_MATCHING_TOKEN"):
         create_app(runtime, metadata_fetch=_never_fetch)
 
