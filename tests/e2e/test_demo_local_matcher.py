@@ -59,13 +59,24 @@ def test_the_local_matcher_started_as_the_demo_starts_it_answers_only_that_token
     assert token not in federation.log_path("local_matcher").read_text()
 
 
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (the server's supervisor forks its workers, which hold the socket)."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
+        tree += [int(child) for child in children.read_text().split()] if children.exists() else []
+        index += 1
+    return tree
+
+
 def _listening_tcp_ports(pid: int) -> set[int]:
-    """The TCP ports process `pid` listens on (its socket inodes matched against /proc/net/tcp{,6})."""
+    """The TCP ports process `pid` and its children listen on (socket inodes matched against /proc/net/tcp{,6})."""
     inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd) if fd.is_symlink() else ""
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
+    for member in _process_tree(pid):
+        for fd in Path(f"/proc/{member}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
     ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -81,7 +92,8 @@ def test_the_builtin_matcher_has_no_process_no_listener_and_no_token(federation,
     ms = federation.processes["matching_service"]
     assert _listening_tcp_ports(ms.pid) == {federation.ports["matching_service"]}  # the SAML endpoints only
     for name, process in federation.processes.items():
-        assert b"LOCAL_MATCHING_TOKEN" not in Path(f"/proc/{process.pid}/environ").read_bytes(), name
+        for member in _process_tree(process.pid):
+            assert b"LOCAL_MATCHING_TOKEN" not in Path(f"/proc/{member}/environ").read_bytes(), name
     with pytest.raises(requests.ConnectionError):
         requests.get(federation.url("local_matcher") + "/healthcheck", timeout=2)
     page = sign_in(browser, federation, "alice", IDP_TWO)  # and a citizen is matched through it
