@@ -34,7 +34,7 @@ from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
 from hub.views import company, handoff, idp_response, journey, metadata, oidc, sso
 from hub.views.pages import problem_page
-from hub.web_session import COOKIE_NAME, csrf_token
+from hub.web_session import COOKIE_NAME, csrf_token, current_session
 
 log = logging.getLogger("hub")
 
@@ -100,7 +100,8 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
 
     @app.get("/")
     def index():
-        journey = url_for("journey.result") if request.cookies.get(COOKIE_NAME) else None
+        # only a journey that still exists: a cookie naming an ended one would lead back to "no session" here
+        journey = url_for("journey.result") if current_session() is not None else None
         return render_template("index.html", journey_url=journey)
 
     @app.errorhandler(400)
