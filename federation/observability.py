@@ -170,5 +170,5 @@ def install(app: Flask, service: str, *, trust_request_id: bool) -> None:
         if token is not None:
             try:
                 reset_request_id(token)
-            except ValueError:  # set in another context (cannot happen under waitress's threads)
+            except ValueError:  # set in another context (a server thread that did not run the request's start)
                 pass

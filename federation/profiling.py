@@ -1,7 +1,7 @@
 """Run one service under cProfile: `python -m federation.profiling hub --port 8080` takes federation.serve's
 arguments. The launcher starts a service this way when FEDERATION_PROFILE names it (`make profile`).
 
-cProfile sees only the thread that enabled it, and waitress answers on worker threads, so every thread
+cProfile sees only the thread that enabled it, and the server answers on worker threads, so every thread
 gets its own profiler as it starts (threading.setprofile) and a report merges them all. Each profiler times
 with its thread's CPU clock, so the report shows where CPU goes, not where threads wait. cProfile is exact
 about call counts and is in the standard library, but it slows pure-Python code (Jinja) more than C
