@@ -72,8 +72,8 @@ _REFUSED = re.compile(r"^(?P<what>[a-z][a-z -]{0,40}?) refused: (?P<reason>[A-Za
 _IDP_REFUSED = re.compile(r"^\S{1,60} refused an AuthnRequest: (?P<reason>[A-Za-z0-9_-]{1,60})(?=$|[:\s(])")
 
 
-class RefusalCounter(logging.Handler):
-    """Counts the refusals a service logs: one place, so every refusal a log line states is also a metric."""
+class _LogSignal(logging.Handler):
+    """A handler that turns some of a service's log lines into metrics (the log stays the detailed record)."""
 
     def __init__(self, service: str) -> None:
         super().__init__(level=logging.INFO)
@@ -82,8 +82,18 @@ class RefusalCounter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed log call must not break the request that made it
+        except Exception:  # a malformed log call must not break the request or refresh that made it
             return
+        self.observe(message)
+
+    def observe(self, message: str) -> None:
+        raise NotImplementedError
+
+
+class RefusalCounter(_LogSignal):
+    """Counts the refusals a service logs: one place, so every refusal a log line states is also a metric."""
+
+    def observe(self, message: str) -> None:
         if (found := _REFUSED.match(message)) is not None:
             what = found["what"].replace(" ", "_").replace("-", "_")
             REFUSALS.labels(service=self.service, what=what, reason=found["reason"]).inc()
@@ -101,18 +111,10 @@ def count_refusals(service: str) -> None:
         root.addHandler(RefusalCounter(service))
 
 
-class MetadataRefreshWatcher(logging.Handler):
-    """Turns the metadata source's log lines into the refresh signals (the log stays the detailed record)."""
+class MetadataRefreshWatcher(_LogSignal):
+    """Turns the metadata source's log lines into the refresh signals."""
 
-    def __init__(self, service: str) -> None:
-        super().__init__(level=logging.INFO)
-        self.service = service
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed log call must not break the refresh that made it
-            return
+    def observe(self, message: str) -> None:
         if _LOADED.match(message):
             METADATA_REFRESHED.labels(service=self.service).set(time.time())
         elif (found := _NOT_LOADED.match(message)) is not None:

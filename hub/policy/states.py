@@ -487,29 +487,19 @@ _MATCH_ANSWERS = {
     _E.MATCHING_SERVICE_ERROR: _S.MATCHING_SERVICE_REQUEST_ERROR,
 }
 
+# States in which the citizen may (again) answer the questions before choosing a company.
+_CHOOSING = (
+    _S.SESSION_STARTED,
+    _S.IDP_SELECTED,
+    _S.AUTHN_FAILED_ERROR,
+    _S.REQUESTER_ERROR,
+    _S.PAUSED_REGISTRATION,
+)
+
 _TABLE: dict[tuple[State, EventType], State] = {
-    # the start page's answer (again, if the citizen goes back to it)
-    **{
-        (state, _E.JOURNEY_KIND_CHOSEN): state
-        for state in (
-            _S.SESSION_STARTED,
-            _S.IDP_SELECTED,
-            _S.AUTHN_FAILED_ERROR,
-            _S.REQUESTER_ERROR,
-            _S.PAUSED_REGISTRATION,
-        )
-    },  # fmt: skip
-    # the "about you" answers (first-time citizens), which only order the company list
-    **{
-        (state, _E.ABOUT_YOU_ANSWERED): state
-        for state in (
-            _S.SESSION_STARTED,
-            _S.IDP_SELECTED,
-            _S.AUTHN_FAILED_ERROR,
-            _S.REQUESTER_ERROR,
-            _S.PAUSED_REGISTRATION,
-        )
-    },  # fmt: skip
+    # the start page's answer and the "about you" answers (first-time citizens; they only order the company
+    # list), again if the citizen goes back to them
+    **{(state, event): state for state in _CHOOSING for event in (_E.JOURNEY_KIND_CHOSEN, _E.ABOUT_YOU_ANSWERED)},
     (_S.SESSION_STARTED, _E.IDP_SELECTED): _S.IDP_SELECTED,
     **{(_S.IDP_SELECTED, event): target for event, target in _IDP_ANSWERS.items()},
     # try another company
