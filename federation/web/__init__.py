@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from federation import op_counts
 from federation.web import i18n
+from federation.web.environment import FederationEnvironment
 from federation.web.fragments import FragmentCacheExtension
 from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
 from federation.web.service_pages import ServicePages, register_service_pages
@@ -158,6 +159,9 @@ def register_web(
     """
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+    if "jinja_env" in app.__dict__:  # Flask builds it on first use, from `app.jinja_environment`
+        raise RuntimeError("register_web must be called before the app's Jinja environment is first used")
+    app.jinja_environment = FederationEnvironment
     catalogue = i18n.default_catalogue().merged(messages)
     assets = Path(assets_dir) if assets_dir is not None else static_folder()
 

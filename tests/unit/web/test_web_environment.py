@@ -1,0 +1,45 @@
+"""The apps' Jinja environment: template globals that still follow the environment's, and imports that still
+see every global (federation/web/environment.py)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask, render_template_string
+from jinja2 import DictLoader
+
+from federation.web import register_web
+from federation.web.environment import FederationEnvironment, TemplateGlobals
+from tests.unit.web.conftest import make_app
+
+
+def test_register_web_gives_the_app_the_federation_environment() -> None:
+    app = make_app()
+    assert isinstance(app.jinja_env, FederationEnvironment)
+    assert isinstance(app.jinja_env.get_template("start.html").globals, TemplateGlobals)
+
+
+def test_register_web_refuses_an_environment_already_in_use() -> None:
+    app = Flask(__name__)
+    app.jinja_env.globals["early"] = True
+    with pytest.raises(RuntimeError, match="before the app's Jinja environment"):
+        register_web(app, service_name="A service")
+
+
+def test_template_globals_keys_are_every_layer_and_follow_later_globals() -> None:
+    environment_globals = {"a": 1}
+    template_globals = TemplateGlobals({"b": 2}, environment_globals)
+    assert template_globals.keys() == {"a", "b"}
+    environment_globals["c"] = 3  # a global added after the template was loaded (csrf_token is, in the apps)
+    assert template_globals.keys() == {"a", "b", "c"}
+    assert template_globals["c"] == 3
+
+
+def test_a_macro_imported_by_a_template_sees_a_global_added_after_it_was_loaded() -> None:
+    app = make_app()
+    env = app.jinja_env
+    env.loader.loaders.insert(0, DictLoader({"m.html": "{% macro shout() %}{{ late() }}!{% endmacro %}"}))
+    source = '{% from "m.html" import shout %}{{ shout() }}'
+    with app.test_request_context("/"):
+        env.get_template("m.html")  # loaded before the global exists
+        env.globals["late"] = lambda: "hello"
+        assert render_template_string(source) == "hello!"
