@@ -23,12 +23,14 @@ import base64
 import datetime as dt
 import enum
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import requests
+import requests.certs
+import urllib3
 
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
@@ -82,6 +84,7 @@ RETRY_BUDGET_SECONDS = 5.0
 FIRST_BACKOFF_SECONDS = 0.1
 CONNECT_TIMEOUT_SECONDS = 2.0
 RETRIED_STATUSES = frozenset({502, 503, 504})
+POOL_SIZE = 16  # kept-alive connections per matching service: one per hub worker thread is plenty
 
 
 class _Transient(Exception):
@@ -92,7 +95,29 @@ class _Transient(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class MatchingReply:
+    """What came back over HTTP: the status and the whole body."""
+
+    status_code: int
+    content: bytes
+
+
+SOAP_HEADERS = {
+    "Content-Type": "text/xml; charset=utf-8",
+    "SOAPAction": '"http://www.oasis-open.org/committees/security"',
+}
+
+
 class MatchingServiceClient:
+    """The back channel over one urllib3 pool of kept-alive connections per matching service.
+
+    urllib3 rather than requests (which sits on it): requests spent about 0.7 ms of CPU more per query,
+    half of it reading proxy and netrc settings from the environment again on every call. Connections go
+    straight to the matching service (no proxy from the environment), are verified against the same CA
+    bundle requests used (`REQUESTS_CA_BUNDLE`, else certifi's), and a redirect is an answer, not followed.
+    """
+
     def __init__(
         self,
         *,
@@ -100,38 +125,44 @@ class MatchingServiceClient:
         retry_budget: float = RETRY_BUDGET_SECONDS,
         first_backoff: float = FIRST_BACKOFF_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        pool_size: int = POOL_SIZE,
     ) -> None:
         self.timeout = timeout
         self.retry_budget = retry_budget
         self.first_backoff = first_backoff
         self._sleep = sleep
-        self._http = requests.Session()
+        self._timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT_SECONDS, timeout), read=timeout)
+        self._http = urllib3.PoolManager(
+            maxsize=pool_size,
+            retries=False,  # retries are ours, above: only what cannot have been acted on
+            ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or requests.certs.where(),
+        )
 
-    def _post_once(self, url: str, body: bytes) -> requests.Response:
+    def _post_once(self, url: str, body: bytes) -> MatchingReply:
         try:
-            reply = self._http.post(
+            reply = self._http.request(
+                "POST",
                 url,
-                data=body,
-                headers={
-                    "Content-Type": "text/xml; charset=utf-8",
-                    "SOAPAction": '"http://www.oasis-open.org/committees/security"',
-                    **outgoing_headers(),  # the matching service logs this step under the same request ID
-                },
-                timeout=(min(CONNECT_TIMEOUT_SECONDS, self.timeout), self.timeout),
+                body=body,
+                headers={**SOAP_HEADERS, **outgoing_headers()},  # the matching service logs this step under our ID
+                timeout=self._timeout,
+                redirect=False,
             )
-        except requests.ConnectTimeout:
+        except urllib3.exceptions.NewConnectionError:  # refused, unreachable (a subclass of the connect timeout)
+            raise _Transient("connection-failed:ConnectionError") from None
+        except urllib3.exceptions.ConnectTimeoutError:
             raise _Transient("connect-timeout") from None
-        except requests.Timeout:  # the query arrived and may be under way: the citizen has waited enough
+        except urllib3.exceptions.TimeoutError:  # the query arrived and may be under way: the citizen has waited
             raise MatchingServiceUnavailable("timeout") from None
-        except requests.ConnectionError as exc:  # refused, reset, closed before any answer
-            raise _Transient(f"connection-failed:{type(exc).__name__}") from None
-        except requests.RequestException as exc:
+        except urllib3.exceptions.ProtocolError:  # reset or closed before any answer
+            raise _Transient("connection-failed:ConnectionError") from None
+        except (urllib3.exceptions.HTTPError, ValueError) as exc:  # TLS, a bad URL, a malformed answer
             raise MatchingServiceUnavailable(f"connection-failed:{type(exc).__name__}") from None
-        if reply.status_code in RETRIED_STATUSES:
-            raise _Transient(f"http-{reply.status_code}")
-        return reply
+        if reply.status in RETRIED_STATUSES:
+            raise _Transient(f"http-{reply.status}")
+        return MatchingReply(status_code=reply.status, content=reply.data)
 
-    def post(self, url: str, body: bytes) -> requests.Response:
+    def post(self, url: str, body: bytes) -> MatchingReply:
         """POST `body`, retrying transient failures with backoff within the retry budget."""
         deadline = time.monotonic() + self.retry_budget
         pause = self.first_backoff

@@ -6,6 +6,7 @@ answering 502/503); the client under test is the hub's own `MatchingServiceClien
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -106,3 +107,38 @@ def test_a_timeout_waiting_for_the_answer_is_not_retried(serve):
     assert refused.value.reason == "timeout"
     time.sleep(1.2)
     assert len(script.bodies) == 1, "the query may be under way: never sent twice"
+
+
+def test_a_redirect_is_an_answer_not_followed(serve):
+    def redirect(environ, start_response):
+        script.bodies.append(b"")
+        return Response(b"", status=302, headers={"Location": "/elsewhere"})(environ, start_response)
+
+    script = Script((200, 0))
+    reply = _client(first_backoff=0.01).post(serve(redirect), b"<q/>")
+    assert reply.status_code == 302 and len(script.bodies) == 1
+
+
+def test_a_connection_closed_before_any_answer_is_retried_with_the_same_bytes():
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def close_first_then_answer() -> None:
+        for answer in (None, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n<answer/>"):
+            connection, _ = listener.accept()
+            with connection:
+                request = b""
+                while not request.endswith(b"<q/>"):  # the whole request has arrived
+                    request += connection.recv(65536)
+                received.append(request)
+                if answer is not None:
+                    connection.sendall(answer)
+
+    threading.Thread(target=close_first_then_answer, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/matching-service/POST"
+    try:
+        reply = _client(first_backoff=0.01).post(url, b"<q/>")
+    finally:
+        listener.close()
+    assert reply.status_code == 200 and reply.content == b"<answer/>"
+    assert len(received) == 2, "sent again once the first connection closed without an answer"
