@@ -3,8 +3,9 @@
     client = HubClient.for_service(config, "benefits-service", keys_dir)
     request_id, post = client.start_sign_in(relay_state)    # or start_sign_in_redirect: (id, URL)
     ...                                                      # keep request_id server-side, for this browser
-    request_id = client.request_id_answered(form["SAMLResponse"])     # unverified: finds the attempt
-    outcome = client.handle_response(form["SAMLResponse"], expected_request_id=request_id_of_the_attempt)
+    received = client.receive_response(form["SAMLResponse"])   # parsed once; received.in_response_to,
+    ...                                                      # unverified, finds the attempt
+    outcome = client.handle_response(received, expected_request_id=request_id_of_the_attempt)
     if outcome.scenario.is_verified:
         outcome.identifier, outcome.level_of_assurance, outcome.attributes
     else:
@@ -18,7 +19,7 @@ verified with keys from signed metadata and the config; anything that fails a ch
 """
 
 from federation.saml.standard import ReleasedAttribute
-from hub_client.client import HubClient
+from hub_client.client import HubClient, ReceivedResponse
 from hub_client.errors import HubResponseError
 from hub_client.outcome import Outcome, Scenario
 from hub_client.return_codes import Offer, ReturnCode
@@ -29,6 +30,7 @@ __all__ = [
     "HubResponseError",
     "Offer",
     "Outcome",
+    "ReceivedResponse",
     "ReleasedAttribute",
     "ReturnCode",
     "SamlPost",

@@ -9,7 +9,7 @@ federation config. The profile (`RelyingParty.saml_profile`) decides how a succe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,18 @@ from hub_client.sign_in import SamlPost, post_authn_request, redirect_authn_requ
 from hub_client.standard_profile import read_standard_assertion
 from hub_client.verify_profile import read_idp_assertions, read_matching_service_assertion
 
-__all__ = ["Clock", "HubClient"]
+__all__ = ["Clock", "HubClient", "ReceivedResponse"]
 
 Clock = Callable[[], datetime]
 MAX_ID_LENGTH = 256  # our request IDs are 41 characters; anything far longer is not an answer to one
+
+
+@dataclass(frozen=True)
+class ReceivedResponse:
+    """A hub Response parsed once, not yet verified: `in_response_to` is only what it claims to answer."""
+
+    in_response_to: str
+    element: xmlsecurity.Element = field(repr=False)
 
 
 class HubClient:
@@ -131,34 +139,42 @@ class HubClient:
 
     # --- reading the hub's answer ---------------------------------------------------------------------
 
-    def request_id_answered(self, saml_response_b64: str) -> str:
-        """The request ID a hub Response says it answers (its InResponseTo), NOT verified: only to find the
-        sign-in attempt, when the hub's POST comes without the browser's cookie (the hub on another site).
-        `handle_response` then checks it against the attempt on the signed Response. Raises HubResponseError.
+    def receive_response(self, saml_response_b64: str) -> ReceivedResponse:
+        """The hub's Response as posted, parsed once (safely) and NOT verified: its `in_response_to` finds
+        the sign-in attempt when the hub's POST comes without the browser's cookie (the hub on another
+        site); pass it to `handle_response`, which verifies this same parsed message against the attempt.
+        Raises HubResponseError.
         """
         with refusing():
             root = xmlsecurity.parse_xml(decode_post(saml_response_b64))
         in_response_to = root.get("InResponseTo")
         if not in_response_to or len(in_response_to) > MAX_ID_LENGTH:
             raise HubResponseError("no-in-response-to", "the Response names no request it answers")
-        return in_response_to
+        return ReceivedResponse(in_response_to, root)
 
-    def handle_response(self, saml_response_b64: str, *, expected_request_id: str) -> Outcome:
+    def request_id_answered(self, saml_response_b64: str) -> str:
+        """The request ID a hub Response says it answers, NOT verified (`receive_response`, for callers that
+        then pass the base64 text itself to `handle_response`). Raises HubResponseError."""
+        return self.receive_response(saml_response_b64).in_response_to
+
+    def handle_response(self, saml_response: str | ReceivedResponse, *, expected_request_id: str) -> Outcome:
         """Validate the hub's Response to our request and say what it means. Raises HubResponseError.
 
+        `saml_response`: the form's base64 `SAMLResponse`, or what `receive_response` made of it.
         Each request is answered once: a second Response to the same request is refused (`replayed-response`).
         """
         with refusing():
-            return self._handle(saml_response_b64, expected_request_id)
+            return self._handle(saml_response, expected_request_id)
 
-    def _handle(self, saml_response_b64: str, expected_request_id: str) -> Outcome:
+    def _handle(self, saml_response: str | ReceivedResponse, expected_request_id: str) -> Outcome:
         metadata = self._metadata.current
         now = self._clock()
         expected = Expected(self.relying_party, self.acs_url, expected_request_id, now, self.config.clock_skew)
         hub = metadata.hub
         # The Response must be signed by the hub: only the hub's certificates are offered for it.
+        message = saml_response.element if isinstance(saml_response, ReceivedResponse) else decode_post(saml_response)
         response = parse_response(
-            decode_post(saml_response_b64),
+            message,
             certificates_for_issuer=lambda issuer: hub.signing_certificates if issuer == hub.entity_id else (),
             expected_destination=self.acs_url,
             expected_in_response_to=expected_request_id,

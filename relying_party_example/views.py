@@ -114,7 +114,8 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
         if not saml_response:
             return refuse("missing-saml-response")
         try:
-            attempt = sign_ins.take_attempt(rp.name, client.request_id_answered(saml_response))
+            received = client.receive_response(saml_response)  # parsed once, verified below
+            attempt = sign_ins.take_attempt(rp.name, received.in_response_to)
         except HubResponseError as exc:
             return refuse(exc.reason)
         if attempt is None:  # unknown, expired, or already answered: one answer per attempt
@@ -123,7 +124,7 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
         if not hmac.compare_digest(relay_state.encode("utf-8"), attempt.relay_state.encode("utf-8")):
             return refuse("relay-state-mismatch")
         try:
-            outcome = client.handle_response(saml_response, expected_request_id=attempt.request_id)
+            outcome = client.handle_response(received, expected_request_id=attempt.request_id)
         except HubResponseError as exc:
             return refuse(exc.reason)
         except MetadataError as exc:

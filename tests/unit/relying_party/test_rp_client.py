@@ -18,6 +18,7 @@ from rp_support import (
     matching_service_assertion,
 )
 
+from federation import xmlsecurity
 from federation.config import ConfigError
 from federation.loa import LevelOfAssurance
 from federation.saml import (
@@ -350,3 +351,25 @@ def test_request_id_answered_refuses_what_is_not_an_answer(matching, saml, reaso
     with pytest.raises(HubResponseError) as refused:
         matching.request_id_answered(saml)
     assert refused.value.reason == reason
+
+
+def test_a_received_response_is_parsed_once_and_verified_as_the_posted_text_is(matching, fed, monkeypatch):
+    request_id, _ = matching.start_sign_in()
+    assertion = matching_service_assertion(fed, in_response_to=request_id)
+    saml = hub_response(fed, fed.matching_rp, in_response_to=request_id, assertions=[assertion])
+    parsed: list[int] = []
+    parse_xml = xmlsecurity.parse_xml
+    monkeypatch.setattr(xmlsecurity, "parse_xml", lambda *a, **k: (parsed.append(1), parse_xml(*a, **k))[1])
+    received = matching.receive_response(saml)
+    outcome = matching.handle_response(received, expected_request_id=received.in_response_to)
+    assert outcome.scenario is Scenario.SUCCESS_MATCH and outcome.identifier == HASHED_PID
+    assert len(parsed) == 2, "the Response once, the decrypted assertion once: the Response is not parsed again"
+
+
+def test_a_received_response_signed_by_another_key_is_refused(matching, fed):
+    request_id, _ = matching.start_sign_in()
+    saml = hub_response(fed, fed.matching_rp, in_response_to=request_id, signer=fed.rp.signing)
+    received = matching.receive_response(saml)
+    with pytest.raises(HubResponseError) as refused:
+        matching.handle_response(received, expected_request_id=received.in_response_to)
+    assert refused.value.reason == "signature-invalid"
