@@ -181,15 +181,30 @@ class MemoryReplayCache:
                 self._records.pop(entry, None)
 
 
-# settle: replace the record only while it is the same message's, keeping its expiry.
-_SETTLE = """
+# settle, in one round trip: only while the record is the same message's, take the new binding and/or answer
+# (ARGV: fingerprint, "1" and the binding or "0", "1" and the base64 answer or "0"), keeping its expiry.
+SETTLE_SCRIPT = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local ok, value = pcall(cjson.decode, raw)
 if not ok or type(value) ~= 'table' or value['f'] ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+if ARGV[2] == '1' then value['b'] = ARGV[3] end
+if ARGV[4] == '1' then value['a'] = ARGV[5] end
+redis.call('SET', KEYS[1], cjson.encode(value), 'KEEPTTL')
 return 1
 """
+
+
+def settle_arguments(fingerprint: str, binding: str | None, answer: bytes | None) -> tuple[str, ...]:
+    """The settle script's ARGV: what is given replaces the record's, what is None stays as recorded."""
+    encoded = "" if answer is None else base64.b64encode(answer).decode("ascii")
+    return (
+        fingerprint,
+        "0" if binding is None else "1",
+        binding or "",
+        "0" if answer is None else "1",
+        encoded,
+    )
 
 
 class RedisReplayCache:
@@ -228,15 +243,9 @@ class RedisReplayCache:
         self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
     ) -> bool:
         """Keep `answer` and/or a new `binding` with the ID, if it is still held for this same message."""
-        name = self.key(namespace, key)
         try:
-            found = _claim_from(self._client.get(name), fingerprint)
-            if not found.same_message:
-                return False
-            record = _record(
-                fingerprint, found.binding if binding is None else binding, found.answer if answer is None else answer
-            )
-            return bool(self._client.eval(_SETTLE, 1, name, fingerprint, record))
+            arguments = settle_arguments(fingerprint, binding, answer)
+            return bool(self._client.eval(SETTLE_SCRIPT, 1, self.key(namespace, key), *arguments))
         except REDIS_ERRORS as exc:
             raise StoreUnavailable(f"redis settle failed: {type(exc).__name__}") from exc
 

@@ -64,9 +64,10 @@ def park(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> str:
         "rp_entity_id": session.rp_entity_id,
         "outcome": outcome.to_dict(),
     }
-    hub.store.put(PARKED, key, hub.sessions.codec.seal(PARKED, key, payload), PARK_SECONDS)
     ttl = max(1, int((hub.config.session_lifetime + hub.config.clock_skew).total_seconds()))
-    hub.store.put(ANSWERED, outcome.in_response_to, b"1", ttl)
+    with hub.store.writes() as writes:  # one round trip on Redis, in this order
+        writes.put(PARKED, key, hub.sessions.codec.seal(PARKED, key, payload), PARK_SECONDS)
+        writes.put(ANSWERED, outcome.in_response_to, b"1", ttl)
     return key
 
 

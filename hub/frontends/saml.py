@@ -35,6 +35,7 @@ from hub.frontends.saml_verify import build_verify_response
 from hub.policy import eligibility
 from hub.policy.states import RpOutcome, Session, State, new_session_id, outcome_for_rp, start_session
 from hub.services import HubServices
+from hub.store.base import QueuedWrites
 from hub.store.crypto import SessionCorrupt
 
 log = logging.getLogger("hub.sso")
@@ -95,10 +96,11 @@ def _bound_session(hub: HubServices, replay_key: str, binding: str) -> tuple[boo
     return saved, hub.sessions.get(session_id, hub.now())
 
 
-def journey_saved(hub: HubServices, started: Started) -> None:
-    """Record that the request's session is saved: from now on it is gone only by moving on or expiring."""
+def journey_saved(hub: HubServices, started: Started, *, writes: QueuedWrites | None = None) -> None:
+    """Record that the request's session is saved: from now on it is gone only by moving on or expiring.
+    With `writes`, queued after the session's own save in the same `HubStore.writes()` block."""
     binding = _binding(hub, started.replay_key, started.session.session_id, saved=True)
-    hub.replay.settle(REPLAY_NAMESPACE, started.replay_key, started.fingerprint, binding=binding)
+    (writes or hub.replay).settle(REPLAY_NAMESPACE, started.replay_key, started.fingerprint, binding=binding)
 
 
 def start_journey(

@@ -10,7 +10,10 @@ markers, and short-lived entries (a parked IDP answer, a request-to-session inde
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 # The replay cache, its TTL rule and the "store unreachable" failure are the project's, shared with the
 # matching service (federation.replay_cache); re-exported here under the names the hub has always used.
@@ -65,6 +68,37 @@ class EntryStore(Protocol):
         ...
 
 
+@dataclass
+class QueuedWrites:
+    """Writes to send together when a `HubStore.writes()` block ends, in the order they were queued.
+
+    Each is the very command it would be alone (a session SET, an entry SET, the replay cache's `settle`),
+    so a failure part-way leaves the store as a crash between the separate calls would have; on Redis they
+    go in one pipeline: one round trip instead of one each. Nothing is sent if the block raises.
+    """
+
+    queued: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+
+    def save(self, session_id: str, blob: bytes, ttl_seconds: int) -> None:
+        self.queued.append(("save", (session_id, bytes(blob), check_ttl(ttl_seconds)), {}))
+
+    def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
+        self.queued.append(("put", (namespace, key, bytes(blob), check_ttl(ttl_seconds)), {}))
+
+    def settle(
+        self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
+    ) -> None:
+        """The replay cache's `settle` (its answer, whether the record was still this message's, is not kept)."""
+        self.queued.append(("settle", (namespace, key, fingerprint), {"binding": binding, "answer": answer}))
+
+    def __iter__(self) -> Iterator[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        return iter(self.queued)
+
+
 @runtime_checkable
 class HubStore(SessionStore, RetryAwareReplayCache, EntryStore, Protocol):
     """Everything the hub keeps between requests: what `MemoryStore` and `RedisStore` both are."""
+
+    def writes(self) -> AbstractContextManager[QueuedWrites]:
+        """`with store.writes() as writes: writes.save(...); writes.settle(...)`: sent together at the end."""
+        ...

@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from federation.replay_cache import Claim, MemoryReplayCache
-from hub.store.base import check_ttl
+from hub.store.base import QueuedWrites, check_ttl
 
 
 class _ExpiringDict:
@@ -132,6 +133,14 @@ class MemoryStore:
 
     def unlock(self, namespace: str, key: str, token: str) -> None:
         self._entries.delete_if(_entry_key("lock:" + namespace, key), token.encode())
+
+    @contextmanager
+    def writes(self) -> Iterator[QueuedWrites]:
+        """Queued writes, applied one after the other when the block ends (see `QueuedWrites`)."""
+        writes = QueuedWrites()
+        yield writes
+        for operation, args, kwargs in writes:
+            getattr(self, operation)(*args, **kwargs)
 
     def entry_count(self) -> int:
         """Sessions, replay keys and entries held, expired or not yet swept (for tests and metrics)."""

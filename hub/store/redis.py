@@ -32,10 +32,10 @@ from typing import Any
 import redis
 
 from federation.redis_client import redis_from_url
-from federation.replay_cache import Claim, RedisReplayCache
+from federation.replay_cache import SETTLE_SCRIPT, Claim, RedisReplayCache, settle_arguments
 from federation.replay_cache import digest as _digest
 from federation.urls import redacted_url
-from hub.store.base import StoreUnavailable, check_ttl
+from hub.store.base import QueuedWrites, StoreUnavailable, check_ttl
 
 _ERRORS = (redis.RedisError, OSError)
 
@@ -176,6 +176,34 @@ class RedisStore:
     def unlock(self, namespace: str, key: str, token: str) -> None:
         with self._unavailable_as("unlock"):
             self._client.eval(_UNLOCK, 1, self.lock_key(namespace, key), token.encode())
+
+    # ------------------------------------------------------------------------------------------ writes
+
+    @contextmanager
+    def writes(self) -> Iterator[QueuedWrites]:
+        """Queued writes, sent in one pipeline (not a transaction: each command on its own, in order)."""
+        writes = QueuedWrites()
+        yield writes
+        if not writes.queued:
+            return
+        with self._unavailable_as("writes"):
+            pipeline = self._client.pipeline(transaction=False)
+            for operation, args, kwargs in writes:
+                if operation == "save":
+                    session_id, blob, ttl = args
+                    pipeline.set(self.session_key(session_id), blob, ex=ttl)
+                elif operation == "put":
+                    namespace, key, blob, ttl = args
+                    pipeline.set(self.entry_key(namespace, key), blob, ex=ttl)
+                else:
+                    namespace, key, fingerprint = args
+                    pipeline.eval(
+                        SETTLE_SCRIPT,
+                        1,
+                        self.replay_key(namespace, key),
+                        *settle_arguments(fingerprint, kwargs["binding"], kwargs["answer"]),
+                    )
+            pipeline.execute()
 
     # ------------------------------------------------------------------------------------- operations
 

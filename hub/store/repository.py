@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hub.policy.states import Session, check_timeout, new_session_id
-from hub.store.base import SessionStore
+from hub.store.base import QueuedWrites, SessionStore
 from hub.store.crypto import SessionCodec, SessionCorrupt
 
 log = logging.getLogger("hub.sessions")
@@ -61,11 +61,12 @@ class SessionRepository:
             return None
         return check_timeout(session, now)
 
-    def put(self, session: Session, *, now: datetime | None = None) -> None:
+    def put(self, session: Session, *, now: datetime | None = None, writes: QueuedWrites | None = None) -> None:
+        """Save the session now, or with `writes` (a `HubStore.writes()` block) when that block ends."""
         now = now or datetime.now(UTC)
         remaining = min(session.expires_at - now, self.lifetime) + self.grace
         ttl = max(1, math.ceil(remaining.total_seconds()))
-        self.store.save(session.session_id, self.codec.encode(session), ttl)
+        (writes or self.store).save(session.session_id, self.codec.encode(session), ttl)
 
     def renew(self, session: Session, *, now: datetime) -> Session:
         """The same journey under a new session ID; the old ID stops working at once (no fixation)."""

@@ -38,8 +38,9 @@ def single_sign_on():
     session, rp = started.session, started.rp
     if started.resumed:  # the same request again from the browser whose journey it started
         return redirect(url_for("journey.start" if session.state is State.SESSION_STARTED else "journey.result"), 303)
-    hub.sessions.put(session, now=hub.now())
-    saml.journey_saved(hub, started)
+    with hub.store.writes() as writes:  # one round trip on Redis; the session is saved first, as before
+        hub.sessions.put(session, now=hub.now(), writes=writes)
+        saml.journey_saved(hub, started, writes=writes)
     audit.emit(
         "session_started", session_id=session.journey_id, rp_entity_id=rp.entity_id, levels=rp.levels_of_assurance
     )

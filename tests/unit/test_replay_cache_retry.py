@@ -119,3 +119,19 @@ def test_redis_settle_keeps_the_expiry():
         cache.settle("ns", "_id1", "digest-a", answer=b"x")
         assert 0 < client.ttl(cache.key("ns", "_id1")) <= 30
         client.delete(cache.key("ns", "_id1"))
+
+
+def test_settle_keeps_every_byte_of_the_answer_and_a_binding_of_any_characters(cache):
+    answer = bytes(range(256)) * 3  # its base64 has "/" and "+", which Redis's cjson writes escaped
+    binding = 'a/b+c "quoted" \\ é'
+    cache.claim("ns", "_id1", "digest-a", 60, binding="first")
+    assert cache.settle("ns", "_id1", "digest-a", answer=answer)
+    assert cache.settle("ns", "_id1", "digest-a", binding=binding)
+    seen = cache.claim("ns", "_id1", "digest-a", 60)
+    assert seen.same_message and seen.answer == answer and seen.binding == binding
+
+
+def test_settle_of_an_id_recorded_by_add_if_absent_does_nothing(cache):
+    assert cache.add_if_absent("ns", "_id2", 60)
+    assert not cache.settle("ns", "_id2", "digest-a", answer=b"x")
+    assert cache.claim("ns", "_id2", "digest-a", 60).is_replay

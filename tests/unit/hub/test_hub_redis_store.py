@@ -514,3 +514,41 @@ def test_build_services_uses_redis_when_redis_url_is_set(keys_dir, federation_co
     default = build_services(Runtime(federation_config, keys_dir, tmp_path, environ={}))
     assert isinstance(default.store, MemoryStore)
     services.store.close()
+
+
+def test_queued_writes_apply_in_order_when_the_block_ends(store):
+    store.claim("authn-request", "rp _r1", "digest-a", 60, binding="unsaved")
+    with store.writes() as writes:
+        writes.save("s1", b"first", 60)
+        writes.put("idp-answer", "k1", b"parked", 60)
+        writes.save("s1", b"second", 60)  # the later write to the same key wins, as when sent one by one
+        writes.settle("authn-request", "rp _r1", "digest-a", binding="saved")
+        writes.settle("authn-request", "rp _r1", "digest-b", binding="forged")  # another message: ignored
+        assert store.load("s1") is None, "nothing is sent before the block ends"
+    assert store.load("s1") == b"second" and store.get("idp-answer", "k1") == b"parked"
+    assert store.claim("authn-request", "rp _r1", "digest-a", 60).binding == "saved"
+
+
+def test_queued_writes_are_not_sent_when_the_block_raises(store):
+    with pytest.raises(RuntimeError), store.writes() as writes:
+        writes.save("s2", b"never", 60)
+        raise RuntimeError("the step failed before its writes")
+    assert store.load("s2") is None
+
+
+def test_queued_writes_go_to_redis_in_one_round_trip(redis_store, monkeypatch):
+    sent = []
+    send = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.Connection,
+        "send_packed_command",
+        lambda self, *a, **k: (sent.append(1), send(self, *a, **k))[1],
+    )
+    redis_store.claim("authn-request", "rp _r3", "digest-a", 60)
+    sent.clear()
+    with redis_store.writes() as writes:
+        writes.save("s3", b"blob", 60)
+        writes.put("idp-answer", "k3", b"parked", 60)
+        writes.settle("authn-request", "rp _r3", "digest-a", binding="saved")
+    assert len(sent) == 1, "the three writes in one send"
+    assert redis_store.load("s3") == b"blob" and redis_store.get("idp-answer", "k3") == b"parked"
