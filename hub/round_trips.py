@@ -12,18 +12,24 @@ import logging
 
 from hub.metrics import IDP_ROUND_TRIP_SECONDS
 from hub.services import HubServices
-from hub.store.base import StoreUnavailable
+from hub.store.base import QueuedWrites, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 SENT = "idp-sent"
 
 
-def request_sent(hub: HubServices, hub_request_id: str) -> None:
-    """Note when the hub's AuthnRequest left for the company (best effort: a metric is not worth a failure)."""
+def request_sent(hub: HubServices, hub_request_id: str, *, writes: QueuedWrites | None = None) -> None:
+    """Note when the hub's AuthnRequest left for the company. Alone it is best effort (a metric is not worth a
+    failure); queued in the step's `writes` it goes in the same round trip as the step's own writes, so it
+    can fail only when they do."""
     ttl = int(hub.config.session_lifetime.total_seconds())
+    sent_at = str(hub.now().timestamp()).encode()
+    if writes is not None:
+        writes.put(SENT, hub_request_id, sent_at, ttl)
+        return
     try:
-        hub.store.put(SENT, hub_request_id, str(hub.now().timestamp()).encode(), ttl)
+        hub.store.put(SENT, hub_request_id, sent_at, ttl)
     except StoreUnavailable:
         pass
 

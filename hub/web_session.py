@@ -15,6 +15,7 @@ from flask import Response, current_app, g, request
 
 from hub.policy.states import Session
 from hub.services import HubServices
+from hub.store.base import QueuedWrites
 
 COOKIE_NAME = "hub_session"
 IDP_REQUESTS = "idp-request"  # store namespace: the hub's request ID to an IDP -> the session that sent it
@@ -53,9 +54,10 @@ def csrf_valid() -> bool:
     return bool(expected) and hmac.compare_digest(expected, request.form.get("csrf_token", ""))
 
 
-def remember_idp_request(hub_request_id: str, session_id: str) -> None:
+def remember_idp_request(hub_request_id: str, session_id: str, *, writes: QueuedWrites | None = None) -> None:
+    """Index the hub's request to a company by its ID (with `writes`: when that `store.writes()` block ends)."""
     ttl = int(services().config.session_lifetime.total_seconds())
-    services().store.put(IDP_REQUESTS, hub_request_id, session_id.encode(), ttl)
+    (writes or services().store).put(IDP_REQUESTS, hub_request_id, session_id.encode(), ttl)
 
 
 def session_for_idp_request(hub_request_id: str) -> str | None:

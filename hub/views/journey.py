@@ -35,6 +35,7 @@ from hub.policy import states as s
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.policy.suitability import NONE_OF_THESE, CitizenHas, split_by_suitability
 from hub.session_lock import journey_lock
+from hub.store.base import QueuedWrites
 from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import COOKIE_NAME, csrf_valid, current_session, remember_idp_request, services
@@ -67,8 +68,8 @@ def with_session(view):
     return wrapper
 
 
-def _save(session: s.Session) -> s.Session:
-    services().sessions.put(session, now=services().now())
+def _save(session: s.Session, *, writes: QueuedWrites | None = None) -> s.Session:
+    services().sessions.put(session, now=services().now(), writes=writes)
     g.session = session
     return session
 
@@ -201,9 +202,10 @@ def send_to_company(session: s.Session, chosen: IdentityProvider):
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     hub_request = idp_engine.authn_request_to(hub, chosen, levels, force_authn=session.force_authn)
     event = s.IdpSelected(idp_entity_id=chosen.entity_id, hub_request_id=hub_request.id)
-    session = _save(s.transition(session, event, hub.now()))
-    remember_idp_request(hub_request.id, session.session_id)
-    round_trips.request_sent(hub, hub_request.id)
+    with hub.store.writes() as writes:  # one round trip on Redis, in this order
+        session = _save(s.transition(session, event, hub.now()), writes=writes)
+        remember_idp_request(hub_request.id, session.session_id, writes=writes)
+        round_trips.request_sent(hub, hub_request.id, writes=writes)
     kind = session.journey_kind or s.JourneyKind.SIGN_IN
     audit.emit(
         "idp_selected",
