@@ -1,10 +1,10 @@
 """In-process cache of the page chrome: `{% cached "name", key, ... %}...{% endcached %}` in a template.
 
 The GOV.UK header, service navigation, phase banner and footer were rendered from their macros on every
-page (the page template even renders its header and footer twice, to find out whether they are empty),
-and were most of a page's render time, though their output depends only on the language, the path the
-"from" links carry, the service name and the app. A `cached` block renders its body once per key and
-then returns the stored output.
+page (the page template even renders its header and footer twice, to find out whether they are empty: our
+base.html now writes the <header> and <footer> out instead), and were most of a page's render time, though
+their output depends only on the language, the path the "from" links carry, the service name and the app.
+A `cached` block renders its body once per key and then returns the stored output.
 
 The key is the block's whole input: the template names every value the body reads, and nothing that
 belongs to a citizen, a session or a message may be one (no CSRF token, CSP nonce, session-timing notice,
