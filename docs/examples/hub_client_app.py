@@ -26,10 +26,11 @@ def sign_in():
 def acs():
     hub: HubClient = app.config["HUB"]
     try:
-        request_id = hub.request_id_answered(saml := request.form["SAMLResponse"])  # unverified: which request?
+        received = hub.receive_response(request.form["SAMLResponse"])  # parsed once, not yet verified
+        request_id = received.in_response_to  # unverified: which request?
         if not PENDING.pop(request_id, False):  # a request of ours, answered once
             abort(403)
-        ANSWERS[request_id] = hub.handle_response(saml, expected_request_id=request_id)  # verified, or refused
+        ANSWERS[request_id] = hub.handle_response(received, expected_request_id=request_id)  # verified, or refused
     except HubResponseError:  # its `reason` is for your log
         abort(403)
     return redirect("/signed-in", 303)  # a top-level GET: the browser's cookie comes back
