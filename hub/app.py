@@ -78,6 +78,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
             ),
             feedback=FeedbackLog(runtime.var_dir / "feedback.jsonl", app="hub"),
             kind="hub",
+            service_in_use=_service_of_journey,
         ),
         messages=HUB_MESSAGES,
     )
@@ -139,6 +140,15 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
 
 # The SAML messages a browser posts to the hub: on an outage, posted again by the page's button.
 _SAML_FIELDS = {"/SAML2/SSO": ("SAMLRequest", "RelayState"), "/SAML2/SSO/Response/POST": ("SAMLResponse", "RelayState")}
+
+
+def _service_of_journey() -> str | None:
+    """The service whose journey this browser is on, for satisfaction per service; None with no journey."""
+    try:
+        session = current_session()
+    except StoreUnavailable:
+        return None
+    return session.rp_entity_id if session is not None else None
 
 
 def _retry_offer(app: Flask) -> dict:

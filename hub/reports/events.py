@@ -41,6 +41,7 @@ class Feedback:
     time: datetime
     app: str
     rating: str
+    service: str = ""  # the service's entity ID, where the form knew which service the citizen was using
 
     @property
     def day(self) -> date:
@@ -128,7 +129,8 @@ def read_feedback(paths: Iterable[Path]) -> list[Feedback]:
             when = _time(raw.get("time")) if isinstance(raw, dict) else None
             if when is None or not isinstance(raw.get("rating"), str):
                 continue
-            answers.append(Feedback(time=when, app=str(raw.get("app") or ""), rating=raw["rating"]))
+            app, service = str(raw.get("app") or ""), str(raw.get("service") or "")
+            answers.append(Feedback(time=when, app=app, rating=raw["rating"], service=service))
     answers.sort(key=lambda f: f.time)
     return answers
 

@@ -186,6 +186,22 @@ def test_satisfaction_distribution(feedback_file):
     assert row["satisfied_percent"] == "75.0"
 
 
+def test_satisfaction_is_counted_per_service(tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    given = [("hub", "https://a.test", "satisfied"), ("hub", "https://b.test", "dissatisfied"), ("hub", "", "neither")]
+    path.write_text(
+        "".join(
+            json.dumps({"time": "2026-11-01T10:00:00Z", "app": app, "service": service, "rating": rating}) + "\n"
+            for app, service, rating in given
+        ),
+        encoding="utf-8",
+    )
+    by_service = {row["service"]: row for row in rows(report("satisfaction", [], read_feedback([path])))}
+    assert set(by_service) == {"", "https://a.test", "https://b.test"}
+    assert by_service["https://a.test"]["satisfied_percent"] == "100.0"
+    assert by_service["https://b.test"]["dissatisfied"] == 1
+
+
 def test_unknown_kind_is_named():
     with pytest.raises(ValueError, match="unknown report 'nope'"):
         report("nope", [], [])
