@@ -26,6 +26,7 @@ from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
 from hub import health, metrics, operator_signals
 from hub.reports import KINDS, Period, log_files, read_events, read_feedback, report, stage_totals
+from hub.reports.events import UnchangedFilesCache
 from hub.reports.render import funnel_svg, to_csv
 from hub.store.redis import RedisStore
 
@@ -71,9 +72,14 @@ def create_app(runtime: Runtime) -> Flask:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    readings = UnchangedFilesCache()
+
     def read():
         audit_files = log_files(audit_log.parent, audit_log.name.removesuffix(".jsonl"))
-        return read_events(audit_files), read_feedback(log_files(runtime.var_dir, "feedback"))
+        feedback_files = log_files(runtime.var_dir, "feedback")
+        return readings.get(
+            [*audit_files, *feedback_files], lambda: (read_events(audit_files), read_feedback(feedback_files))
+        )
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:

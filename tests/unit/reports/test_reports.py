@@ -262,3 +262,20 @@ def test_console_command_names_a_missing_audit_log(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--audit", str(tmp_path / "nope.jsonl")])
     assert "no such audit log" in capsys.readouterr().err
+
+
+def test_the_files_are_read_again_only_when_they_change(audit_file):
+    from hub.reports.events import UnchangedFilesCache
+
+    cache, reads = UnchangedFilesCache(), []
+
+    def read():
+        reads.append(1)
+        return read_events([audit_file])
+
+    first = cache.get([audit_file], read)
+    assert cache.get([audit_file], read) is first and len(reads) == 1
+    with audit_file.open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    cache.get([audit_file], read)
+    assert len(reads) == 2, "a file that grew is read again"
