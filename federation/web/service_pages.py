@@ -171,7 +171,7 @@ def register_service_pages(app: Flask, pages: ServicePages) -> None:
 
     @blueprint.get("/feedback/thank-you")
     def feedback_thanks() -> str:
-        return render_template("federation/pages/feedback_thanks.html", **context("feedback"))
+        return render_template("federation/pages/feedback_thanks.html", **context("feedback_thanks"))
 
     app.register_blueprint(blueprint)
     app.jinja_env.globals["service_pages"] = PAGES
