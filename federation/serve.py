@@ -146,8 +146,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="on SIGHUP, seconds a new worker gets to start before the old one stops (SERVE_RELOAD_DELAY, 5)",
     )  # fmt: skip
     parser.add_argument(
-        "--header-timeout", type=int, default=_setting("SERVE_HEADER_TIMEOUT", "10"),
-        help="seconds a client may take to send a request's headers (SERVE_HEADER_TIMEOUT, 10)",
+        "--header-timeout", type=int, default=_setting("SERVE_HEADER_TIMEOUT", "30"),
+        help="seconds a client may take to send a request's headers (SERVE_HEADER_TIMEOUT, 30)",
     )  # fmt: skip
     parser.add_argument(
         "--backlog", type=int, default=_setting("SERVE_BACKLOG", "1024"),

@@ -38,7 +38,7 @@ def test_the_command_line_wins_and_the_defaults_hold(no_serve_settings):
     no_serve_settings.setenv("SERVE_WORKERS", "3")
     args = parse_args(["matching_service", "--port", "9311", "--workers", "1"])
     assert (args.host, args.port, args.workers, args.threads) == ("127.0.0.1", 9311, 1, 16)
-    assert (args.graceful_timeout, args.reload_delay, args.header_timeout, args.backlog) == (30, 5.0, 10, 1024)
+    assert (args.graceful_timeout, args.reload_delay, args.header_timeout, args.backlog) == (30, 5.0, 30, 1024)
 
 
 @pytest.mark.parametrize(
