@@ -36,7 +36,7 @@ from tests.deploy.deploy_support import (
     write_test_tls,
 )
 from tests.e2e.journey import IDP_THREE, IDP_TWO, expected_hashed_pid, sign_in
-from tests.faults.faults_support import SHARED_REDIS_URL, redis_answers
+from tests.faults.faults_support import SHARED_REDIS_URL, redis_answers, wait_for
 from tests.support.browser_client import BrowserClient
 from tests.support.federation_under_test import RECORDS, shared_hub_env
 
@@ -53,12 +53,22 @@ class Deployment:
     federation: Federation
     nginx: Nginx
     hub_url: str  # https, through nginx
+    plain_url: str  # http, through nginx: only a redirect
     hub_direct: str  # the hub's own listener, bypassing nginx
     ca: Path
     secret: bytes
 
     def hub_log(self) -> str:
         return self.federation.log_path("hub").read_text(errors="replace")
+
+    def nginx_lines(self, request_id: str) -> list[str]:
+        """nginx's access log lines of a request (nginx writes one just after it has answered)."""
+
+        def lines() -> list[str]:
+            return [line for line in self.nginx.access_log().splitlines() if line.endswith(" " + request_id)]
+
+        wait_for(lambda: bool(lines()), timeout=5, interval=0.05)
+        return lines()
 
     def client_hash(self, address: str) -> str:
         """How the hub's rate-limit log line names a client."""
@@ -129,6 +139,7 @@ def deployment(keys_dir, tmp_path_factory) -> Iterator[Deployment]:
                     federation=federation,
                     nginx=nginx,
                     hub_url=hub_url,
+                    plain_url=f"http://127.0.0.1:{http_port}",
                     hub_direct=f"http://127.0.0.1:{hub_port}",
                     ca=ca,
                     secret=bytes.fromhex(hub_secrets["HUB_SECRET"]),
@@ -177,7 +188,7 @@ def test_the_request_id_joins_nginx_log_and_hub_log(deployment):
     request_id = answer.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id), "nginx's $request_id, believed from the trusted proxy"
     assert forged not in deployment.hub_log(), "the client's own X-Request-ID is overwritten by nginx"
-    access_lines = [line for line in deployment.nginx.access_log().splitlines() if line.endswith(request_id)]
+    access_lines = deployment.nginx_lines(request_id)
     assert len(access_lines) == 1 and access_lines[0].startswith(f"{JOURNEY_CLIENT} ["), access_lines
     assert f"[{request_id}]: request GET /cookies 200" in deployment.hub_log()
 
@@ -219,10 +230,9 @@ def test_the_hub_believes_the_client_address_nginx_passes_and_no_spoofed_one(dep
         limited_line = next(line for line in hub_log.splitlines() if f"[{request_id}]: rate limited" in line)
         assert f"(client {deployment.client_hash(THROTTLED_CLIENT)})" in limited_line, limited_line
         assert deployment.client_hash(OTHER_CLIENT) not in hub_log
-        assert any(
-            line.startswith(f"{THROTTLED_CLIENT} [") and line.endswith(request_id)
-            for line in deployment.nginx.access_log().splitlines()
-        ), "nginx's log has the client's address under the hub's request ID"
+        assert [line.split(" ")[0] for line in deployment.nginx_lines(request_id)] == [THROTTLED_CLIENT], (
+            "nginx's log has the client's address under the hub's request ID"
+        )
         # still the throttled address, whatever it claims, through nginx or straight to the hub
         again = throttled.get(deployment.hub_url + sso, headers={"X-Forwarded-For": OTHER_CLIENT}, timeout=30)
         assert again.status_code == 429
@@ -235,3 +245,18 @@ def test_the_hub_believes_the_client_address_nginx_passes_and_no_spoofed_one(dep
     # the other address is its own client, with its own count
     with session_from(OTHER_CLIENT, deployment.hub_url + "/") as other:
         assert other.get(deployment.hub_url + sso, timeout=30).status_code != 429
+
+
+def test_https_only_as_nginx_says_it(deployment):
+    with session_from(JOURNEY_CLIENT, deployment.plain_url + "/") as client:
+        plain = client.get(deployment.plain_url + "/cookies", allow_redirects=False, timeout=30)
+    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://127.0.0.1")
+    path = "/cookies?lang=cy"  # sets the language cookie, Secure on https
+    with session_from(THROTTLED_CLIENT, deployment.hub_url + "/", deployment.hub_direct + "/") as client:
+        through_nginx = client.get(deployment.hub_url + path, timeout=30)
+        spoofed = client.get(deployment.hub_direct + path, headers={"X-Forwarded-Proto": "https"}, timeout=30)
+    assert "Secure" in through_nginx.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" in through_nginx.headers
+    # straight to the hub, a client's claim of https is not believed
+    assert spoofed.status_code == 200 and "Secure" not in spoofed.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in spoofed.headers
