@@ -67,7 +67,7 @@ def hub(keys_dir, tmp_path) -> Iterator[RunningHub]:
         "REDIS_URL": SHARED_REDIS_URL,
         "HUB_REDIS_PREFIX": prefix,
         "SERVE_WORKERS": "2",
-        "SERVE_RELOAD_DELAY": "2",
+        "SERVE_RELOAD_DELAY": "5",  # the default: a new worker gets time to load the app on a busy machine
         "PYTHONUNBUFFERED": "1",
         **shared_hub_env(),
     }
