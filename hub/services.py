@@ -19,13 +19,8 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from federation.config import FederationConfig, IdentityProvider, RelyingParty
-from federation.credentials import (
-    DecryptionCredential,
-    SigningCredential,
-    load_certificate,
-    load_hub_credentials,
-    load_signing_credential,
-)
+from federation.credentials import DecryptionCredential, SigningCredential, load_certificate, load_hub_credentials
+from federation.keyring import PublishedSigningCertificates, SigningKeyRing
 from federation.metadata import build_federation_metadata
 from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
@@ -51,9 +46,10 @@ def utc_now() -> dt.datetime:
 @dataclass
 class HubServices:
     config: FederationConfig
-    signing: SigningCredential
+    signing_keys: SigningKeyRing  # the hub's SAML signing key, current (and next), re-read when rotated
     decryption: tuple[DecryptionCredential, ...]
-    metadata_signing: SigningCredential
+    metadata_keys: SigningKeyRing
+    published: PublishedSigningCertificates  # every entity's signing certificates, current and next
     metadata_chain: tuple[x509.Certificate, ...]
     store: HubStore
     replay: RetryAwareReplayCache
@@ -63,7 +59,19 @@ class HubServices:
     now: Callable[[], dt.datetime] = utc_now
     rate_limiter: RateLimiter | None = None
     oidc: OidcProvider | None = None  # the OpenID Connect provider, when the hub has OIDC signing keys
-    _metadata: tuple[dt.datetime, bytes] | None = field(default=None, repr=False)
+    _metadata: tuple[dt.datetime, tuple[int, SigningCredential], bytes] | None = field(default=None, repr=False)
+
+    @property
+    def signing(self) -> SigningCredential:
+        return self.signing_keys.current
+
+    @property
+    def metadata_signing(self) -> SigningCredential:
+        return self.metadata_keys.current
+
+    def signing_certificates(self, entity_id: str) -> tuple[x509.Certificate, ...]:
+        """The certificates `entity_id`'s signatures are checked against: its current and next key."""
+        return self.published.of(entity_id)
 
     def relying_party(self, entity_id: str) -> RelyingParty | None:
         return self.config.relying_party(entity_id)
@@ -72,17 +80,20 @@ class HubServices:
         return self.config.identity_provider(entity_id) if entity_id else None
 
     def rp_certificates(self, issuer: str) -> Sequence[x509.Certificate]:
-        rp = self.config.relying_party(issuer)
-        return tuple(c.certificate for c in rp.signing_certificates) if rp else ()
+        return self.published.of(issuer) if self.config.relying_party(issuer) else ()
 
     def signed_metadata(self) -> bytes:
-        """The signed federation metadata, re-signed when half its validity has passed."""
+        """The signed federation metadata, re-signed when half its validity has passed, and as soon as a
+        signing key or a published certificate changed (a rotation step)."""
         now = self.now()
-        if self._metadata is None or now >= self._metadata[0]:
-            body = build_federation_metadata(self.config, self.metadata_signing, chain=self.metadata_chain, now=now)
-            self._metadata = (now + self.config.metadata.valid_for / 2, body)
+        keys = (self.published.version, self.metadata_signing)
+        if self._metadata is None or now >= self._metadata[0] or keys != self._metadata[1]:
+            body = build_federation_metadata(
+                self.config, keys[1], chain=self.metadata_chain, now=now, signing_certificates=self.published.of
+            )
+            self._metadata = (now + self.config.metadata.valid_for / 2, keys, body)
             METADATA_SIGNED.set(now.timestamp())  # the operator's listener reports its age
-        return self._metadata[1]
+        return self._metadata[2]
 
 
 def _session_key(runtime: Runtime) -> bytes:
@@ -114,8 +125,8 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     hub_keys = load_hub_credentials(
         keys, config.hub.signing_certificates[0].path, tuple(c.path for c in config.hub.encryption_certificates)
     )
-    signing, decryption = hub_keys.signing, hub_keys.decryption
-    metadata_signing = load_signing_credential(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
+    signing = SigningKeyRing(keys / "hub-signing.key", config.hub.signing_certificates[0].path)
+    metadata_signing = SigningKeyRing(keys / "metadata-signing.key", config.metadata.signing_certificate.path)
     chain = (load_certificate(keys / "metadata-ca.crt"),)
     if store is None:
         prefix = runtime.setting("HUB_REDIS_PREFIX") or "hub:"
@@ -130,9 +141,10 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     )
     return HubServices(
         config=config,
-        signing=signing,
-        decryption=tuple(decryption),
-        metadata_signing=metadata_signing,
+        signing_keys=signing,
+        decryption=tuple(hub_keys.decryption),
+        metadata_keys=metadata_signing,
+        published=PublishedSigningCertificates(config),
         metadata_chain=chain,
         store=store,
         replay=store,
