@@ -19,6 +19,7 @@ from cryptography import x509
 from federation import xmlsecurity
 from federation.config import ConfigError, FederationConfig, RelyingParty
 from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.keyring import SigningKeyRing
 from federation.metadata import MetadataSource
 from federation.saml import decode_post, decrypt_assertion, parse_response
 from federation.saml.constants import SamlProfile
@@ -48,11 +49,15 @@ class HubClient:
         credentials: EntityCredentials,
         metadata_source: MetadataSource,
         clock: Clock = now_utc,
+        signing_keys: SigningKeyRing | None = None,
     ) -> None:
+        """`signing_keys`: the service's signing key as its files hold it now, so that a promoted key signs
+        without a restart (`federation.keyring`); without it, `credentials.signing` signs."""
         self.config = config
         self.relying_party = relying_party
         self.acs_url = relying_party.default_acs_url()
         self._credentials = credentials
+        self._signing_keys = signing_keys
         self._metadata = metadata_source
         self._clock = clock
         self._consumed = ConsumedRequests(config.session_lifetime + config.clock_skew)
@@ -101,7 +106,8 @@ class HubClient:
         if metadata_source is None:
             metadata_source = MetadataSource.for_config(config)
         metadata_source.start()
-        return cls(config, rp, credentials, metadata_source, clock=clock)
+        keys = SigningKeyRing(Path(keys_dir) / f"{keys_name}-signing.key", Path(keys_dir) / f"{keys_name}-signing.crt")
+        return cls(config, rp, credentials, metadata_source, clock=clock, signing_keys=keys)
 
     # --- sending the citizen to the hub ---------------------------------------------------------------
 
@@ -125,7 +131,7 @@ class HubClient:
         return {
             "issuer": self.relying_party.entity_id,
             "destination": self._metadata.current.hub.sso_url,
-            "credential": self._credentials.signing,
+            "credential": self._signing_keys.current if self._signing_keys else self._credentials.signing,
             "now": self._clock(),
         }
 
