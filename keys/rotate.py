@@ -118,20 +118,28 @@ def promote(directory: Path, party: str, *, now: datetime | None = None) -> KeyF
     return files
 
 
+def _newer(path: Path, than: Path) -> bool:
+    """Whether the certificate in `path` was issued after the one in `than`; within the same second (the
+    precision of a certificate's dates), whether its file was written after (a promotion renames, which
+    keeps each file's time)."""
+    issued = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_before_utc
+    other = x509.load_pem_x509_certificate(than.read_bytes()).not_valid_before_utc
+    if issued != other:
+        return issued > other
+    return path.stat().st_mtime_ns > than.stat().st_mtime_ns
+
+
 def retire(directory: Path, party: str, *, force: bool = False) -> KeyFiles:
     """Remove the `-next` pair: after a promotion, the old key. Refused when that pair is newer than the
     current one (it was never promoted) unless `force`, which throws a next key away."""
     files = KeyFiles.of(directory, party)
     if not files.next_cert.exists() and not files.next_key.exists():
         raise RotationError(f"there is no {files.next_cert.name} to retire")
-    if not force and files.next_cert.exists():
-        parked = x509.load_pem_x509_certificate(files.next_cert.read_bytes())
-        current = x509.load_pem_x509_certificate(files.cert.read_bytes())
-        if parked.not_valid_before_utc > current.not_valid_before_utc:
-            raise RotationError(
-                f"{files.next_cert.name} is newer than {files.cert.name}: it was never promoted "
-                "(promote it, or retire with --force to throw it away)"
-            )
+    if not force and files.next_cert.exists() and _newer(files.next_cert, files.cert):
+        raise RotationError(
+            f"{files.next_cert.name} is newer than {files.cert.name}: it was never promoted "
+            "(promote it, or retire with --force to throw it away)"
+        )
     files.next_cert.unlink(missing_ok=True)
     files.next_key.unlink(missing_ok=True)
     return files
