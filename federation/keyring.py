@@ -54,7 +54,7 @@ def _unique(paths: Iterable[Path]) -> tuple[Path, ...]:
     return tuple(seen)
 
 
-class _Watch:
+class FileWatch:
     """Files looked at (stat only) at most once an interval; `changed()` says whether any differs since the
     last time it was acknowledged with `settle()`."""
 
@@ -92,7 +92,7 @@ class CertificateFiles:
     def __init__(
         self, paths: Sequence[Path], *, interval: float = CHECK_INTERVAL_SECONDS, clock: Clock = time.monotonic
     ) -> None:
-        self._watch = _Watch(_unique(paths), interval, clock)
+        self._watch = FileWatch(_unique(paths), interval, clock)
         self._certificates: tuple[x509.Certificate, ...] = ()
         self.version = 0
         self._refresh(force=True)
@@ -153,7 +153,7 @@ class SigningKeyRing:
         clock: Clock = time.monotonic,
     ) -> None:
         self.key_path, self.cert_path = Path(key_path), Path(cert_path)
-        self._watch = _Watch((self.key_path, self.cert_path), interval, clock)
+        self._watch = FileWatch((self.key_path, self.cert_path), interval, clock)
         stamps = self._watch.due() or ()
         self._current = read_signing_credential(self.key_path, self.cert_path)  # start-up: a bad pair is fatal
         self._watch.settle(stamps)

@@ -1,10 +1,13 @@
 """Everything the hub builds once at start-up and its views share: config, keys, stores, clients.
 
-Keys are loaded here, once per process; the request path only uses the objects this module built.
+Keys are loaded here, once per process; the request path only uses the objects this module built. The
+signing keys and the session keys are files that rotate while the hub runs: those objects look at them at
+most every few seconds and read them again only when they changed (`federation.keyring`).
 Settings read here: `REDIS_URL`, or `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTER` (and optionally
 `REDIS_PASSWORD`, `REDIS_SENTINEL_PASSWORD`; see `federation.redis_client`): sessions and replay cache in
-Redis, and then `HUB_SESSION_KEY` and `HUB_SECRET` are required; `HUB_REDIS_PREFIX` (key prefix, default
-`hub:`), `HUB_RATE_LIMIT_PER_MINUTE` (per client and SAML endpoint, default 120, 0 = off).
+Redis, and then `HUB_SESSION_KEY` (or `HUB_SESSION_KEY_FILE`, keys that rotate: `hub.store.session_keys`)
+and `HUB_SECRET` are required; `HUB_REDIS_PREFIX` (key prefix, default `hub:`),
+`HUB_RATE_LIMIT_PER_MINUTE` (per client and SAML endpoint, default 120, 0 = off).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -32,6 +36,7 @@ from hub.store.crypto import SessionCodec
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
 from hub.store.repository import SessionRepository
+from hub.store.session_keys import SessionKeyFile
 
 if TYPE_CHECKING:
     from hub.frontends.oidc.provider import OidcProvider
@@ -96,14 +101,20 @@ class HubServices:
         return self._metadata[2]
 
 
-def _session_key(runtime: Runtime) -> bytes:
-    configured = runtime.setting("HUB_SESSION_KEY")
+def _session_codec(runtime: Runtime) -> SessionCodec:
+    """From `HUB_SESSION_KEY_FILE` (keys that rotate while the hub runs), `HUB_SESSION_KEY`, or a key of
+    this process's own (sessions in process memory only)."""
+    key_file, configured = runtime.setting("HUB_SESSION_KEY_FILE"), runtime.setting("HUB_SESSION_KEY")
+    if key_file and configured:
+        raise ValueError("set HUB_SESSION_KEY or HUB_SESSION_KEY_FILE, not both")
+    if key_file:
+        return SessionCodec(key_file=SessionKeyFile(Path(key_file)))
     if configured:
         key = bytes.fromhex(configured)
         if len(key) != 32:
             raise ValueError("HUB_SESSION_KEY must be 64 hex digits (256 bits)")
-        return key
-    return secrets.token_bytes(32)
+        return SessionCodec(key)
+    return SessionCodec(secrets.token_bytes(32))
 
 
 class SharedStoreSettingsMissing(ValueError):
@@ -117,6 +128,8 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     shared = redis_settings(runtime.setting)  # RedisSettingsError (a ValueError) names a wrong setting
     if shared.configured:
         missing = [name for name in ("HUB_SESSION_KEY", "HUB_SECRET") if not runtime.setting(name)]
+        if runtime.setting("HUB_SESSION_KEY_FILE") and "HUB_SESSION_KEY" in missing:
+            missing.remove("HUB_SESSION_KEY")  # the keys come from the file
         if missing:
             which = "REDIS_URL" if shared.url else "REDIS_SENTINELS"
             raise SharedStoreSettingsMissing(
@@ -131,7 +144,7 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
     if store is None:
         prefix = runtime.setting("HUB_REDIS_PREFIX") or "hub:"
         store = RedisStore.from_client(redis_client(shared), key_prefix=prefix) if shared.configured else MemoryStore()
-    sessions = SessionRepository(store, SessionCodec(_session_key(runtime)), config.session_lifetime)
+    sessions = SessionRepository(store, _session_codec(runtime), config.session_lifetime)
     secret = bytes.fromhex(runtime.setting("HUB_SECRET", "") or "") or secrets.token_bytes(32)
     rate_limiter = build_rate_limiter(
         per_minute_setting(runtime.setting("HUB_RATE_LIMIT_PER_MINUTE")),
