@@ -56,9 +56,8 @@ def test_a_certificate_ten_days_from_its_end_is_in_the_metrics_and_marked_on_the
 
 
 def test_the_dates_follow_a_promotion_without_a_restart(runtime) -> None:
-    before = {
-        d.file: d.not_after for d in certificate_dates(runtime.config) if d.entity == runtime.config.hub.entity_id
-    }
+    hub = runtime.config.hub.entity_id
+    before = {d.file: d.not_after for d in certificate_dates(runtime.config) if d.entity == hub}
     issue_next(runtime.keys_dir, "hub", not_after=datetime.now(UTC) + timedelta(days=20))
     promote(runtime.keys_dir, "hub")
     after = {d.file: d.not_after for d in certificate_dates(runtime.config) if d.entity == hub}
