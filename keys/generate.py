@@ -9,6 +9,8 @@ certificate. The example service and its matching service keep RSA signing keys,
 library needs RSA would (and the hostile tests forge RSA signatures in their name). Encryption keys are
 always RSA (the profile's key transport is RSA-OAEP), and so are the CAs, the metadata signing key and the
 OIDC keys. docs/DESIGN.md ("Keys") gives the measurements behind the default.
+
+`federation-keys next|promote|retire DIR PARTY` are the steps of a signing key's rotation (keys/rotate.py).
 """
 
 from __future__ import annotations
