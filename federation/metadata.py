@@ -426,14 +426,20 @@ def build_matching_service_metadata(
     *,
     now: dt.datetime,
     valid_for: dt.timedelta = dt.timedelta(hours=24),
+    signing_certificates: Sequence[x509.Certificate] | None = None,
 ) -> bytes:
     """The signed EntityDescriptor of `matching_service` (an AttributeAuthorityDescriptor), valid for
     `valid_for` from `now`: its signing certificates (current and, during a rotation, next), the encryption
-    certificate the hub encrypts to, and the SOAP AttributeService where the hub sends its queries."""
+    certificate the hub encrypts to, and the SOAP AttributeService where the hub sends its queries.
+    `signing_certificates`: those published now (`federation.keyring`); without it, those of the config."""
     md = ElementMaker(namespace=MD, nsmap={"md": MD, "ds": xs.DS})
     root = md.EntityDescriptor(
         md.AttributeAuthorityDescriptor(
-            *_key_descriptors(md, "signing", [c.certificate for c in matching_service.signing_certificates]),
+            *_key_descriptors(
+                md,
+                "signing",
+                signing_certificates or [c.certificate for c in matching_service.signing_certificates],
+            ),
             *_key_descriptors(md, "encryption", [matching_service.encryption_certificate.certificate]),
             md.AttributeService(Binding=BINDING_SOAP, Location=matching_service.attribute_query_url),
             md.NameIDFormat(NAMEID_FORMAT_PERSISTENT),
