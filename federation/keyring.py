@@ -55,8 +55,8 @@ def _unique(paths: Iterable[Path]) -> tuple[Path, ...]:
 
 
 class FileWatch:
-    """Files looked at (stat only) at most once an interval; `changed()` says whether any differs since the
-    last time it was acknowledged with `settle()`."""
+    """Files looked at (stat only) at most once an interval: `due()` gives their stamps when one differs
+    from those last acknowledged with `settle()` (after a successful read)."""
 
     def __init__(self, paths: Sequence[Path], interval: float, clock: Clock) -> None:
         self.paths = tuple(paths)
@@ -105,16 +105,6 @@ class CertificateFiles:
     def certificates(self) -> tuple[x509.Certificate, ...]:
         self._refresh()
         return self._certificates
-
-    def files(self) -> list[tuple[Path, x509.Certificate]]:
-        """(path, certificate) of each file present now, read afresh (for the operator's expiry report)."""
-        found = []
-        for path in self.paths:
-            try:
-                found.append((path, x509.load_pem_x509_certificate(path.read_bytes())))
-            except (OSError, ValueError):
-                continue
-        return found
 
     def _refresh(self, force: bool = False) -> None:
         stamps = tuple(_stamp(p) for p in self.paths) if force else self._watch.due()
@@ -215,6 +205,3 @@ class PublishedSigningCertificates:
             files.certificates  # noqa: B018 - looks at the files if it is time
             total += files.version
         return total
-
-    def files(self) -> dict[str, CertificateFiles]:
-        return dict(self._by_entity)
