@@ -20,7 +20,14 @@ from federation import xmlsecurity as xs
 from federation.credentials import SigningCredential, read_signing_credential
 from federation.demo import DEMO_CONFIG
 from keys.rotate import issue_next, promote, retire
-from tests.e2e.journey import IDP_TWO, at_idp_headless, choose, return_to_service, start_at_service
+from tests.e2e.journey import (
+    IDP_TWO,
+    at_idp_headless,
+    choose,
+    hub_response_page,
+    return_to_service,
+    start_at_service,
+)
 from tests.support.browser_client import BrowserClient, Page
 from tests.support.federation_under_test import running_federation
 
@@ -94,6 +101,16 @@ def finish(browser: BrowserClient, page: Page) -> Page:
     return page
 
 
+def service_page_for_response_signed_by(federation, credential: SigningCredential) -> Page:
+    """A journey whose last step, the hub's Response posted to the service, carries the hub's Response
+    signed again with `credential`: the service's page that follows."""
+    browser, page, _ = hub_request_to_idp(federation)
+    page = hub_response_page(browser, at_idp_headless(browser, page, "alice"))
+    response = _saml_field(page, "SAMLResponse")
+    page = browser.submit(page, page.form(auto=True), {"SAMLResponse": resigned(response, credential)})
+    return page
+
+
 def resigned(message: bytes, credential: SigningCredential) -> str:
     root = xs.parse_xml(message)
     for signature in root.findall(f"{{{xs.DS}}}Signature"):
@@ -129,11 +146,13 @@ def test_the_hubs_key_is_rotated_without_a_restart(rotating):
     assert signed_by(request, new) and not signed_by(request, old)
     finish(browser, page)  # the IDP checked the new key's AuthnRequest, the service the new key's Response
 
-    # During the overlap the old key is still published: a request it signed is still accepted.
+    # During the overlap the old key is still published: a request and a response it signed are accepted.
     assert _published(federation, old)
     browser, page, request = hub_request_to_idp(federation)
     at_idp = browser.submit(page, page.form(auto=True), {"SAMLRequest": resigned(request, old)})
     assert at_idp.status == 200, (at_idp.status, at_idp.heading)
+    at_service = service_page_for_response_signed_by(federation, old)
+    assert "signed in" in at_service.text.lower(), (at_service.url, at_service.heading)
 
     retire(keys, "hub")
     _wait_for("the old certificate gone from the metadata", lambda: not _published(federation, old))
@@ -143,6 +162,11 @@ def test_the_hubs_key_is_rotated_without_a_restart(rotating):
     assert refused.status == 400, (refused.status, refused.heading)
     log = federation.log_path("stub_idps").read_text(encoding="utf-8", errors="replace")
     assert "no-trusted-key" in log or "signature" in log.lower()
+    at_service = service_page_for_response_signed_by(federation, old)
+    assert at_service.status >= 400 and "signed in" not in at_service.text.lower(), (
+        at_service.status,
+        at_service.heading,
+    )
     browser, page, request = hub_request_to_idp(federation)
     assert signed_by(request, new)
     finish(browser, page)
