@@ -1,8 +1,8 @@
 """The signals the operator's listener computes when it is scraped, beside the counts of the hub processes.
 
-- `hub_certificate_expiry_days{entity, certificate}`: days until each certificate of the federation
+- `hub_certificate_expiry_days{entity, use, certificate}`: days until each certificate of the federation
   configuration expires (hub, companies, services, matching services, the metadata signer and its root),
-  negative once expired;
+  and each next signing certificate of a rotation, as the files hold them now; negative once expired;
 - `hub_metadata_age_seconds`: seconds since the federation metadata the hub serves was signed (from the
   newest `hub_metadata_signed_timestamp_seconds` of the hub processes; absent until one has served it);
 - `federation_metadata_age_seconds{service}`: seconds since each party (stub IDPs, example service, matching
@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from federation.config import FederationConfig, expiring_certificates
-
-_EVERYTHING = timedelta(days=365 * 1000)
+from federation.config import FederationConfig
+from hub.certificate_expiry import certificate_dates
 
 
 class CertificateExpiry(Collector):
@@ -35,12 +34,11 @@ class CertificateExpiry(Collector):
         now = self._now()
         family = GaugeMetricFamily(
             "hub_certificate_expiry_days",
-            "Days until a certificate of the federation configuration expires (negative: expired).",
-            labels=("entity", "certificate"),
+            "Days until a certificate of the federation expires (negative: expired), by entity and use.",
+            labels=("entity", "use", "certificate"),
         )
-        for entity, cert in expiring_certificates(self._config, within=_EVERYTHING, now=now):
-            days = (cert.not_after - now).total_seconds() / 86400
-            family.add_metric((entity, cert.path.name), round(days, 3))
+        for date in certificate_dates(self._config):
+            family.add_metric((date.entity, date.use, date.file), round(date.days_left(now), 3))
         yield family
 
 

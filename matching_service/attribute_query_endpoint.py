@@ -40,6 +40,7 @@ from cryptography import x509
 
 from federation.config import FederationConfig, MatchingService, RelyingParty
 from federation.credentials import EntityCredentials
+from federation.keyring import SigningKeyRing
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
@@ -133,11 +134,14 @@ class AttributeQueryService:
         local_matcher: LocalMatcher,
         replay_cache: RetryAwareReplayCache | None = None,
         clock: Callable[[], datetime] = now_utc,
+        signing_keys: SigningKeyRing | None = None,
     ) -> None:
+        """`signing_keys`: this matching service's signing key as its files hold it now, so that a promoted
+        key signs without a restart (`federation.keyring`); without it, `credentials.signing` signs."""
         self._config = config
         self._ms = matching_service
         self._decryption = [credentials.encryption]
-        self._signer = ResponseSigner(matching_service.entity_id, credentials.signing)
+        self._signer = ResponseSigner(matching_service.entity_id, signing_keys or credentials.signing)
         self._metadata = metadata
         self._local = local_matcher
         self._replay = replay_cache if replay_cache is not None else MemoryReplayCache()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import requests
+from cryptography import x509
 
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
@@ -158,11 +159,14 @@ class MatchingServiceClient:
         rp_entity_id: str,
         now: dt.datetime,
         clock_skew: dt.timedelta,
+        certificates: tuple[x509.Certificate, ...] | None = None,
     ) -> MatchingAnswer:
+        """`certificates`: the matching service's signing certificates as published now (current and next
+        key, `HubServices.signing_certificates`); those of the config when not given."""
         reply = self.post(url, soap.wrap(query))
         if reply.status_code != 200:
             raise MatchingServiceUnavailable(f"http-{reply.status_code}")
-        certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+        certs = certificates or tuple(cert.certificate for cert in matching_service.signing_certificates)
         try:
             response = parse_response(
                 soap.unwrap(reply.content),
@@ -238,6 +242,7 @@ def ask(
             rp_entity_id=rp.entity_id,
             now=now,
             clock_skew=hub.config.clock_skew,
+            certificates=hub.signing_certificates(ms.entity_id),
         )
     except MatchingServiceUnavailable as exc:
         log.error("matching service %s request failed: %s", ms.entity_id, exc.reason)
