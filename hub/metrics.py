@@ -81,7 +81,7 @@ PROBE_TIMESTAMP = Gauge(
 )
 
 
-def _process_families() -> list[Metric]:
+def process_families() -> list[Metric]:
     """Every hub process's metrics (multi-process mode), or this process's own."""
     if os.environ.get(MULTIPROC_DIR_SETTING):
         return list(MultiProcessCollector(None).collect())
@@ -103,7 +103,7 @@ def exposition(
 
     `derived` compute a metric from the processes' ones (read once per scrape); `collectors` add their own.
     """
-    families = _process_families()
+    families = process_families()
     for derive in derived:
         if (metric := derive(families)) is not None:
             families.append(metric)

@@ -4,6 +4,7 @@
                         certificate expiry, metadata age and journeys in progress (`hub.operator_signals`)
     GET /healthcheck    {"status": "ok"}: the process is alive
     GET /healthz        {"status": "ok" | "degraded", "checks": {...}}; 503 when degraded (`hub.health`)
+    GET /status         each company and matching service: its last probe, its age, its circuit breaker
     GET /reports        the service managers' reports from the audit log (`hub.reports`), with a chart
     GET /reports.csv    one report as CSV: ?kind=stages|companies|matching|satisfaction|billing|fraud
                         (&from=YYYY-MM-DD&to=YYYY-MM-DD, both optional, days in UTC, both included)
@@ -78,9 +79,16 @@ def create_app(runtime: Runtime) -> Flask:
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
         body, content_type = metrics.exposition(
-            collectors, derived=(operator_signals.metadata_age, operator_signals.party_metadata_age)
+            collectors,
+            derived=(operator_signals.metadata_age, operator_signals.party_metadata_age, operator_signals.probe_age),
         )
         return Response(body, content_type=content_type)
+
+    @app.get("/status")
+    def status() -> str:
+        return render_template(
+            "operator/status.html", rows=operator_signals.entity_statuses(metrics.process_families())
+        )
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:
