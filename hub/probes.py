@@ -57,6 +57,7 @@ class Prober:
         self._interval = interval
         self._http = requests.Session()
         self._stop = threading.Event()
+        self._last: dict[tuple[str, str], str | None] = {}  # each entity's last problem, None if it answered
         self._thread = threading.Thread(target=self._run, name="hub-prober", daemon=True)
 
     def start(self) -> Prober:
@@ -98,8 +99,13 @@ class Prober:
         if problem is None:
             board.succeeded(kind, entity_id)
         else:
-            log.warning("probe of %s %s failed: %s", kind, entity_id, problem)
             board.failed(kind, entity_id)
+        if self._last.get((kind, entity_id)) != problem:  # a line when it changes, not one per round
+            if problem is None:
+                log.info("probe of %s %s: answered", kind, entity_id)
+            else:
+                log.warning("probe of %s %s failed: %s", kind, entity_id, problem)
+            self._last[(kind, entity_id)] = problem
         PROBE_UP.labels(kind=kind, entity=entity_id).set(0 if problem else 1)
         PROBE_TIMESTAMP.labels(kind=kind, entity=entity_id).set(time.time())
         try:

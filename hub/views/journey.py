@@ -189,6 +189,9 @@ def choose_company():
             **_rp_page_context(),
         )
     chosen = next((idp for idp in offered if idp.entity_id == request.form.get("entity_id")), None)
+    down = next((idp for idp in listed.unavailable if idp.entity_id == request.form.get("entity_id")), None)
+    if down is not None:  # it went down since the list was shown
+        return company_unavailable(down, url_for("journey.choose_company"))
     if chosen is None:
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))

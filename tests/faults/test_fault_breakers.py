@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -70,12 +71,27 @@ def _operator(federation, path: str) -> str:
     return requests.get(federation.url("hub_operator") + path, timeout=10).text
 
 
+def _company_link(federation, browser: BrowserClient) -> Page:
+    query = urlencode({"idp": IDP_TWO_ENTITY, "service": "test-rp"})
+    return browser.get(federation.urls["HUB_URL"] + "/start-with-company?" + query)
+
+
 def test_stopped_companies_show_as_temporarily_unavailable_until_they_are_back(federation, browser):
+    linked = BrowserClient()  # a citizen who followed the company's own link before it went down
+    page = _company_link(federation, linked)
+    linked.submit(page, page.form(button="Continue to Test service"))
     since = len(log_text(federation, "hub"))
     federation.stop("stub_idps")
     try:
         opened = f"circuit breaker idp {IDP_TWO_ENTITY}: closed -> open"
         assert wait_for(lambda: _logged(federation, opened, since), timeout=30)
+        assert "cannot check your identity for Test service at the moment" in _company_link(federation, browser).text
+        remembered = linked.get(federation.urls["RP_URL"] + "/")
+        remembered = linked.auto_submit(linked.submit(remembered, remembered.form(button="Prove your identity")))
+        assert remembered.url.endswith("/continue-with-company"), remembered.url
+        assert "cannot check your identity for Test service at the moment" in remembered.text
+        listed = linked.get(remembered.link("Continue"))
+        assert IDP_TWO in _unavailable(listed) and any(c.name == "hub_company" for c in linked.http.cookies)
         page = _company_list(browser, federation)
         assert IDP_TWO in _unavailable(page), page.text
         assert f"Choose {IDP_TWO}" not in _choosable(page)
