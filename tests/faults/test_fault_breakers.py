@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -174,3 +175,34 @@ def test_weights_and_caps_change_on_the_running_hub(federation, traffic_rules):
     _traffic(federation, "clear", "stub-idp-two")
     cleared = _company_list(BrowserClient(), federation, registering=True)
     assert f"Choose {IDP_TWO}" in _choosable(cleared) and _unavailable(cleared) == []
+
+
+@pytest.fixture(scope="module")
+def unprobed(keys_dir, tmp_path_factory):
+    """A hub that does not probe, on its in-process store: only real journeys move its breakers."""
+    directory = tmp_path_factory.mktemp("breakers-unprobed")
+    with running_federation(directory, keys_dir, **{**SETTINGS, "HUB_PROBE_INTERVAL_SECONDS": "0"}) as running:
+        yield running
+
+
+def _matching_journey(federation) -> Page:
+    browser = BrowserClient()
+    return at_idp_headless(browser, choose(browser, start_at_service(browser, federation), IDP_TWO), "alice")
+
+
+def test_journeys_alone_open_the_matching_breaker_and_a_journey_is_the_trial_that_closes_it(unprobed):
+    federation, since = unprobed, len(log_text(unprobed, "hub"))
+    federation.stop("matching_service")
+    try:
+        for _ in range(2):  # each waits out the retries: the matching service is not there
+            assert _matching_journey(federation).status == 502
+        assert _logged(federation, f"circuit breaker matching_service {MS_ENTITY}: closed -> open", since)
+        asked_from = len(log_text(federation, "hub"))
+        assert _matching_journey(federation).status == 502
+        assert f"matching service {MS_ENTITY} not asked: circuit-open" in log_text(federation, "hub")[asked_from:]
+    finally:
+        federation.start("matching_service")
+    time.sleep(float(SETTINGS["HUB_BREAKER_COOLDOWN_SECONDS"]))  # the cooldown: the next journey is the trial
+    assert expected_hashed_pid("stub-idp-two", "alice") in sign_in(BrowserClient(), federation, "alice").text
+    trial = log_text(federation, "hub")[asked_from:]
+    assert "open -> half_open" in trial and "half_open -> closed" in trial
