@@ -70,15 +70,8 @@ def continue_with_company():
         return redirect(url_for("journey.start"), code=303)
     if idp is None:
         log.info("remembered company not offered: not-eligible")
-        response = Response(
-            render_template(
-                "company_unavailable.html",
-                continue_url=url_for("journey.start"),
-                idp_name=_display_name(remembered.idp_entity_id),
-                rp_name=g.rp.display_name,
-            )
-        )
-        return clear(response, secure=request.is_secure)
+        page = company_unavailable(hub.identity_provider(remembered.idp_entity_id), url_for("journey.start"))
+        return clear(Response(page), secure=request.is_secure)
     if not hub.breakers.available(breakers.IDP, idp.entity_id):  # down for now: the cookie stays for next time
         log.info("remembered company not offered: temporarily-unavailable")
         g.session = s.transition(session, s.JourneyKindChosen(kind=s.JourneyKind.SIGN_IN), hub.now())
@@ -106,11 +99,6 @@ def choose_another():
     if remembered is not None and remembered.rp_entity_id == g.session.rp_entity_id:
         clear(response, secure=request.is_secure)
     return response
-
-
-def _display_name(idp_entity_id: str):
-    idp = services().identity_provider(idp_entity_id)
-    return idp.display_name if idp is not None else None
 
 
 def _find_idp(value: str) -> IdentityProvider | None:
