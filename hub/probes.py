@@ -2,9 +2,11 @@
 
 Every `HUB_PROBE_INTERVAL_SECONDS` (default 15; 0 turns probing off) the thread
 - sends each matching service the profile's health check (a signed AttributeQuery about nobody, which it
-  answers with a signed `healthy` Response: `hub.engines.matching.check_health`), and
+  answers with a signed `healthy` Response: `hub.engines.matching.check_health`), under a request ID of
+  its own that the hub and the matching service both log, and
 - fetches each company's metadata URL (`metadata_url` in its configuration) or, if it has none, its SSO
-  endpoint (any HTTP answer below 500 means it is reachable: the endpoint takes only POSTs),
+  endpoint (any HTTP answer below 500 means it is reachable: the endpoint takes only POSTs), logged when
+  its result changes,
 each with a short timeout, and feeds the result to the entity's circuit breaker (`hub.breakers`) and to
 `hub_probe_up` and `hub_probe_timestamp_seconds`. Each hub process probes (no coordination is needed: a
 probe costs one signature on each side, every few seconds); the first round starts one interval after
@@ -20,6 +22,7 @@ import time
 import requests
 
 from federation.config import IdentityProvider
+from federation.logging_setup import reset_request_id, set_request_id
 from hub import breakers
 from hub.engines.matching import MatchingServiceUnavailable, check_health
 from hub.metrics import PROBE_TIMESTAMP, PROBE_UP
@@ -77,12 +80,17 @@ class Prober:
 
     def probe_all(self) -> None:
         for ms in self._hub.config.matching_services:
+            token = set_request_id(None)  # a new ID, sent along: the matching service logs the probe under it too
             try:
                 check_health(self._hub, ms, self._http, timeout=TIMEOUT_SECONDS)
                 problem = None
             except MatchingServiceUnavailable as exc:
                 problem = exc.reason
-            self._report(breakers.MATCHING_SERVICE, ms.entity_id, problem)
+            try:
+                log.info("probe of matching_service %s: %s", ms.entity_id, problem or "healthy")
+                self._report(breakers.MATCHING_SERVICE, ms.entity_id, problem)
+            finally:
+                reset_request_id(token)
         for idp in self._hub.config.identity_providers:
             if idp.enabled:
                 self._report(breakers.IDP, idp.entity_id, self._reach(idp_probe_url(idp)))
@@ -100,7 +108,7 @@ class Prober:
             board.succeeded(kind, entity_id)
         else:
             board.failed(kind, entity_id)
-        if self._last.get((kind, entity_id)) != problem:  # a line when it changes, not one per round
+        if kind == breakers.IDP and self._last.get((kind, entity_id)) != problem:  # when it changes, not each round
             if problem is None:
                 log.info("probe of %s %s: answered", kind, entity_id)
             else:
