@@ -28,7 +28,7 @@ from federation.observability import count_refusals
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
-from hub import audit, metrics, remembered
+from hub import audit, metrics, probes, remembered
 from hub.services import HubServices, build_services
 from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
@@ -135,6 +135,9 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         return problem_page(problems.GENERIC, status=500)
 
     server_errors.install(app, log)
+    # last, once the app is built: this process's probes of the companies and matching services (hub.probes)
+    interval = probes.interval_setting(runtime.setting("HUB_PROBE_INTERVAL_SECONDS"))
+    app.extensions["hub_prober"] = probes.start_prober(hub, interval)
     return app
 
 

@@ -6,6 +6,7 @@
     GET /healthz        {"status": "ok" | "degraded", "checks": {...}}; 503 when degraded (`hub.health`)
     GET /certificates   every certificate of the federation with its expiry, those within 30 days marked
                         (and a warning at the top of every page while there are any)
+    GET /status         each company and matching service: its last probe, its age, its circuit breaker
     GET /reports        the service managers' reports from the audit log (`hub.reports`), with a chart
     GET /reports.csv    one report as CSV: ?kind=stages|companies|matching|satisfaction|billing|fraud
                         (&from=YYYY-MM-DD&to=YYYY-MM-DD, both optional, days in UTC, both included)
@@ -101,9 +102,16 @@ def create_app(runtime: Runtime) -> Flask:
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
         body, content_type = metrics.exposition(
-            collectors, derived=(operator_signals.metadata_age, operator_signals.party_metadata_age)
+            collectors,
+            derived=(operator_signals.metadata_age, operator_signals.party_metadata_age, operator_signals.probe_age),
         )
         return Response(body, content_type=content_type)
+
+    @app.get("/status")
+    def status() -> str:
+        return render_template(
+            "operator/status.html", rows=operator_signals.entity_statuses(metrics.process_families())
+        )
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:

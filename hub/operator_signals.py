@@ -7,6 +7,8 @@
   newest `hub_metadata_signed_timestamp_seconds` of the hub processes; absent until one has served it);
 - `federation_metadata_age_seconds{service}`: seconds since each party (stub IDPs, example service, matching
   service) last loaded a good copy of the metadata, from the processes that share the metrics folder;
+- `hub_probe_age_seconds{kind, entity}`: seconds since each company and matching service was last probed
+  by any hub process (from `hub_probe_timestamp_seconds`); growing means no hub process is probing it;
 - `hub_journeys_in_progress`: journeys started and not ended or expired: the hub's session keys in Redis,
   counted with SCAN (a cursor walk, never KEYS, so Redis keeps serving; about a millisecond per thousand
   keys); absent with an in-process store, which no other process can see.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -80,6 +83,62 @@ def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> 
     for service, signed in sorted(newest.items()):
         family.add_metric((service,), max(0.0, moment - signed))
     return family
+
+
+def probe_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`hub_probe_age_seconds{kind, entity}` from the hub processes' last probe times, or None before any probe."""
+    newest: dict[tuple[str, str], float] = {}
+    for family in families:
+        if family.name == "hub_probe_timestamp_seconds":
+            for sample in family.samples:
+                key = (sample.labels.get("kind", ""), sample.labels.get("entity", ""))
+                if sample.value > 0:
+                    newest[key] = max(newest.get(key, 0.0), sample.value)
+    if not newest:
+        return None
+    family = GaugeMetricFamily(
+        "hub_probe_age_seconds",
+        "Seconds since a company or matching service was last probed.",
+        labels=("kind", "entity"),
+    )
+    moment = now or time.time()
+    for key, probed in sorted(newest.items()):
+        family.add_metric(key, max(0.0, moment - probed))
+    return family
+
+
+@dataclass(frozen=True)
+class EntityStatus:
+    """One row of the operator's status page."""
+
+    kind: str
+    entity: str
+    probe: str  # "up", "down" or "not probed"
+    probe_age_seconds: float | None
+    breaker: str  # "closed", "half-open", "open" or "unknown"
+
+
+_BREAKER_NAMES = {0: "closed", 1: "half-open", 2: "open"}
+
+
+def entity_statuses(families: Iterable[Metric], now: float | None = None) -> list[EntityStatus]:
+    """Each probed or breaker-watched entity, from the hub processes' gauges (the page's rows, sorted)."""
+    families = list(families)
+    values: dict[str, dict[tuple[str, str], float]] = {}
+    for family in families:
+        if family.name in ("hub_probe_up", "hub_circuit_breaker_state"):
+            for sample in family.samples:
+                key = (sample.labels.get("kind", ""), sample.labels.get("entity", ""))
+                values.setdefault(family.name, {})[key] = sample.value
+    ages = probe_age(families, now)
+    age_of = {(s.labels["kind"], s.labels["entity"]): s.value for s in ages.samples} if ages else {}
+    up, state = values.get("hub_probe_up", {}), values.get("hub_circuit_breaker_state", {})
+    rows = []
+    for key in sorted(set(up) | set(state)):
+        probe = "not probed" if key not in up else ("up" if up[key] >= 1 else "down")
+        breaker = _BREAKER_NAMES.get(int(state[key]), "unknown") if key in state else "unknown"
+        rows.append(EntityStatus(key[0], key[1], probe, age_of.get(key), breaker))
+    return rows
 
 
 class JourneysInProgress(Collector):

@@ -7,7 +7,8 @@ Settings read here: `REDIS_URL`, or `REDIS_SENTINELS` with `REDIS_SENTINEL_MASTE
 `REDIS_PASSWORD`, `REDIS_SENTINEL_PASSWORD`; see `federation.redis_client`): sessions and replay cache in
 Redis, and then `HUB_SESSION_KEY` (or `HUB_SESSION_KEY_FILE`, keys that rotate: `hub.store.session_keys`)
 and `HUB_SECRET` are required; `HUB_REDIS_PREFIX` (key prefix, default `hub:`),
-`HUB_RATE_LIMIT_PER_MINUTE` (per client and SAML endpoint, default 120, 0 = off).
+`HUB_RATE_LIMIT_PER_MINUTE` (per client and SAML endpoint, default 120, 0 = off),
+`HUB_BREAKER_FAILURES` and `HUB_BREAKER_COOLDOWN_SECONDS` (`hub.breakers`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from federation.keyring import PublishedSigningCertificates, SigningKeyRing
 from federation.metadata import build_federation_metadata
 from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
+from hub.breakers import Breakers, settings_from
 from hub.engines.matching import MatchingServiceClient
 from hub.metrics import METADATA_SIGNED
 from hub.rate_limit import RateLimiter, build_rate_limiter, per_minute_setting
@@ -37,6 +39,7 @@ from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
 from hub.store.repository import SessionRepository
 from hub.store.session_keys import SessionKeyFile
+from hub.traffic import Traffic
 
 if TYPE_CHECKING:
     from hub.frontends.oidc.provider import OidcProvider
@@ -61,6 +64,8 @@ class HubServices:
     sessions: SessionRepository
     matching: MatchingServiceClient
     secret: bytes
+    breakers: Breakers  # per company and matching service, shared through `store`
+    traffic: Traffic  # the operator's weights and caps per company, in `store`
     now: Callable[[], dt.datetime] = utc_now
     rate_limiter: RateLimiter | None = None
     oidc: OidcProvider | None = None  # the OpenID Connect provider, when the hub has OIDC signing keys
@@ -164,6 +169,8 @@ def build_services(runtime: Runtime, *, store: MemoryStore | RedisStore | None =
         sessions=sessions,
         matching=MatchingServiceClient(timeout=config.matching_service_timeout_seconds),
         secret=secret,
+        breakers=Breakers(store, settings_from(runtime.setting)),
+        traffic=Traffic.for_store(store, secret=secret, redis=isinstance(store, RedisStore)),
         rate_limiter=rate_limiter,
         oidc=build_provider(config, keys),
     )

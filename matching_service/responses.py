@@ -29,6 +29,7 @@ NO_MATCH = Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH)
 CREATED = Status(c.STATUS_SUCCESS, c.STATUS_CREATED)
 CREATE_FAILURE = Status(c.STATUS_RESPONDER, c.STATUS_CREATE_FAILURE)
 RESPONDER_ERROR = Status(c.STATUS_RESPONDER)
+HEALTHY = Status(c.STATUS_SUCCESS, c.STATUS_HEALTHY)  # the answer to the hub's health check
 
 
 def requester_error(reason: str) -> Status:
