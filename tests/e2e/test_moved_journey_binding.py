@@ -139,3 +139,15 @@ def test_a_company_answer_captured_before_the_move_is_refused_after_it(federatio
     assert not refused.doc.xpath("//button[@id='release-agree']"), "nothing about the attacker to release"
     page = victim.get(federation.urls["HUB_URL"] + "/choose-a-certified-company")
     assert "choose-a-certified-company" in page.url, "the victim's journey still waits for a company"
+
+
+def test_a_code_posted_from_another_sites_page_moves_nothing(federation, browsers):
+    """Another site cannot enter a code in a victim's browser for them: the code entry must be their own."""
+    laptop, victim = browsers(), browsers()
+    _, code = code_on_laptop(laptop, federation)
+    response = victim.http.post(
+        federation.urls["HUB_URL"] + "/continue", data={"code": code}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert response.status_code == 400
+    assert not any(cookie.name == "hub_handoff" for cookie in victim.http.cookies)
+    assert enter_code(laptop, federation, code).heading == "Confirm on your other device"  # the code still works
