@@ -529,6 +529,7 @@ def walk_over_http(federation, urls: Urls, lang: str, findings: Findings) -> Non
         check(client.post(urls.rp + "/start", {}), "service: a form without its token")
         check(client.post(urls.rp + "/SAML2/SSO/POST", {"SAMLResponse": "bm90IFNBTUw="}), "service: a forged answer")
         check(client.get(urls.rp + "/SAML2/SSO/POST/continue?key=" + "x" * 43), "service: an unknown answer")
+        check(client.post(urls.hub + "/continue", {"code": "ABCD-EFGH"}), "hub: a code that is not right")
         check(client.post(urls.hub + "/SAML2/SSO", {"SAMLRequest": "bm90IFNBTUw="}), "hub: a forged request")
         check(client.post(urls.hub_response, {"SAMLResponse": "bm90IFNBTUw="}), "hub: a forged answer")
         check(client.post(urls.idp_two + "/SAML2/SSO", {"SAMLRequest": "bm90IFNBTUw="}), "company: a forged request")
