@@ -151,3 +151,20 @@ def test_a_code_posted_from_another_sites_page_moves_nothing(federation, browser
     assert response.status_code == 400
     assert not any(cookie.name == "hub_handoff" for cookie in victim.http.cookies)
     assert enter_code(laptop, federation, code).heading == "Confirm on your other device"  # the code still works
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"service": "https://not-a-service.test", "request": "_r", "nonce": "n"},
+        {"service": "https://test-rp.federation.test", "request": "_r"},
+        {"service": "https://test-rp.federation.test", "request": "x" * 300, "nonce": "n"},
+        {},
+    ],
+    ids=["unknown-service", "no-nonce", "request-too-long", "nothing"],
+)
+def test_a_question_the_hub_cannot_answer_gets_a_page_and_goes_nowhere(federation, browsers, query):
+    asker = browsers()
+    response = asker.http.get(federation.urls["HUB_URL"] + CHECK_PATH, params=query, allow_redirects=False)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "Traceback" not in response.text and "<main" in response.text
