@@ -151,10 +151,11 @@ class Handoff:
         claim_id, claim = found
         renewed = self.sessions.renew(session, now=now)  # the old ID stops working here and now
         claim["moved_to"] = renewed.session_id
+        oidc = session.oidc_request  # an OpenID Connect client names its request by its `state`
         claim["journey"] = {
             "service": session.rp_entity_id,
-            "request": session.authn_request_id,
-            "acs_url": session.acs_url,
+            "request": (oidc.state or "") if oidc is not None else session.authn_request_id,
+            "acs_url": session.acs_url,  # for an OpenID Connect client: its redirect URI
         }
         self.store.put(CLAIMS, claim_id, self._seal(CLAIMS, claim_id, claim), _seconds(policy.CLAIM_LIFETIME))
         ttl = _seconds(self.sessions.lifetime + self.sessions.grace)

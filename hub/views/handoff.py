@@ -219,9 +219,10 @@ def waiting():
 def sign_in_here():
     """A service asks, through the browser, whether its request's journey moved to this browser.
 
-    The answer goes back to that service's own assertion consumer service (from the config, never from the
-    request), as a signed statement bound to the service's nonce: `moved` is true only here, in the browser
-    the journey arrived in, and only once."""
+    The answer goes back to that service's own assertion consumer service (an OpenID Connect client's
+    redirect URI; from the journey or the config, never from the question), as a signed statement bound to
+    the service's nonce: `moved` is true only here, in the browser the journey arrived in, and only once. An
+    OpenID Connect client names its request by its `state`."""
     hub = services()
     service, request_id, nonce = (request.args.get(name, "") for name in ("service", "request", "nonce"))
     rp = hub.relying_party(service) if service else None
@@ -240,7 +241,7 @@ def sign_in_here():
         moved=acs_url is not None,
         now=hub.now(),
     )
-    target = acs_url or rp.default_acs_url()
+    target = acs_url or (rp.oidc.redirect_uris[0] if rp.oidc is not None else rp.default_acs_url())
     separator = "&" if "?" in target else "?"
     response = redirect(target + separator + urlencode({moved_journey.MOVED_JOURNEY_PARAMETER: statement}), 303)
     if acs_url is not None:

@@ -8,6 +8,7 @@ device) hears yes, once. Each BrowserClient is a browser with its own cookies.
 The attacks: a Response from a journey that was not moved, pushed into another browser (login CSRF); the
 attacker's own moved journey, its Response captured on his second device and pushed into a victim's browser;
 the hub's yes carried to another browser; a company's answer captured before the move and pushed after it.
+The example service's OpenID Connect client does the same with its callback (the request is its `state`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.e2e.journey import (
     hub_response_page,
     start_at_service,
 )
+from tests.e2e.oidc_support import hub_answer
 from tests.e2e.test_come_back_later import code_on_laptop, enter_code
 from tests.support.browser_client import BrowserClient, Page
 
@@ -168,3 +170,58 @@ def test_a_question_the_hub_cannot_answer_gets_a_page_and_goes_nowhere(federatio
     response = asker.http.get(federation.urls["HUB_URL"] + CHECK_PATH, params=query, allow_redirects=False)
     assert response.status_code == 400 and "Location" not in response.headers
     assert "Traceback" not in response.text and "<main" in response.text
+
+
+# ---------------------------------------------------------------------------------- OpenID Connect
+
+
+def oidc_start(browser: BrowserClient, federation) -> Page:
+    """The example service's OpenID Connect sign-in, to the hub's company list."""
+    page = browser.get(federation.urls["RP_URL"] + "/oidc/")
+    page = browser.submit(page, page.form(button="Prove your identity"), {"assurance": "prove_identity"})
+    assert page.url.split("?")[0].endswith("/start"), page.url
+    return browser.submit(page, page.form(), {"verified_before": "yes"})
+
+
+def oidc_moved_to_phone(laptop: BrowserClient, phone: BrowserClient, federation) -> str:
+    """An OpenID Connect journey started on the laptop, moved to the phone and finished there: the redirect
+    to the client's callback, in the phone (not followed)."""
+    page = laptop.get(oidc_start(laptop, federation).link("Continue on another device"))
+    page = laptop.submit(page, page.form(button="Show me a code"))
+    code = page.doc.xpath("//*[@id='handoff-code-value']")[0].text_content().strip()
+    enter_code(phone, federation, code)
+    page = laptop.get(federation.urls["HUB_URL"] + "/journey/another-device")
+    laptop.submit(page, page.form(button="Yes, continue on my other device"), {"answer": "yes"})
+    page = phone.get(federation.urls["HUB_URL"] + "/continue/waiting")
+    page = at_idp_headless(phone, choose(phone, page, IDP_TWO), "alice")
+    return hub_answer(phone, page)
+
+
+def test_an_openid_connect_journey_moved_to_the_phone_signs_in_there(federation, browsers):
+    laptop, phone = browsers(), browsers()
+    page = phone.get(oidc_moved_to_phone(laptop, phone, federation))  # the callback asks the hub, then redeems
+    assert page.url == federation.urls["RP_URL"] + "/oidc/", page.url
+    assert page.heading == "You're signed in", page.heading
+    assert asked_the_hub(phone, federation)
+    assert "oidc-result" not in laptop.get(federation.urls["RP_URL"] + "/oidc/").text  # not the laptop
+
+
+def test_an_openid_connect_answer_of_a_journey_not_moved_is_refused_in_another_browser(federation, browsers):
+    citizen, other = browsers(), browsers()
+    page = at_idp_headless(citizen, choose(citizen, oidc_start(citizen, federation), IDP_TWO), "alice")
+    callback = hub_answer(citizen, page)
+    refused = other.get(callback)  # the citizen's code and state, in a browser that did not start
+    assert refused.status == 400 and refused.heading == NO_ATTEMPT, refused.heading
+    assert asked_the_hub(other, federation), "the service asked the hub, which said no"
+    assert "oidc-result" not in other.get(federation.urls["RP_URL"] + "/oidc/").text
+    # the code is worthless without the verifier kept with the citizen's own session: there it still works
+    assert citizen.get(callback).heading == "You're signed in"
+
+
+def test_an_attackers_moved_openid_connect_journey_cannot_sign_a_victim_in(federation, browsers):
+    attacker_laptop, attacker_phone, victim = browsers(), browsers(), browsers()
+    callback = oidc_moved_to_phone(attacker_laptop, attacker_phone, federation)  # kept, not followed
+    pushed = victim.get(callback)
+    assert pushed.status == 400 and pushed.heading == NO_ATTEMPT, pushed.heading
+    assert asked_the_hub(victim, federation), "the service asked the hub, which said no in this browser"
+    assert "oidc-result" not in victim.get(federation.urls["RP_URL"] + "/oidc/").text
