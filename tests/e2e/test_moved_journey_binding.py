@@ -26,12 +26,21 @@ from tests.e2e.journey import (
 from tests.e2e.oidc_support import hub_answer
 from tests.e2e.test_come_back_later import code_on_laptop, enter_code
 from tests.support.browser_client import BrowserClient, Page
+from tests.support.federation_under_test import running_federation
 
 pytestmark = pytest.mark.e2e
 
 NO_ATTEMPT = "We could not find your sign-in attempt"
 CHECK_PATH = "/continue/sign-in-here"
 STATEMENT = "HubMovedJourney="
+
+
+@pytest.fixture(scope="module")
+def federation(keys_dir, tmp_path_factory):
+    """This module's own federation: code entries are rate-limited per client address and minute, and other
+    modules' tests (all from 127.0.0.1) may have used up the minute's."""
+    with running_federation(tmp_path_factory.mktemp("moved-journey"), keys_dir) as running:
+        yield running
 
 
 @pytest.fixture
