@@ -58,6 +58,10 @@ class RateCounter(Protocol):
         """Count one request for `key` in window number `window`; the count so far in that window."""
         ...
 
+    def peek(self, key: str, window: int) -> int:
+        """The count so far for `key` in window number `window`, without counting."""
+        ...
+
 
 class MemoryRateCounter:
     """Counters in this process only: for the single-process demo and for hubs without Redis."""
@@ -78,6 +82,10 @@ class MemoryRateCounter:
             count = self._counts.get((key, window), 0) + 1
             self._counts[(key, window)] = count
             return count
+
+    def peek(self, key: str, window: int) -> int:
+        with self._lock:
+            return self._counts.get((key, window), 0)
 
 
 class RedisRateCounter:
@@ -102,6 +110,13 @@ class RedisRateCounter:
         except (redis.RedisError, OSError) as exc:  # the hub fails closed, as it does for sessions
             raise StoreUnavailable(f"redis rate-limit failed: {type(exc).__name__}") from exc
         return int(count)
+
+    def peek(self, key: str, window: int) -> int:
+        try:
+            count = self._client.get(f"{self._prefix}{key}:{window}")
+        except (redis.RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis rate-limit failed: {type(exc).__name__}") from exc
+        return int(count or 0)
 
 
 @dataclass(frozen=True)

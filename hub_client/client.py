@@ -14,12 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-
 from federation import moved_journey, xmlsecurity
 from federation.config import ConfigError, FederationConfig, RelyingParty
 from federation.credentials import EntityCredentials, load_entity_credentials
 from federation.jose import JwtError
+from federation.keyring import CertificateFiles, SigningKeyRing, published_paths
 from federation.metadata import MetadataSource
 from federation.moved_journey import MovedJourney
 from federation.saml import decode_post, decrypt_assertion, parse_response
@@ -50,20 +49,27 @@ class HubClient:
         credentials: EntityCredentials,
         metadata_source: MetadataSource,
         clock: Clock = now_utc,
+        signing_keys: SigningKeyRing | None = None,
     ) -> None:
+        """`signing_keys`: the service's signing key as its files hold it now, so that a promoted key signs
+        without a restart (`federation.keyring`); without it, `credentials.signing` signs."""
         self.config = config
         self.relying_party = relying_party
         self.acs_url = relying_party.default_acs_url()
         self._credentials = credentials
+        self._signing_keys = signing_keys
         self._metadata = metadata_source
         self._clock = clock
         self._consumed = ConsumedRequests(config.session_lifetime + config.clock_skew)
-        self._matching_service_certs: tuple[x509.Certificate, ...] = ()
+        self._matching_service_certs: CertificateFiles | None = None
         if relying_party.matching_service_entity_id is not None:
             matching_service = config.matching_service(relying_party.matching_service_entity_id)
             if matching_service is None:  # the config loader already refuses this; be explicit anyway
                 raise ValueError(f"no matching service {relying_party.matching_service_entity_id!r} in the config")
-            self._matching_service_certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+            # its certificates as the files hold them now, with its next one (federation.keyring): a rotation
+            # of the matching service's key needs no restart here
+            paths = published_paths([cert.path for cert in matching_service.signing_certificates])
+            self._matching_service_certs = CertificateFiles(paths)
 
     @classmethod
     def for_service(
@@ -103,7 +109,8 @@ class HubClient:
         if metadata_source is None:
             metadata_source = MetadataSource.for_config(config)
         metadata_source.start()
-        return cls(config, rp, credentials, metadata_source, clock=clock)
+        keys = SigningKeyRing(Path(keys_dir) / f"{keys_name}-signing.key", Path(keys_dir) / f"{keys_name}-signing.crt")
+        return cls(config, rp, credentials, metadata_source, clock=clock, signing_keys=keys)
 
     # --- sending the citizen to the hub ---------------------------------------------------------------
 
@@ -127,7 +134,7 @@ class HubClient:
         return {
             "issuer": self.relying_party.entity_id,
             "destination": self._metadata.current.hub.sso_url,
-            "credential": self._credentials.signing,
+            "credential": self._signing_keys.current if self._signing_keys else self._credentials.signing,
             "now": self._clock(),
         }
 
@@ -180,7 +187,8 @@ class HubClient:
         if self.relying_party.saml_profile is SamlProfile.STANDARD:
             return read_standard_assertion(decrypted, response, expected, hub)
         if self.relying_party.uses_matching:
-            return read_matching_service_assertion(decrypted, response, expected, self._matching_service_certs)
+            certs = self._matching_service_certs.certificates if self._matching_service_certs is not None else ()
+            return read_matching_service_assertion(decrypted, response, expected, certs)
         return read_idp_assertions(decrypted, response, expected, metadata)
 
     # --- a journey the citizen moved to another device at the hub -------------------------------------
