@@ -48,6 +48,9 @@ HUB_MESSAGES = yaml.safe_load((Path(__file__).resolve().parent / "messages.yaml"
 EXTRA_COOKIES = (
     CookieUse(remembered.COOKIE_NAME, "pages.cookies.hub_company_purpose", "pages.cookies.hub_company_expiry"),
     CookieUse(handoff.CLAIM_COOKIE, "pages.cookies.hub_handoff_purpose", "pages.cookies.hub_handoff_expiry"),
+    CookieUse(
+        handoff.DEVICE_COOKIE, "pages.cookies.hub_moved_journey_purpose", "pages.cookies.hub_moved_journey_expiry"
+    ),
 )
 
 

@@ -32,7 +32,8 @@ DEFAULT_PER_MINUTE = 120
 WINDOW_SECONDS = 60
 # Every endpoint that signs, verifies or stores something for an anonymous caller: the SAML endpoints, and
 # the choice of a company (each choice signs an AuthnRequest and stores an index entry), and an OpenID
-# Connect authorization request (each starts a session). Codes to continue on another device have their
+# Connect authorization request (each starts a session), and a service's question whether a journey moved
+# to the asking browser (each answer is signed). Codes to continue on another device have their
 # own, stricter limit (hub.views.handoff). Only the methods named are counted: reading the
 # company list is not limited, choosing from it is.
 LIMITED_ENDPOINTS = (
@@ -42,6 +43,7 @@ LIMITED_ENDPOINTS = (
     "company.continue_with_company",
     "service_pages.feedback",
     "oidc.authorize",
+    "handoff.sign_in_here",
 )
 LIMITED_METHODS = {
     "sso.single_sign_on": frozenset({"GET", "POST"}),
@@ -50,6 +52,7 @@ LIMITED_METHODS = {
     "journey.choose_company": frozenset({"POST"}),
     "company.continue_with_company": frozenset({"POST"}),  # like a choice: signs a request to the company
     "service_pages.feedback": frozenset({"POST"}),  # stored: a flood is spam
+    "handoff.sign_in_here": frozenset({"GET"}),  # a signed answer each time
 }
 
 

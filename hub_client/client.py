@@ -14,11 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from federation import xmlsecurity
+from federation import moved_journey, xmlsecurity
 from federation.config import ConfigError, FederationConfig, RelyingParty
 from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.jose import JwtError
 from federation.keyring import CertificateFiles, SigningKeyRing, published_paths
 from federation.metadata import MetadataSource
+from federation.moved_journey import MovedJourney
 from federation.saml import decode_post, decrypt_assertion, parse_response
 from federation.saml.constants import SamlProfile
 from federation.saml.ids import now_utc
@@ -188,3 +190,30 @@ class HubClient:
             certs = self._matching_service_certs.certificates if self._matching_service_certs is not None else ()
             return read_matching_service_assertion(decrypted, response, expected, certs)
         return read_idp_assertions(decrypted, response, expected, metadata)
+
+    # --- a journey the citizen moved to another device at the hub -------------------------------------
+
+    def moved_journey_check_url(self, request_id: str, nonce: str) -> str:
+        """Where to send a browser that brought an answer to `request_id` but did not start that sign-in: the
+        hub says there, with a signed statement back at your ACS (`MOVED_JOURNEY_PARAMETER`), whether the
+        citizen moved that journey to this browser. `nonce`: fresh, random, kept with this browser's session."""
+        return moved_journey.check_url(self.config.hub.base_url, self.relying_party.entity_id, request_id, nonce)
+
+    def read_moved_journey(self, statement: str) -> MovedJourney:
+        """The hub's statement, verified (hub signature from the federation metadata, for this service, in
+        time). Compare its `request_id` and `nonce` with what you sent; apply the answer only if `moved`.
+        Raises HubResponseError (`moved-journey-...`)."""
+        hub = self._metadata.current.hub
+        try:
+            return moved_journey.read_statement(
+                statement,
+                hub.signing_certificates,
+                hub_entity_id=hub.entity_id,
+                service=self.relying_party.entity_id,
+                now=self._clock(),
+                leeway=self.config.clock_skew,
+            )
+        except JwtError as exc:
+            raise HubResponseError(
+                f"moved-journey-{exc.reason}", "the hub's moved-journey statement was refused"
+            ) from None

@@ -51,8 +51,11 @@ def with_session(view):
         session = current_session()
         if session is None:
             hub = services()
-            if Handoff(hub.store, hub.sessions).moved(request.cookies.get(COOKIE_NAME)):
-                return render_template("handoff_moved.html")  # this journey went to another device
+            moved_from = Handoff(hub.store, hub.sessions).moved_from(request.cookies.get(COOKIE_NAME))
+            if moved_from is not None:  # this journey went to another device
+                from hub.views.handoff import moved_page  # here: that module builds on this one
+
+                return moved_page(moved_from)
             log.info("journey page without a session")
             return problem_page(problems.COOKIES_MISSING)
         if request.method == "POST" and not csrf_valid():

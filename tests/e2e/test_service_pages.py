@@ -56,7 +56,7 @@ def test_every_footer_links_the_pages(federation, browser, app):
 def test_the_cookies_page_names_each_cookie_the_app_sets(federation, browser):
     hub = browser.get(base(federation, "hub") + "/cookies")
     names = [" ".join(cell.text_content().split()) for cell in hub.doc.xpath("//table//tbody//tr/*[1]")]
-    assert names == ["hub_session", "hub_company", "hub_handoff", "lang"]
+    assert names == ["hub_session", "hub_company", "hub_handoff", "hub_moved_journey", "lang"]
 
 
 def test_a_citizen_can_go_back_to_where_they_were(federation, browser):
