@@ -33,11 +33,13 @@ system-packages:
 
 # Debian packages only the tests need, installed only if missing: redis-sentinel (the hub's store through a
 # Sentinel failover), postgresql-client (pg_dump and pg_restore: the matching database's backup test) and
-# haproxy (the balancer in front of two hub processes in the soak test, tests/faults/test_soak.py).
+# haproxy (the balancer in front of two hub processes in the soak test, tests/faults/test_soak.py) and nginx
+# (TLS in front of the hub, from deploy/nginx/hub.conf: tests/deploy/test_behind_nginx.py).
 test-packages:
 	@missing=""; \
 	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
 	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
+	command -v nginx >/dev/null || missing="$$missing nginx"; \
 	{ command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null; } || \
 	  missing="$$missing postgresql-client"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \

@@ -196,6 +196,7 @@ class IdentityProvider:
     accepts_documents: tuple[str, ...] = ()
     accepts_phones: tuple[str, ...] = ()
     needs_uk_address: bool = False
+    metadata_url: str | None = None  # the company's own metadata, which the hub's probe fetches (optional)
 
 
 @dataclass(frozen=True)
@@ -664,7 +665,7 @@ _CYCLE3 = frozenset({"name", "pattern", "label", "hint", "example", "error_missi
 _IDENTITY_PROVIDER = frozenset(
     f"{_ENTITY} display_name levels_of_assurance enabled onboarding_for registration_cutoff sign_in_cutoff "
     "temporarily_unavailable sso_url authn_context_comparison description accepts_documents accepts_phones "
-    "needs_uk_address".split()
+    "needs_uk_address metadata_url".split()
 )
 # what a company may ask for, in the words of the "will it work for me" questions (hub/policy/suitability.py)
 DOCUMENTS = ("uk_passport", "uk_photocard_licence", "non_uk_passport", "non_uk_identity_card")
@@ -1026,6 +1027,7 @@ def _identity_provider(
         accepts_documents=_vocabulary(fields, "accepts_documents", DOCUMENTS),
         accepts_phones=_vocabulary(fields, "accepts_phones", PHONES),
         needs_uk_address=fields.boolean("needs_uk_address", False),
+        metadata_url=fields.url("metadata_url") if fields.raw("metadata_url", None) is not None else None,
     )
 
 

@@ -70,15 +70,23 @@ def _load_certificate(path: Path) -> x509.Certificate:
         raise CredentialError(f"certificate {path}: not a PEM certificate") from None
 
 
+def load_key_pem(pem: bytes) -> PrivateKey:
+    """An unencrypted PEM private key, RSA or EC; ValueError saying what is wrong otherwise."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ValueError("not an unencrypted PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError("only RSA and EC keys are supported")
+    return key
+
+
 @functools.lru_cache(maxsize=64)
 def _load_private_key(path: Path) -> PrivateKey:
     try:
-        key = serialization.load_pem_private_key(_read(path, "private key"), password=None)
-    except (ValueError, TypeError):
-        raise CredentialError(f"private key {path}: not an unencrypted PEM private key") from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise CredentialError(f"private key {path}: only RSA and EC keys are supported")
-    return key
+        return load_key_pem(_read(path, "private key"))
+    except ValueError as exc:
+        raise CredentialError(f"private key {path}: {exc}") from None
 
 
 def load_private_key(path: Path) -> PrivateKey:
@@ -127,6 +135,22 @@ def signing_credential_from_pem(key_pem: bytes, cert_pem: bytes) -> SigningCrede
 
 def load_signing_credential(key_path: Path, cert_path: Path) -> SigningCredential:
     return _signing(Path(key_path).resolve(), Path(cert_path).resolve())
+
+
+def read_signing_credential(key_path: Path, cert_path: Path) -> SigningCredential:
+    """The pair as the files hold it now, never from the cache: a key being rotated (`federation.keyring`)
+    is read again when its files change, by the one caller that watches them."""
+    key_path = Path(key_path)
+    try:
+        key = load_key_pem(_read(key_path, "private key"))
+    except ValueError as exc:
+        raise CredentialError(f"private key {key_path}: {exc}") from None
+    try:
+        cert = x509.load_pem_x509_certificate(_read(Path(cert_path), "certificate"))
+    except ValueError:
+        raise CredentialError(f"certificate {cert_path}: not a PEM certificate") from None
+    _check_pair(key, cert, key_path)
+    return _credential(key, cert)
 
 
 @functools.lru_cache(maxsize=64)

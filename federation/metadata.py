@@ -112,12 +112,17 @@ def build_federation_metadata(
     *,
     chain: Sequence[x509.Certificate] = (),
     now: dt.datetime | None = None,
+    signing_certificates: Callable[[str], Sequence[x509.Certificate]] | None = None,
 ) -> bytes:
-    """The signed EntitiesDescriptor, valid for `config.metadata.valid_for` from `now`."""
+    """The signed EntitiesDescriptor, valid for `config.metadata.valid_for` from `now`.
+
+    `signing_certificates(entity_id)` gives each entity's signing certificates as published now (the hub's
+    `federation.keyring` view, current and next key); without it, those the config was loaded with."""
     now = now or dt.datetime.now(dt.UTC)
     md = ElementMaker(namespace=MD, nsmap={"md": MD, "ds": xs.DS})
     hub = config.hub
-    hub_signing = [c.certificate for c in hub.signing_certificates]
+    signing_of = signing_certificates or (lambda entity_id: _configured_signing(config, entity_id))
+    hub_signing = list(signing_of(hub.entity_id))
     hub_encryption = [c.certificate for c in hub.encryption_certificates]
     entities = [
         md.EntityDescriptor(
@@ -143,7 +148,7 @@ def build_federation_metadata(
         entities.append(
             md.EntityDescriptor(
                 md.IDPSSODescriptor(
-                    *_key_descriptors(md, "signing", [c.certificate for c in idp.signing_certificates]),
+                    *_key_descriptors(md, "signing", signing_of(idp.entity_id)),
                     *_key_descriptors(md, "encryption", [idp.encryption_certificate.certificate]),
                     md.SingleSignOnService(Binding=HTTP_POST, Location=idp.sso_url),
                     protocolSupportEnumeration=PROTOCOL,
@@ -162,6 +167,11 @@ def build_federation_metadata(
     # after an Issuer, or first when there is none.
     xs.sign(root, credential, chain=chain)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _configured_signing(config: FederationConfig, entity_id: str) -> tuple[x509.Certificate, ...]:
+    entity = config.hub if entity_id == config.hub.entity_id else config.identity_provider(entity_id)
+    return tuple(c.certificate for c in entity.signing_certificates) if entity else ()
 
 
 # --- reading (every party) -------------------------------------------------------------------------------
@@ -416,14 +426,20 @@ def build_matching_service_metadata(
     *,
     now: dt.datetime,
     valid_for: dt.timedelta = dt.timedelta(hours=24),
+    signing_certificates: Sequence[x509.Certificate] | None = None,
 ) -> bytes:
     """The signed EntityDescriptor of `matching_service` (an AttributeAuthorityDescriptor), valid for
     `valid_for` from `now`: its signing certificates (current and, during a rotation, next), the encryption
-    certificate the hub encrypts to, and the SOAP AttributeService where the hub sends its queries."""
+    certificate the hub encrypts to, and the SOAP AttributeService where the hub sends its queries.
+    `signing_certificates`: those published now (`federation.keyring`); without it, those of the config."""
     md = ElementMaker(namespace=MD, nsmap={"md": MD, "ds": xs.DS})
     root = md.EntityDescriptor(
         md.AttributeAuthorityDescriptor(
-            *_key_descriptors(md, "signing", [c.certificate for c in matching_service.signing_certificates]),
+            *_key_descriptors(
+                md,
+                "signing",
+                signing_certificates or [c.certificate for c in matching_service.signing_certificates],
+            ),
             *_key_descriptors(md, "encryption", [matching_service.encryption_certificate.certificate]),
             md.AttributeService(Binding=BINDING_SOAP, Location=matching_service.attribute_query_url),
             md.NameIDFormat(NAMEID_FORMAT_PERSISTENT),

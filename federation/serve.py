@@ -15,6 +15,13 @@ file, entity and field (exit status 2), instead of a traceback. Each worker buil
 (an app's background threads, such as the metadata refresh, would not survive a fork); a worker that finds
 a mistake reports it to the supervisor, which prints it and exits 2.
 
+Every option also has a setting (SERVE_HOST, SERVE_PORT, SERVE_WORKERS, ...), so a deployment keeps them in
+one environment file per service (deploy/env/, read by the systemd units). SIGHUP reloads gracefully:
+the supervisor first loads the federation config again and, if it has a mistake, logs it and keeps the
+running workers; otherwise granian starts a new worker, gives it SERVE_RELOAD_DELAY seconds to build its
+app, then stops the old one, which finishes the requests it has (up to SERVE_GRACEFUL_TIMEOUT) while the
+new one accepts from the same socket, one worker at a time (tests/deploy/test_graceful_reload.py).
+
 X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped otherwise
 (federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
 kept out of the request's (federation/wsgi_environ.py).
@@ -29,6 +36,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from federation.config import ConfigError
@@ -83,6 +91,21 @@ def _die_with_parent(supervisor: int) -> None:
         os._exit(1)
 
 
+def checked_reload(service: str, workers: int, reload: Callable[..., None]) -> Callable[..., None]:
+    """SIGHUP handler: reload only a config that loads, so a mistake keeps the running workers serving."""
+
+    def handler(*args: Any) -> None:
+        try:
+            check_workers(service, workers, load_runtime())
+        except STARTUP_ERRORS as exc:
+            log.error("%s: reload refused, the running workers go on: %s", service, exc)
+            return
+        log.info("%s: reloading: new workers start, then the old ones finish their requests and stop", service)
+        reload(*args)
+
+    return handler
+
+
 def worker_loader(service: str, supervisor: int, refusal_pipe: int) -> Any:
     """Runs in each worker after the fork: its own app (and its own background threads)."""
     _die_with_parent(supervisor)
@@ -93,22 +116,53 @@ def worker_loader(service: str, supervisor: int, refusal_pipe: int) -> Any:
         os._exit(REFUSED)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _setting(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, each option defaulting to its SERVE_* setting (deploy/env/<service>.env)."""
     parser = argparse.ArgumentParser(prog="python -m federation.serve", description=__doc__)
     parser.add_argument("service", choices=sorted(SERVICES))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default=_setting("SERVE_HOST", "127.0.0.1"), help="listen address (SERVE_HOST)")
     parser.add_argument(
-        "--workers", type=int, default=os.environ.get("SERVE_WORKERS", "1"),
+        "--port", type=int, default=os.environ.get("SERVE_PORT") or None, required=not os.environ.get("SERVE_PORT"),
+        help="listen port (SERVE_PORT)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=_setting("SERVE_WORKERS", "1"),
         help="worker processes (default: SERVE_WORKERS or 1)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=os.environ.get("SERVE_THREADS", "16"),
+        "--threads", type=int, default=_setting("SERVE_THREADS", "16"),
         help="Python threads per worker running the app (default: SERVE_THREADS or 16)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--graceful-timeout", type=int, default=_setting("SERVE_GRACEFUL_TIMEOUT", "30"),
+        help="seconds a stopping worker may finish its requests before it is killed (SERVE_GRACEFUL_TIMEOUT, 30)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reload-delay", type=float, default=_setting("SERVE_RELOAD_DELAY", "5"),
+        help="on SIGHUP, seconds a new worker gets to start before the old one stops (SERVE_RELOAD_DELAY, 5)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--header-timeout", type=int, default=_setting("SERVE_HEADER_TIMEOUT", "30"),
+        help="seconds a client may take to send a request's headers (SERVE_HEADER_TIMEOUT, 30)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--backlog", type=int, default=_setting("SERVE_BACKLOG", "1024"),
+        help="connections queued for the workers (SERVE_BACKLOG, 1024)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
+    if min(args.graceful_timeout, args.header_timeout) < 1 or args.reload_delay < 0:
+        parser.error("--graceful-timeout and --header-timeout must be at least 1, --reload-delay not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         configure_logging(args.service, os.environ)  # LOG_FORMAT=json or text (federation.logging_setup)
         check_workers(args.service, args.workers, load_runtime())
@@ -117,14 +171,19 @@ def main(argv: list[str] | None = None) -> int:
         return REFUSED
 
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.server import Server
 
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
     server = Server(
         f"federation.serve:{args.service}", address=args.host, port=args.port, interface=Interfaces.WSGI,
-        workers=args.workers, blocking_threads=args.threads, log_access=False,
+        workers=args.workers, blocking_threads=args.threads, log_access=False, backlog=args.backlog,
+        workers_kill_timeout=args.graceful_timeout, respawn_interval=args.reload_delay,
+        http1_settings=HTTP1Settings(header_read_timeout=args.header_timeout * 1000),
     )  # fmt: skip
+    # granian's supervisor installs this on SIGHUP when it starts: check the config before it respawns workers
+    server.signal_handler_reload = checked_reload(args.service, args.workers, server.signal_handler_reload)
     log.info(
         "%s listening on http://%s:%d (%d x %d threads)", args.service, args.host, args.port, args.workers, args.threads
     )

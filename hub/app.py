@@ -28,7 +28,7 @@ from federation.observability import count_refusals
 from federation.runtime import Runtime
 from federation.web import problems, register_web
 from federation.web.service_pages import LANGUAGE_COOKIE, CookieUse, FeedbackLog, ServicePages
-from hub import audit, metrics, remembered
+from hub import audit, metrics, probes, remembered
 from hub.services import HubServices, build_services
 from hub.session_timing import session_timing
 from hub.store.base import StoreUnavailable
@@ -48,6 +48,9 @@ HUB_MESSAGES = yaml.safe_load((Path(__file__).resolve().parent / "messages.yaml"
 EXTRA_COOKIES = (
     CookieUse(remembered.COOKIE_NAME, "pages.cookies.hub_company_purpose", "pages.cookies.hub_company_expiry"),
     CookieUse(handoff.CLAIM_COOKIE, "pages.cookies.hub_handoff_purpose", "pages.cookies.hub_handoff_expiry"),
+    CookieUse(
+        handoff.DEVICE_COOKIE, "pages.cookies.hub_moved_journey_purpose", "pages.cookies.hub_moved_journey_expiry"
+    ),
 )
 
 
@@ -78,6 +81,7 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
             ),
             feedback=FeedbackLog(runtime.var_dir / "feedback.jsonl", app="hub"),
             kind="hub",
+            service_in_use=_service_of_journey,
         ),
         messages=HUB_MESSAGES,
     )
@@ -134,11 +138,23 @@ def create_app(runtime: Runtime, *, services=None) -> Flask:
         return problem_page(problems.GENERIC, status=500)
 
     server_errors.install(app, log)
+    # last, once the app is built: this process's probes of the companies and matching services (hub.probes)
+    interval = probes.interval_setting(runtime.setting("HUB_PROBE_INTERVAL_SECONDS"))
+    app.extensions["hub_prober"] = probes.start_prober(hub, interval)
     return app
 
 
 # The SAML messages a browser posts to the hub: on an outage, posted again by the page's button.
 _SAML_FIELDS = {"/SAML2/SSO": ("SAMLRequest", "RelayState"), "/SAML2/SSO/Response/POST": ("SAMLResponse", "RelayState")}
+
+
+def _service_of_journey() -> str | None:
+    """The service whose journey this browser is on, for satisfaction per service; None with no journey."""
+    try:
+        session = current_session()
+    except StoreUnavailable:
+        return None
+    return session.rp_entity_id if session is not None else None
 
 
 def _retry_offer(app: Flask) -> dict:

@@ -9,6 +9,11 @@
    the journey went. Or it declines (`decline`) and the claim is gone.
 4. The second device collects (`collect`): the claim is taken (one use) and its browser gets the new
    session ID. Until the first device confirms, collecting only says "waiting".
+5. The service's answer then reaches the second device, a browser the service never saw. So collecting
+   also gives that browser a random device key (in a cookie), under which the hub keeps which service and
+   which of its requests the journey answers (`DEVICES`). When the service asks, from that browser, whether
+   the journey moved there (`federation.moved_journey`), the hub takes the entry (`moved_here`, one use)
+   and says yes; any other browser hears no.
 
 So the code alone never moves a journey, the new session ID only ever reaches the device that entered the
 code, and each step can happen once. Every entry expires by itself; entries other than the one-byte moved
@@ -36,7 +41,8 @@ CODES = "handoff-code"  # code -> {session, expires}
 ISSUED = "handoff-issued"  # session -> {code, expires}: the first device shows its code again on reload
 CLAIMS = "handoff-claim"  # claim ID -> {session, expires, confirmed session or null}
 PENDING = "handoff-pending"  # session -> claim ID: a request the first device has still to answer
-MOVED = "handoff-moved"  # old session ID -> marker: this device's journey went to another device
+MOVED = "handoff-moved"  # old session ID -> the service's entity ID: this device's journey went elsewhere
+DEVICES = "handoff-device"  # device key -> {service, request, acs_url, expires}: the journey arrived here
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Collected(enum.Enum):
 @dataclass(frozen=True)
 class Moved:
     session_id: str
+    device_key: str  # for the second device's cookie: the service's answer may be applied there
 
 
 def _seconds(delta: timedelta) -> int:
@@ -144,9 +151,15 @@ class Handoff:
         claim_id, claim = found
         renewed = self.sessions.renew(session, now=now)  # the old ID stops working here and now
         claim["moved_to"] = renewed.session_id
+        oidc = session.oidc_request  # an OpenID Connect client names its request by its `state`
+        claim["journey"] = {
+            "service": session.rp_entity_id,
+            "request": (oidc.state or "") if oidc is not None else session.authn_request_id,
+            "acs_url": session.acs_url,  # for an OpenID Connect client: its redirect URI
+        }
         self.store.put(CLAIMS, claim_id, self._seal(CLAIMS, claim_id, claim), _seconds(policy.CLAIM_LIFETIME))
         ttl = _seconds(self.sessions.lifetime + self.sessions.grace)
-        self.store.put(MOVED, session.session_id, b"1", ttl)
+        self.store.put(MOVED, session.session_id, session.rp_entity_id.encode(), ttl)
         return renewed
 
     def decline(self, session_id: str, now: datetime) -> None:
@@ -167,8 +180,42 @@ class Handoff:
         taken = self._unseal(CLAIMS, claim_id, self.store.take(CLAIMS, claim_id), now)
         if taken is None or not taken.get("moved_to"):
             return Collected.UNKNOWN  # collected by a concurrent request of the same device
-        return Moved(str(taken["moved_to"]))
+        return Moved(str(taken["moved_to"]), self._arrived(dict(taken.get("journey") or {}), now))
+
+    def _arrived(self, journey: dict, now: datetime) -> str:
+        """A device key for the browser the journey arrived in, kept for as long as the journey can last."""
+        device_key = secrets.token_urlsafe(32)
+        ttl = _seconds(self.sessions.lifetime + self.sessions.grace)
+        entry = {**journey, "expires": (now + self.sessions.lifetime + self.sessions.grace).isoformat()}
+        self.store.put(DEVICES, device_key, self._seal(DEVICES, device_key, entry), ttl)
+        return device_key
+
+    def moved_here(self, device_key: str, service: str, request_id: str, now: datetime) -> str | None:
+        """The journey of `service`'s request `request_id` moved to the browser holding `device_key`: its
+        assertion consumer service URL, and the entry is gone (one use). None if not (the entry, if any, stays:
+        a question about another request must not spend it)."""
+        if not device_key or len(device_key) > 64:
+            return None
+        entry = self._unseal(DEVICES, device_key, self.store.get(DEVICES, device_key), now)
+        if entry is None or str(entry.get("service")) != service:
+            return None
+        if not hmac.compare_digest(str(entry.get("request")).encode(), request_id.encode()):
+            return None
+        taken = self._unseal(DEVICES, device_key, self.store.take(DEVICES, device_key), now)
+        return str(taken["acs_url"]) if taken is not None else None  # None: a concurrent question had it
+
+    def forget_device(self, device_key: str) -> None:
+        """This browser sends its journey on again (or starts anew): the key it holds stops working."""
+        if device_key and len(device_key) <= 64:
+            self.store.remove(DEVICES, device_key)
 
     def moved(self, session_id: str | None) -> bool:
         """Whether this (old) session ID's journey was moved to another device."""
-        return bool(session_id) and len(session_id) <= 64 and self.store.get(MOVED, session_id) is not None
+        return self.moved_from(session_id) is not None
+
+    def moved_from(self, session_id: str | None) -> str | None:
+        """The service of the journey this (old) session ID held, if it was moved to another device."""
+        if not session_id or len(session_id) > 64:
+            return None
+        marker = self.store.get(MOVED, session_id)
+        return None if marker is None else marker.decode("utf-8", "replace")

@@ -54,9 +54,34 @@ METADATA_SIGNED = Gauge(
     "When the federation metadata the hub serves was last signed (Unix time; newest of all hub processes).",
     multiprocess_mode="max",
 )
+# The circuit breakers and probes of the companies and matching services (hub.breakers, hub.probes):
+# `kind` is `idp` or `matching_service`, `entity` its entity ID.
+BREAKER_STATE = Gauge(
+    "hub_circuit_breaker_state",
+    "A company's or matching service's circuit breaker: 0 closed, 1 half-open (a trial let through), 2 open.",
+    ("kind", "entity"),
+    multiprocess_mode="mostrecent",
+)
+BREAKER_TRANSITIONS = Counter(
+    "hub_circuit_breaker_transitions",
+    "Circuit breaker transitions, by entity and from and to state.",
+    ("kind", "entity", "from_state", "to_state"),
+)
+PROBE_UP = Gauge(
+    "hub_probe_up",
+    "The last probe of a company or matching service: 1 answered as expected, 0 not.",
+    ("kind", "entity"),
+    multiprocess_mode="mostrecent",
+)
+PROBE_TIMESTAMP = Gauge(
+    "hub_probe_timestamp_seconds",
+    "When a company or matching service was last probed (Unix time; newest of all hub processes).",
+    ("kind", "entity"),
+    multiprocess_mode="max",
+)
 
 
-def _process_families() -> list[Metric]:
+def process_families() -> list[Metric]:
     """Every hub process's metrics (multi-process mode), or this process's own."""
     if os.environ.get(MULTIPROC_DIR_SETTING):
         return list(MultiProcessCollector(None).collect())
@@ -78,7 +103,7 @@ def exposition(
 
     `derived` compute a metric from the processes' ones (read once per scrape); `collectors` add their own.
     """
-    families = _process_families()
+    families = process_families()
     for derive in derived:
         if (metric := derive(families)) is not None:
             families.append(metric)

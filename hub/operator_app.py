@@ -4,6 +4,9 @@
                         certificate expiry, metadata age and journeys in progress (`hub.operator_signals`)
     GET /healthcheck    {"status": "ok"}: the process is alive
     GET /healthz        {"status": "ok" | "degraded", "checks": {...}}; 503 when degraded (`hub.health`)
+    GET /certificates   every certificate of the federation with its expiry, those within 30 days marked
+                        (and a warning at the top of every page while there are any)
+    GET /status         each company and matching service: its last probe, its age, its circuit breaker
     GET /reports        the service managers' reports from the audit log (`hub.reports`), with a chart
     GET /reports.csv    one report as CSV: ?kind=stages|companies|matching|satisfaction|billing|fraud
                         (&from=YYYY-MM-DD&to=YYYY-MM-DD, both optional, days in UTC, both included)
@@ -16,7 +19,7 @@ it) and feedback from `var/feedback*.jsonl`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import requests
@@ -25,7 +28,9 @@ from flask import Flask, Response, jsonify, render_template, request
 from federation.redis_client import redis_client, redis_settings
 from federation.runtime import Runtime
 from hub import health, metrics, operator_signals
+from hub.certificate_expiry import WARN_WITHIN, certificate_dates
 from hub.reports import KINDS, Period, log_files, read_events, read_feedback, report, stage_totals
+from hub.reports.events import UnchangedFilesCache
 from hub.reports.render import funnel_svg, to_csv
 from hub.store.redis import RedisStore
 
@@ -71,16 +76,42 @@ def create_app(runtime: Runtime) -> Flask:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    readings = UnchangedFilesCache()
+
     def read():
         audit_files = log_files(audit_log.parent, audit_log.name.removesuffix(".jsonl"))
-        return read_events(audit_files), read_feedback(log_files(runtime.var_dir, "feedback"))
+        feedback_files = log_files(runtime.var_dir, "feedback")
+        return readings.get(
+            [*audit_files, *feedback_files], lambda: (read_events(audit_files), read_feedback(feedback_files))
+        )
+
+    @app.context_processor
+    def expiry_warning() -> dict[str, int]:
+        now = datetime.now(UTC)
+        return {"certificates_expiring": sum(d.expires_soon(now) for d in certificate_dates(runtime.config))}
+
+    @app.get("/certificates")
+    def certificates() -> str:
+        return render_template(
+            "operator/certificates.html",
+            dates=certificate_dates(runtime.config),
+            now=datetime.now(UTC),
+            warn_days=WARN_WITHIN.days,
+        )
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
         body, content_type = metrics.exposition(
-            collectors, derived=(operator_signals.metadata_age, operator_signals.party_metadata_age)
+            collectors,
+            derived=(operator_signals.metadata_age, operator_signals.party_metadata_age, operator_signals.probe_age),
         )
         return Response(body, content_type=content_type)
+
+    @app.get("/status")
+    def status() -> str:
+        return render_template(
+            "operator/status.html", rows=operator_signals.entity_statuses(metrics.process_families())
+        )
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:

@@ -1,12 +1,14 @@
 """The signals the operator's listener computes when it is scraped, beside the counts of the hub processes.
 
-- `hub_certificate_expiry_days{entity, certificate}`: days until each certificate of the federation
+- `hub_certificate_expiry_days{entity, use, certificate}`: days until each certificate of the federation
   configuration expires (hub, companies, services, matching services, the metadata signer and its root),
-  negative once expired;
+  and each next signing certificate of a rotation, as the files hold them now; negative once expired;
 - `hub_metadata_age_seconds`: seconds since the federation metadata the hub serves was signed (from the
   newest `hub_metadata_signed_timestamp_seconds` of the hub processes; absent until one has served it);
 - `federation_metadata_age_seconds{service}`: seconds since each party (stub IDPs, example service, matching
   service) last loaded a good copy of the metadata, from the processes that share the metrics folder;
+- `hub_probe_age_seconds{kind, entity}`: seconds since each company and matching service was last probed
+  by any hub process (from `hub_probe_timestamp_seconds`); growing means no hub process is probing it;
 - `hub_journeys_in_progress`: journeys started and not ended or expired: the hub's session keys in Redis,
   counted with SCAN (a cursor walk, never KEYS, so Redis keeps serving; about a millisecond per thousand
   keys); absent with an in-process store, which no other process can see.
@@ -16,14 +18,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from federation.config import FederationConfig, expiring_certificates
-
-_EVERYTHING = timedelta(days=365 * 1000)
+from federation.config import FederationConfig
+from hub.certificate_expiry import certificate_dates
 
 
 class CertificateExpiry(Collector):
@@ -35,12 +37,11 @@ class CertificateExpiry(Collector):
         now = self._now()
         family = GaugeMetricFamily(
             "hub_certificate_expiry_days",
-            "Days until a certificate of the federation configuration expires (negative: expired).",
-            labels=("entity", "certificate"),
+            "Days until a certificate of the federation expires (negative: expired), by entity and use.",
+            labels=("entity", "use", "certificate"),
         )
-        for entity, cert in expiring_certificates(self._config, within=_EVERYTHING, now=now):
-            days = (cert.not_after - now).total_seconds() / 86400
-            family.add_metric((entity, cert.path.name), round(days, 3))
+        for date in certificate_dates(self._config):
+            family.add_metric((date.entity, date.use, date.file), round(date.days_left(now), 3))
         yield family
 
 
@@ -82,6 +83,62 @@ def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> 
     for service, signed in sorted(newest.items()):
         family.add_metric((service,), max(0.0, moment - signed))
     return family
+
+
+def probe_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`hub_probe_age_seconds{kind, entity}` from the hub processes' last probe times, or None before any probe."""
+    newest: dict[tuple[str, str], float] = {}
+    for family in families:
+        if family.name == "hub_probe_timestamp_seconds":
+            for sample in family.samples:
+                key = (sample.labels.get("kind", ""), sample.labels.get("entity", ""))
+                if sample.value > 0:
+                    newest[key] = max(newest.get(key, 0.0), sample.value)
+    if not newest:
+        return None
+    family = GaugeMetricFamily(
+        "hub_probe_age_seconds",
+        "Seconds since a company or matching service was last probed.",
+        labels=("kind", "entity"),
+    )
+    moment = now or time.time()
+    for key, probed in sorted(newest.items()):
+        family.add_metric(key, max(0.0, moment - probed))
+    return family
+
+
+@dataclass(frozen=True)
+class EntityStatus:
+    """One row of the operator's status page."""
+
+    kind: str
+    entity: str
+    probe: str  # "up", "down" or "not probed"
+    probe_age_seconds: float | None
+    breaker: str  # "closed", "half-open", "open" or "unknown"
+
+
+_BREAKER_NAMES = {0: "closed", 1: "half-open", 2: "open"}
+
+
+def entity_statuses(families: Iterable[Metric], now: float | None = None) -> list[EntityStatus]:
+    """Each probed or breaker-watched entity, from the hub processes' gauges (the page's rows, sorted)."""
+    families = list(families)
+    values: dict[str, dict[tuple[str, str], float]] = {}
+    for family in families:
+        if family.name in ("hub_probe_up", "hub_circuit_breaker_state"):
+            for sample in family.samples:
+                key = (sample.labels.get("kind", ""), sample.labels.get("entity", ""))
+                values.setdefault(family.name, {})[key] = sample.value
+    ages = probe_age(families, now)
+    age_of = {(s.labels["kind"], s.labels["entity"]): s.value for s in ages.samples} if ages else {}
+    up, state = values.get("hub_probe_up", {}), values.get("hub_circuit_breaker_state", {})
+    rows = []
+    for key in sorted(set(up) | set(state)):
+        probe = "not probed" if key not in up else ("up" if up[key] >= 1 else "down")
+        breaker = _BREAKER_NAMES.get(int(state[key]), "unknown") if key in state else "unknown"
+        rows.append(EntityStatus(key[0], key[1], probe, age_of.get(key), breaker))
+    return rows
 
 
 class JourneysInProgress(Collector):

@@ -32,7 +32,8 @@ DEFAULT_PER_MINUTE = 120
 WINDOW_SECONDS = 60
 # Every endpoint that signs, verifies or stores something for an anonymous caller: the SAML endpoints, and
 # the choice of a company (each choice signs an AuthnRequest and stores an index entry), and an OpenID
-# Connect authorization request (each starts a session). Codes to continue on another device have their
+# Connect authorization request (each starts a session), and a service's question whether a journey moved
+# to the asking browser (each answer is signed). Codes to continue on another device have their
 # own, stricter limit (hub.views.handoff). Only the methods named are counted: reading the
 # company list is not limited, choosing from it is.
 LIMITED_ENDPOINTS = (
@@ -42,6 +43,7 @@ LIMITED_ENDPOINTS = (
     "company.continue_with_company",
     "service_pages.feedback",
     "oidc.authorize",
+    "handoff.sign_in_here",
 )
 LIMITED_METHODS = {
     "sso.single_sign_on": frozenset({"GET", "POST"}),
@@ -50,12 +52,17 @@ LIMITED_METHODS = {
     "journey.choose_company": frozenset({"POST"}),
     "company.continue_with_company": frozenset({"POST"}),  # like a choice: signs a request to the company
     "service_pages.feedback": frozenset({"POST"}),  # stored: a flood is spam
+    "handoff.sign_in_here": frozenset({"GET"}),  # a signed answer each time
 }
 
 
 class RateCounter(Protocol):
     def hit(self, key: str, window: int, ttl_seconds: int) -> int:
         """Count one request for `key` in window number `window`; the count so far in that window."""
+        ...
+
+    def peek(self, key: str, window: int) -> int:
+        """The count so far for `key` in window number `window`, without counting."""
         ...
 
 
@@ -78,6 +85,10 @@ class MemoryRateCounter:
             count = self._counts.get((key, window), 0) + 1
             self._counts[(key, window)] = count
             return count
+
+    def peek(self, key: str, window: int) -> int:
+        with self._lock:
+            return self._counts.get((key, window), 0)
 
 
 class RedisRateCounter:
@@ -102,6 +113,13 @@ class RedisRateCounter:
         except (redis.RedisError, OSError) as exc:  # the hub fails closed, as it does for sessions
             raise StoreUnavailable(f"redis rate-limit failed: {type(exc).__name__}") from exc
         return int(count)
+
+    def peek(self, key: str, window: int) -> int:
+        try:
+            count = self._client.get(f"{self._prefix}{key}:{window}")
+        except (redis.RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis rate-limit failed: {type(exc).__name__}") from exc
+        return int(count or 0)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@
         outcome.identifier, outcome.level_of_assurance, outcome.attributes
     else:
         outcome.return_code, outcome.offer                    # why not, and what to offer next
+    # the answer came to a browser that did not start the sign-in: ask the hub whether the journey moved there
+    url = client.moved_journey_check_url(request_id, nonce)  # the hub answers at your ACS, a GET
+    statement = client.read_moved_journey(args[MOVED_JOURNEY_PARAMETER])   # .request_id, .nonce, .moved
 
 It reads both profiles a service can receive (docs/saml-profiles.md), chosen by the service's
 `saml_profile` in the federation config: `verify` (the matching service's assertion, or the identity
@@ -18,6 +21,7 @@ verified with keys from signed metadata and the config; anything that fails a ch
 `HubResponseError` with a short `reason` to log. The guide for departments is docs/client-library.md.
 """
 
+from federation.moved_journey import MOVED_JOURNEY_PARAMETER, MovedJourney
 from federation.saml.standard import ReleasedAttribute
 from hub_client.client import HubClient, ReceivedResponse
 from hub_client.errors import HubResponseError
@@ -26,8 +30,10 @@ from hub_client.return_codes import Offer, ReturnCode
 from hub_client.sign_in import SamlPost, new_relay_state
 
 __all__ = [
+    "MOVED_JOURNEY_PARAMETER",
     "HubClient",
     "HubResponseError",
+    "MovedJourney",
     "Offer",
     "Outcome",
     "ReceivedResponse",

@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-
-from federation import xmlsecurity
+from federation import moved_journey, xmlsecurity
 from federation.config import ConfigError, FederationConfig, RelyingParty
 from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.jose import JwtError
+from federation.keyring import CertificateFiles, SigningKeyRing, published_paths
 from federation.metadata import MetadataSource
+from federation.moved_journey import MovedJourney
 from federation.saml import decode_post, decrypt_assertion, parse_response
 from federation.saml.constants import SamlProfile
 from federation.saml.ids import now_utc
@@ -56,20 +57,27 @@ class HubClient:
         credentials: EntityCredentials,
         metadata_source: MetadataSource,
         clock: Clock = now_utc,
+        signing_keys: SigningKeyRing | None = None,
     ) -> None:
+        """`signing_keys`: the service's signing key as its files hold it now, so that a promoted key signs
+        without a restart (`federation.keyring`); without it, `credentials.signing` signs."""
         self.config = config
         self.relying_party = relying_party
         self.acs_url = relying_party.default_acs_url()
         self._credentials = credentials
+        self._signing_keys = signing_keys
         self._metadata = metadata_source
         self._clock = clock
         self._consumed = ConsumedRequests(config.session_lifetime + config.clock_skew)
-        self._matching_service_certs: tuple[x509.Certificate, ...] = ()
+        self._matching_service_certs: CertificateFiles | None = None
         if relying_party.matching_service_entity_id is not None:
             matching_service = config.matching_service(relying_party.matching_service_entity_id)
             if matching_service is None:  # the config loader already refuses this; be explicit anyway
                 raise ValueError(f"no matching service {relying_party.matching_service_entity_id!r} in the config")
-            self._matching_service_certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+            # its certificates as the files hold them now, with its next one (federation.keyring): a rotation
+            # of the matching service's key needs no restart here
+            paths = published_paths([cert.path for cert in matching_service.signing_certificates])
+            self._matching_service_certs = CertificateFiles(paths)
 
     @classmethod
     def for_service(
@@ -109,7 +117,8 @@ class HubClient:
         if metadata_source is None:
             metadata_source = MetadataSource.for_config(config)
         metadata_source.start()
-        return cls(config, rp, credentials, metadata_source, clock=clock)
+        keys = SigningKeyRing(Path(keys_dir) / f"{keys_name}-signing.key", Path(keys_dir) / f"{keys_name}-signing.crt")
+        return cls(config, rp, credentials, metadata_source, clock=clock, signing_keys=keys)
 
     # --- sending the citizen to the hub ---------------------------------------------------------------
 
@@ -133,7 +142,7 @@ class HubClient:
         return {
             "issuer": self.relying_party.entity_id,
             "destination": self._metadata.current.hub.sso_url,
-            "credential": self._credentials.signing,
+            "credential": self._signing_keys.current if self._signing_keys else self._credentials.signing,
             "now": self._clock(),
         }
 
@@ -194,5 +203,33 @@ class HubClient:
         if self.relying_party.saml_profile is SamlProfile.STANDARD:
             return read_standard_assertion(decrypted, response, expected, hub)
         if self.relying_party.uses_matching:
-            return read_matching_service_assertion(decrypted, response, expected, self._matching_service_certs)
+            certs = self._matching_service_certs.certificates if self._matching_service_certs is not None else ()
+            return read_matching_service_assertion(decrypted, response, expected, certs)
         return read_idp_assertions(decrypted, response, expected, metadata)
+
+    # --- a journey the citizen moved to another device at the hub -------------------------------------
+
+    def moved_journey_check_url(self, request_id: str, nonce: str) -> str:
+        """Where to send a browser that brought an answer to `request_id` but did not start that sign-in: the
+        hub says there, with a signed statement back at your ACS (`MOVED_JOURNEY_PARAMETER`), whether the
+        citizen moved that journey to this browser. `nonce`: fresh, random, kept with this browser's session."""
+        return moved_journey.check_url(self.config.hub.base_url, self.relying_party.entity_id, request_id, nonce)
+
+    def read_moved_journey(self, statement: str) -> MovedJourney:
+        """The hub's statement, verified (hub signature from the federation metadata, for this service, in
+        time). Compare its `request_id` and `nonce` with what you sent; apply the answer only if `moved`.
+        Raises HubResponseError (`moved-journey-...`)."""
+        hub = self._metadata.current.hub
+        try:
+            return moved_journey.read_statement(
+                statement,
+                hub.signing_certificates,
+                hub_entity_id=hub.entity_id,
+                service=self.relying_party.entity_id,
+                now=self._clock(),
+                leeway=self.config.clock_skew,
+            )
+        except JwtError as exc:
+            raise HubResponseError(
+                f"moved-journey-{exc.reason}", "the hub's moved-journey statement was refused"
+            ) from None

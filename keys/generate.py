@@ -9,6 +9,8 @@ certificate. The example service and its matching service keep RSA signing keys,
 library needs RSA would (and the hostile tests forge RSA signatures in their name). Encryption keys are
 always RSA (the profile's key transport is RSA-OAEP), and so are the CAs, the metadata signing key and the
 OIDC keys. docs/DESIGN.md ("Keys") gives the measurements behind the default.
+
+`federation-keys next|promote|retire DIR PARTY` are the steps of a signing key's rotation (keys/rotate.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from joserfc.jwk import RSAKey
 
+from keys import rotate
 from keys.pki import (
     Algorithm,
     PrivateKey,
@@ -97,9 +100,6 @@ def plan(signing_algorithm: Algorithm = DEFAULT_SIGNING_ALGORITHM) -> tuple[KeyS
         kind = signing_algorithm if entity in EC_CAPABLE else "rsa"
         specs.append(KeySpec(f"{entity}-signing", f"Federation dev {entity} signing", ca, algorithm=kind))
         specs.append(KeySpec(f"{entity}-encryption", f"Federation dev {entity} encryption", ca, usage="encryption"))
-    specs.append(
-        KeySpec("hub-signing-next", "Federation dev hub signing (next)", "hub-ca", algorithm=signing_algorithm)
-    )
     # OpenID Connect: the hub's token signing keys (current and next, both in its JWKS), and the example
     # service's client key for private_key_jwt, registered in the federation config as a JWK Set file.
     specs.append(KeySpec("hub-oidc-signing", "Federation dev hub OIDC signing", "hub-ca"))
@@ -227,7 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_SIGNING_ALGORITHM,
         help=f"kind of the hub's and the stub IDPs' SAML signing keys (default {DEFAULT_SIGNING_ALGORITHM})",
     )
+    for name, text in (
+        ("next", "issue a next signing key for PARTY from its CA in DIR (published, not yet signing)"),
+        ("promote", "make PARTY's next signing key the current one (the old one stays published as next)"),
+        ("retire", "remove PARTY's next key pair: after a promotion, the old key"),
+    ):
+        step = commands.add_parser(name, help=text)
+        step.add_argument("directory", metavar="DIR", type=Path)
+        step.add_argument("party", metavar="PARTY", help="e.g. hub, stub-idp-one, test-rp, test-rp-ms, metadata")
+        if name == "retire":
+            step.add_argument("--force", action="store_true", help="also throw away a next key never promoted")
     args = parser.parse_args(argv)
+    if args.command != "generate":
+        return _rotation_step(args)
 
     written = generate(args.directory, force=args.force, signing_algorithm=args.signing_keys)
     if not written:
@@ -239,6 +251,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"wrote {n_keys} key{'s' * (n_keys != 1)} and {n_certs} certificate{'s' * (n_certs != 1)} "
             f"to {args.directory} ({len(PLAN)} key pairs in total)"
         )
+    return 0
+
+
+def _rotation_step(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "next":
+            files = rotate.issue_next(args.directory, args.party)
+            print(f"wrote {files.next_key.name} and {files.next_cert.name}: published within seconds, not signing")
+        elif args.command == "promote":
+            files = rotate.promote(args.directory, args.party)
+            print(
+                f"{files.cert.name} now holds the next key: it signs within seconds; the old is {files.next_cert.name}"
+            )
+        else:
+            files = rotate.retire(args.directory, args.party, force=args.force)
+            print(f"removed {files.next_key.name} and {files.next_cert.name}: no longer published")
+    except (rotate.RotationError, OSError) as exc:
+        print(f"federation-keys {args.command}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

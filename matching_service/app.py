@@ -33,6 +33,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from federation import server_errors, xmlsecurity
 from federation.config import ConfigError, MatchingService
 from federation.credentials import EntityCredentials, load_entity_credentials
+from federation.keyring import SigningKeyRing
 from federation.metadata import MetadataSource
 from federation.replay_cache import replay_cache_from_settings
 from federation.runtime import Runtime
@@ -103,8 +104,14 @@ def _soap(reply: SoapReply) -> Response:
 def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes] | None = None) -> Flask:
     """`metadata_fetch(url, timeout) -> bytes` replaces the HTTP fetch of federation metadata (tests)."""
     ms = _this_matching_service(runtime)
-    credentials = load_entity_credentials(runtime.keys_dir, ms.name)
+    keys_dir = runtime.keys_dir
+    credentials = load_entity_credentials(keys_dir, ms.name)
     _check_keys_match_config(runtime, ms, credentials)
+    signing_keys = SigningKeyRing(
+        keys_dir / f"{ms.name}-signing.key",
+        keys_dir / f"{ms.name}-signing.crt",
+        also_published=[cert.path for cert in ms.signing_certificates],
+    )
     local_matcher = _local_matcher(runtime, ms)
 
     metadata = MetadataSource.for_config(runtime.config, fetch=metadata_fetch)
@@ -117,13 +124,14 @@ def create_app(runtime: Runtime, *, metadata_fetch: Callable[[str, float], bytes
         credentials=credentials,
         metadata=metadata,
         local_matcher=local_matcher,
+        signing_keys=signing_keys,
         replay_cache=replay_cache_from_settings(
             runtime.setting,
             settings_prefix="MATCHING_SERVICE_",
             key_prefix=runtime.setting("MATCHING_SERVICE_REDIS_PREFIX") or DEFAULT_REDIS_PREFIX,
         ),
     )
-    publisher = MetadataPublisher(ms, credentials.signing, valid_for=runtime.config.metadata.valid_for)
+    publisher = MetadataPublisher(ms, signing_keys, valid_for=runtime.config.metadata.valid_for)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = xmlsecurity.MAX_MESSAGE_BYTES

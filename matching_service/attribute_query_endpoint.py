@@ -38,13 +38,15 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from federation import xmlsecurity
 from federation.config import FederationConfig, MatchingService, RelyingParty
 from federation.credentials import EntityCredentials
+from federation.keyring import SigningKeyRing
 from federation.loa import LevelOfAssurance
 from federation.logsafe import log_safe
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
 from federation.replay_cache import MemoryReplayCache, RetryAwareReplayCache, StoreUnavailable
-from federation.saml import SamlValidationError
+from federation.saml import SamlValidationError, soap
 from federation.saml.assertion import (
     AssertionData,
     Attribute,
@@ -53,7 +55,12 @@ from federation.saml.assertion import (
     parse_assertion,
     split_idp_assertions,
 )
-from federation.saml.attribute_query import AttributeQueryData, parse_attribute_query
+from federation.saml.attribute_query import (
+    AttributeQueryData,
+    is_health_check,
+    parse_attribute_query,
+    parse_health_check_query,
+)
 from federation.saml.constants import SAML_NS, q
 from federation.saml.hashed_pid import hashed_pid
 from federation.saml.ids import now_utc
@@ -69,6 +76,7 @@ from matching_service.local_matching_contract import MatchRequest
 from matching_service.responses import (
     CREATE_FAILURE,
     CREATED,
+    HEALTHY,
     MATCH,
     NO_MATCH,
     RESPONDER_ERROR,
@@ -133,11 +141,14 @@ class AttributeQueryService:
         local_matcher: LocalMatcher,
         replay_cache: RetryAwareReplayCache | None = None,
         clock: Callable[[], datetime] = now_utc,
+        signing_keys: SigningKeyRing | None = None,
     ) -> None:
+        """`signing_keys`: this matching service's signing key as its files hold it now, so that a promoted
+        key signs without a restart (`federation.keyring`); without it, `credentials.signing` signs."""
         self._config = config
         self._ms = matching_service
         self._decryption = [credentials.encryption]
-        self._signer = ResponseSigner(matching_service.entity_id, credentials.signing)
+        self._signer = ResponseSigner(matching_service.entity_id, signing_keys or credentials.signing)
         self._metadata = metadata
         self._local = local_matcher
         self._replay = replay_cache if replay_cache is not None else MemoryReplayCache()
@@ -165,8 +176,11 @@ class AttributeQueryService:
             log.error("attribute query not answered: no federation metadata (%s)", exc.reason)
             return fault("metadata-unavailable", status=503)
         try:
+            element = soap.unwrap(body)
+            if is_health_check(element):  # the hub's probe: verified, then answered without the local matcher
+                return self._health_check(element, metadata, endpoint_url, now)
             query = parse_attribute_query(
-                body,
+                element,
                 certificates_for_issuer=_lookup({metadata.hub.entity_id: metadata.hub.signing_certificates}),
                 expected_destination=endpoint_url,
                 decryption_credentials=self._decryption,
@@ -203,6 +217,20 @@ class AttributeQueryService:
         except StoreUnavailable as exc:  # fail closed: without the replay check, no answer
             log.error("attribute query %s not answered: replay cache unavailable (%s)", log_safe(query.id), exc)
             return self._signer.status_reply(in_response_to=query.id, status=RESPONDER_ERROR, now=now)
+
+    def _health_check(
+        self, element: xmlsecurity.Element, metadata: FederationMetadata, endpoint_url: str, now: datetime
+    ) -> SoapReply:
+        """Answer the hub's probe: `Success`/`healthy`, signed, if the query is the hub's and for us."""
+        query = parse_health_check_query(
+            element,
+            certificates_for_issuer=_lookup({metadata.hub.entity_id: metadata.hub.signing_certificates}),
+            expected_destination=endpoint_url,
+            now=now,
+            clock_skew=self._config.clock_skew,
+            max_age=MAX_QUERY_AGE,
+        )
+        return self._signer.status_reply(in_response_to=query.id, status=HEALTHY, now=now)
 
     def _keep_answer(self, query_id: str, fingerprint: str, reply: SoapReply) -> None:
         """Keep the decision with the query ID, for the hub's retry of this same query."""

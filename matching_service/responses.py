@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from federation.credentials import SigningCredential
+from federation.keyring import SigningKeyRing
 from federation.loa import LevelOfAssurance
 from federation.saml import constants as c
 from federation.saml import soap
@@ -28,6 +29,7 @@ NO_MATCH = Status(c.STATUS_RESPONDER, c.STATUS_NO_MATCH)
 CREATED = Status(c.STATUS_SUCCESS, c.STATUS_CREATED)
 CREATE_FAILURE = Status(c.STATUS_RESPONDER, c.STATUS_CREATE_FAILURE)
 RESPONDER_ERROR = Status(c.STATUS_RESPONDER)
+HEALTHY = Status(c.STATUS_SUCCESS, c.STATUS_HEALTHY)  # the answer to the hub's health check
 
 
 def requester_error(reason: str) -> Status:
@@ -53,7 +55,11 @@ class ResponseSigner:
     """This matching service's identity as the author of replies and of assertions for RPs."""
 
     entity_id: str
-    credential: SigningCredential
+    signing: SigningCredential | SigningKeyRing  # a ring when the key may be rotated under the process
+
+    @property
+    def credential(self) -> SigningCredential:
+        return self.signing.current if isinstance(self.signing, SigningKeyRing) else self.signing
 
     def status_reply(self, *, in_response_to: str, status: Status, now: datetime) -> SoapReply:
         response = build_response(

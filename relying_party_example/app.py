@@ -79,6 +79,13 @@ def _service(key: str, client: HubClient, config: FederationConfig) -> views.Ser
     return views.Service(key, rp, client, prefix, acs_path[len(prefix) :])
 
 
+def _service_at(services: list[views.Service], path: str) -> str | None:
+    """The service whose pages `path` is under (where the citizen came to the feedback form from): the one with
+    the longest prefix, as the first service's pages are at the site's root."""
+    under = [s for s in services if path == s.prefix or path.startswith(s.prefix + "/")]
+    return max(under, key=lambda s: len(s.prefix)).relying_party.entity_id if under else None
+
+
 def _sessions(runtime: Runtime, store: Store | None, secure: bool) -> BrowserSessions:
     store = store if store is not None else store_from_settings(runtime.setting)
     secret = runtime.setting("RP_SECRET_KEY")
@@ -129,6 +136,7 @@ def create_app(
             ),
             feedback=FeedbackLog(runtime.var_dir / "feedback-service.jsonl", app="service"),
             kind="service",
+            service_in_use=lambda: _service_at(services, request.form.get("return_to", "")),
         ),
     )
     app.jinja_env.globals["csrf_token"] = views.csrf_token

@@ -7,6 +7,12 @@ authlib (signature from the hub's JWKS, issuer, audience, nonce, expiry, `at_has
 for OpenID Connect for Identity Assurance `verified_claims` and the identity JWT, whose signature is checked
 too. Sign-out ends the local session and the hub's (RP-initiated logout); the hub's back-channel logout
 token ends the local session of whoever signed in with that `sid`.
+
+A journey the citizen moved to another device at the hub comes back to the callback in a browser that did
+not start it: the attempt is also kept server-side by its `state` (`ATTEMPTS`), so the callback keeps the
+code under a fresh nonce bound to this browser's session and asks the hub, through this browser, whether
+the journey moved here (`federation.moved_journey`, as the SAML services do with `hub_client`); only on the
+hub's signed yes is the code redeemed, here.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,11 +34,12 @@ from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from joserfc.jwk import KeySet
 
+from federation import moved_journey
 from federation.config import CORE_IDENTITY_CLAIM, FederationConfig, RelyingParty
 from federation.jose import JwtError, decode_jwt, load_signing_key
 from federation.web import current_language
 from relying_party_example.browser_session import NAMESPACE as SESSIONS
-from relying_party_example.browser_session import current, sessions_of_app
+from relying_party_example.browser_session import BrowserSession, current, sessions_of_app
 from relying_party_example.store import Store
 
 log = logging.getLogger("relying_party_example")
@@ -40,6 +50,10 @@ CLIENT_KEY = "test-rp-oidc-client.key"  # in the keys directory; its public half
 RESULT = "oidc:result"
 ATTEMPT = "oidc:attempt"
 LOGINS = "oidc-sid"  # the hub's sid -> this service's session, for back-channel logout
+ATTEMPTS = "oidc-attempt"  # state -> the attempt and the session that started it (a journey may move)
+AWAITING_HUB = "oidc-awaiting-hub"  # nonce -> a callback in another browser, until the hub's word
+AWAITING_SECONDS = 60  # two automatic hops; the hub's code lives 60 s anyway
+_NONCE_FORM = re.compile(r"^[A-Za-z0-9_-]{43}$")
 SEEN_LOGOUT_TOKENS = "oidc-logout-jti"
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 # What the citizen may ask for: authentication only, or authentication with verified identity.
@@ -109,29 +123,74 @@ def oidc_blueprint(app: Flask, config: FederationConfig, keys_dir: Path, store: 
         session.data[ATTEMPT] = {k: authorization[k] for k in ("state", "nonce", "code_verifier")}
         session.data.pop(RESULT, None)
         sessions_of_app().save(session)
+        store.put(ATTEMPTS, authorization["state"], {**session.data[ATTEMPT], "session_ref": session.ref}, ttl)
         return redirect(authorization["url"], 303)
 
     @blueprint.get("/callback")
     def callback() -> ResponseReturnValue:
+        if moved_journey.MOVED_JOURNEY_PARAMETER in request.args:
+            return moved_journey_answer()
         session, sessions = current(), sessions_of_app()
+        state = request.args.get("state", "")
         attempt = session.data.pop(ATTEMPT, None)
-        if attempt is None or not hmac.compare_digest(request.args.get("state", ""), attempt["state"]):
-            return problem("no_attempt")
+        if attempt is None or not hmac.compare_digest(state, attempt["state"]):
+            return ask_the_hub(session, state)  # another browser's attempt, if the journey moved here
+        store.delete(ATTEMPTS, state)
         sessions.save(session)  # the attempt is used up, whatever follows
-        if request.args.get("iss") != hub.load_server_metadata()["issuer"]:
+        return finish(session, attempt, dict(request.args))
+
+    def ask_the_hub(session: BrowserSession, state: str) -> ResponseReturnValue:
+        """The answer to an attempt this browser did not start: keep it for this browser, ask the hub."""
+        attempt = store.take(ATTEMPTS, state) if 0 < len(state) <= moved_journey.MAX_FIELD_LENGTH else None
+        if attempt is None:
+            return problem("no_attempt")
+        nonce = secrets.token_urlsafe(32)
+        kept = {"attempt": attempt, "args": dict(request.args), "browser_ref": session.ref}
+        store.put(AWAITING_HUB, nonce, kept, AWAITING_SECONDS)
+        log.info("oidc answer in another browser: asking the hub")
+        return redirect(moved_journey.check_url(config.hub.base_url, rp.entity_id, state, nonce), 303)
+
+    def moved_journey_answer() -> ResponseReturnValue:
+        """The hub's signed word on whether the journey moved to this browser; the code is redeemed only on yes."""
+        try:
+            said = moved_journey.read_statement(
+                request.args.get(moved_journey.MOVED_JOURNEY_PARAMETER, ""),
+                tuple(cert.certificate for cert in config.hub.signing_certificates),
+                hub_entity_id=config.hub.entity_id,
+                service=rp.entity_id,
+                now=datetime.now(UTC),
+                leeway=config.clock_skew,
+            )
+        except JwtError as exc:
+            log.warning("oidc sign-in refused: moved-journey %s", exc.reason)
+            return problem("bad_response")
+        kept = store.take(AWAITING_HUB, said.nonce) if _NONCE_FORM.match(said.nonce) else None
+        session = current()
+        if kept is None or not hmac.compare_digest(str(kept["attempt"]["state"]), said.request_id):
+            return problem("no_attempt")
+        if not session.started_by_this_browser(str(kept["browser_ref"])) or not said.moved:
+            log.warning("oidc sign-in refused: answer-brought-to-another-session")
+            return problem("no_attempt")
+        log.info("oidc journey moved to this browser")
+        return finish(session, kept["attempt"], kept["args"])
+
+    def finish(session: BrowserSession, attempt: dict[str, Any], args: dict[str, str]) -> ResponseReturnValue:
+        """The answer to `attempt`, in this browser: an error to show, or a code to redeem and sign in with."""
+        sessions = sessions_of_app()
+        if args.get("iss") != hub.load_server_metadata()["issuer"]:
             return problem("bad_response")  # RFC 9207: the answer comes from the provider we asked
-        if "error" in request.args:
-            log.info("oidc sign-in ended: %s", request.args.get("error"))
+        if "error" in args:
+            log.info("oidc sign-in ended: %s", args.get("error"))
             session.data[RESULT] = {
-                "error": request.args.get("error"),
-                "return_code": request.args.get("return_code"),
-                "return_offer": request.args.get("return_offer"),
+                "error": args.get("error"),
+                "return_code": args.get("return_code"),
+                "return_offer": args.get("return_offer"),
             }
             sessions.save(session)
             return redirect(url_for(".home"), 303)
         try:
             token = hub.fetch_access_token(
-                redirect_uri, code=request.args.get("code", ""), code_verifier=attempt["code_verifier"]
+                redirect_uri, code=args.get("code", ""), code_verifier=attempt["code_verifier"]
             )
             id_token = hub.parse_id_token(token, nonce=attempt["nonce"])
             userinfo = dict(hub.userinfo(token=token))

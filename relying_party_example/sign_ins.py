@@ -16,6 +16,14 @@ ACS does what a careful hub does with its identity providers' answers:
    next) and applied only if the cookie names the session that started the attempt (constant-time
    comparison); otherwise it is gone for good and the citizen is asked to start again.
 
+4. unless the citizen moved the journey to another device at the hub (a code entered on, say, their phone
+   and confirmed on the laptop that started): then the answer arrives in a browser we never saw. Rather
+   than refusing at once, the GET keeps the answer under a fresh nonce bound to *this* browser's session
+   (`await_hub`, `HUB_CHECK_TTL_SECONDS`) and sends the browser to the hub, which answers at our ACS with
+   a signed statement (`federation.moved_journey`): `moved` is true only if this very browser received
+   that journey at the hub, and the statement echoes our request ID and nonce. The answer is then applied
+   here (`take_awaiting`, once), and otherwise never.
+
 So a Response POSTed from a browser that did not start the attempt (an attacker's own sign-in pushed into
 the citizen's browser, or the citizen's Response carried to another browser) is never applied. The key is
 single use and taken before any page is rendered, so it is worthless once seen (history, a Referer; the
@@ -38,9 +46,10 @@ from typing import Any
 from hub_client import Outcome
 from relying_party_example.store import Store
 
-__all__ = ["ANSWER_TTL_SECONDS", "Answer", "Attempt", "SignIns", "result_of"]
+__all__ = ["ANSWER_TTL_SECONDS", "HUB_CHECK_TTL_SECONDS", "Answer", "Attempt", "AwaitingHub", "SignIns", "result_of"]
 
 ANSWER_TTL_SECONDS = 60  # the browser follows the 303 at once; a minute allows for a slow connection
+HUB_CHECK_TTL_SECONDS = 120  # two automatic hops, to the hub and back
 _KEY_BYTES = 32
 _KEY_FORM = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -56,6 +65,15 @@ class Attempt:
 class Answer:
     request_id: str
     session_ref: str
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AwaitingHub:
+    """An answer that arrived in another browser, kept while the hub says whether the journey moved there."""
+
+    request_id: str
+    browser_ref: str  # the session of the browser that was sent to the hub (not the one that started)
     result: dict[str, Any]
 
 
@@ -103,3 +121,16 @@ class SignIns:
             return None
         value = self._store.take(f"answer:{service}", key)
         return Answer(**value) if value else None
+
+    def await_hub(self, service: str, answer: Answer, browser_ref: str) -> str:
+        """Keep `answer` for the browser with session `browser_ref` until the hub's word; the nonce to send."""
+        nonce = secrets.token_urlsafe(_KEY_BYTES)
+        value = {"request_id": answer.request_id, "browser_ref": browser_ref, "result": answer.result}
+        self._store.put(f"awaiting-hub:{service}", nonce, value, HUB_CHECK_TTL_SECONDS)
+        return nonce
+
+    def take_awaiting(self, service: str, nonce: str) -> AwaitingHub | None:
+        if not _KEY_FORM.match(nonce):
+            return None
+        value = self._store.take(f"awaiting-hub:{service}", nonce)
+        return AwaitingHub(**value) if value else None

@@ -5,8 +5,12 @@ attempt is kept by its request ID, and the hub's answer reaches the session in t
 the ACS takes the hub's POST without relying on the cookie (a cross-site POST does not carry it), verifies
 it and parks the outcome under a one-time key; the GET it redirects to carries the cookie and applies the
 outcome only to the session that started the attempt. Anything else gets a page that says to start again.
-The session ID is renewed when an answer is applied, and sign-out ends the session in the store. Log
-lines carry reasons and IDs only, never personal data.
+The one exception: the citizen moved the journey to another device at the hub. The answer then comes to
+that device's browser, which the GET sends to the hub to ask whether the journey moved there; the hub's
+signed statement comes back as a GET to the ACS, and the answer is applied only if the hub says so for this
+browser, our request and our nonce (`sign_ins`, step 4). The session ID is renewed when an answer is
+applied, and sign-out ends the session in the store. Log lines carry reasons and IDs only, never personal
+data.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from federation import server_errors
 from federation.config import RelyingParty
 from federation.metadata import MetadataError
 from federation.web import current_language, translate
-from hub_client import HubClient, HubResponseError, ReturnCode, Scenario, new_relay_state
-from relying_party_example.browser_session import current, sessions_of_app
+from hub_client import MOVED_JOURNEY_PARAMETER, HubClient, HubResponseError, ReturnCode, Scenario, new_relay_state
+from relying_party_example.browser_session import BrowserSession, current, sessions_of_app
 from relying_party_example.sign_ins import SignIns, result_of
 
 log = logging.getLogger("relying_party_example")
@@ -147,13 +151,43 @@ def service_blueprint(service: Service, sign_ins: SignIns) -> Blueprint:
         answer = sign_ins.take_answer(rp.name, request.args.get("key", ""))  # once, whatever happens next
         if answer is None:
             return refuse("no-answer-for-this-key", "no_attempt")
-        sessions, session = sessions_of_app(), current()
+        session = current()
         if not session.started_by_this_browser(answer.session_ref):
+            # Not the browser that started: applied here only if the hub says the citizen moved the journey
+            # to this very browser (another device); the nonce binds the hub's word to this browser's session.
+            nonce = sign_ins.await_hub(rp.name, answer, session.ref)
+            log.info(
+                "sign-in answer in another browser service=%s request_id=%s: asking the hub", rp.name, answer.request_id
+            )
+            return redirect(client.moved_journey_check_url(answer.request_id, nonce), 303)
+        return apply(session, answer.request_id, answer.result)
+
+    @blueprint.get(service.acs_path)
+    def moved_journey_answer() -> ResponseReturnValue:
+        """The hub's word on whether the journey moved to this browser (a GET: the cookie is here)."""
+        try:
+            said = client.read_moved_journey(request.args.get(MOVED_JOURNEY_PARAMETER, ""))
+        except HubResponseError as exc:
+            return refuse(exc.reason)
+        except MetadataError as exc:
+            return refuse(f"metadata-{exc.reason}", "unavailable", 503)
+        awaiting = sign_ins.take_awaiting(rp.name, said.nonce)  # once, whatever happens next
+        session = current()
+        if awaiting is None or not hmac.compare_digest(awaiting.request_id.encode(), said.request_id.encode()):
+            return refuse("moved-journey-unknown-nonce", "no_attempt")
+        if not session.started_by_this_browser(awaiting.browser_ref):
+            return refuse("moved-journey-other-browser", "no_attempt")
+        if not said.moved:
             return refuse("answer-brought-to-another-session", "no_attempt")  # never applied, now or later
+        log.info("sign-in journey moved to this browser service=%s request_id=%s", rp.name, said.request_id)
+        return apply(session, said.request_id, awaiting.result)
+
+    def apply(session: BrowserSession, request_id: str, result: dict) -> ResponseReturnValue:
+        sessions = sessions_of_app()
         sessions.renew(session)  # sign-in: a session ID known before it is worth nothing after it
-        session.data[result_key] = answer.result
+        session.data[result_key] = result
         sessions.save(session)
-        log.info("sign-in applied service=%s request_id=%s", rp.name, answer.request_id)
+        log.info("sign-in applied service=%s request_id=%s", rp.name, request_id)
         return redirect(url_for(".result"), 303)  # a refresh then reloads the page, not this one-time URL
 
     @blueprint.get("/signed-in")

@@ -34,7 +34,8 @@ from werkzeug.wrappers import Response
 
 from federation import server_errors
 from federation.config import FederationConfig, IdentityProvider
-from federation.credentials import CredentialError, SigningCredential, load_signing_credential
+from federation.credentials import CredentialError
+from federation.keyring import SigningKeyRing
 from federation.loa import LevelOfAssurance
 from federation.metadata import FederationMetadata, MetadataError, MetadataSource
 from federation.runtime import Runtime
@@ -107,14 +108,15 @@ class FederationMetadataFeed:
             raise PageError("metadata_unavailable", 503, exc.reason) from None
 
 
-def _signing_key(keys_dir: Path, idp: IdentityProvider) -> SigningCredential | str:
-    """This IDP's signing credential, or why the stub cannot speak for it (a real IDP's key is not here)."""
+def _signing_key(keys_dir: Path, idp: IdentityProvider) -> SigningKeyRing | str:
+    """This IDP's signing key, re-read when it is rotated, or why the stub cannot speak for it (a real
+    IDP's key is not here)."""
     key_path = keys_dir / f"{idp.name}-signing.key"
     if not key_path.exists():
         return f"no signing key {key_path.name} in {keys_dir}"
     for cert in idp.signing_certificates:
         try:
-            return load_signing_credential(key_path, cert.path)
+            return SigningKeyRing(key_path, cert.path)
         except CredentialError:
             continue
     return f"{key_path.name} matches none of its signing_certificates in the federation config"

@@ -18,6 +18,7 @@ from cryptography import x509
 
 from federation import xmlsecurity
 from federation.credentials import SigningCredential
+from federation.keyring import SigningKeyRing
 from federation.loa import LevelOfAssurance
 from federation.metadata import FederationMetadata
 from federation.saml import Attribute, Status, build_assertion, build_response, encrypt_assertion, mds_attributes
@@ -84,7 +85,11 @@ class HubEndpoint:
 class IdpSigner:
     name: str
     entity_id: str
-    credential: SigningCredential
+    signing: SigningCredential | SigningKeyRing  # a ring when the key may be rotated under the process
+
+    @property
+    def credential(self) -> SigningCredential:
+        return self.signing.current if isinstance(self.signing, SigningKeyRing) else self.signing
 
 
 def _assertions(

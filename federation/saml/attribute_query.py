@@ -6,6 +6,12 @@ AuthnRequest ID (InResponseTo) and the IDP assertions re-encrypted for the match
 optional hub-signed cycle 3 assertion, all as EncryptedAssertion; requested attributes (account creation)
 follow as saml:Attribute children. Built straight as an lxml tree (the carried EncryptedAssertions go into
 it as they are) and signed in place.
+
+The health check (the hub's probe of a matching service) is an AttributeQuery about nobody: the same
+signed message to the same endpoint, whose Subject is only a NameID `healthcheck` (SPNameQualifier = the
+matching service's entity ID) with no SubjectConfirmation and so no assertions. A matching service answers
+it with a signed Response whose status is Success with the second-level code `healthy`, without asking
+its local matcher (as Verify's matching service adapter answered a query carrying no assertions).
 """
 
 from __future__ import annotations
@@ -74,6 +80,70 @@ def build_attribute_query(
     for name in requested_attributes:
         _build.child(element, q(SAML_NS, "Attribute"), (("Name", name), ("NameFormat", c.ATTRNAME_FORMAT_UNSPECIFIED)))
     return xmlsecurity.sign(element, credential)
+
+
+HEALTH_CHECK_NAME_ID = "healthcheck"
+
+
+def build_health_check_query(
+    *, issuer: str, destination: str, matching_service_entity_id: str, credential: SigningCredential, now: datetime
+) -> etree._Element:
+    """A signed AttributeQuery about nobody: is the matching service there, and does it answer as itself?"""
+    element = _build.root(
+        _TAG,
+        (("ID", new_id()), ("Version", c.SAML_VERSION), ("IssueInstant", instant(now)), ("Destination", destination)),
+        nsmap=_build.PROTOCOL_NSMAP,
+    )
+    _build.issuer(element, issuer)
+    subject = _build.child(element, q(SAML_NS, "Subject"))
+    _build.child(
+        subject,
+        q(SAML_NS, "NameID"),
+        (("SPNameQualifier", matching_service_entity_id), ("Format", c.NAMEID_FORMAT_PERSISTENT)),
+        text=HEALTH_CHECK_NAME_ID,
+    )
+    return xmlsecurity.sign(element, credential)
+
+
+def is_health_check(element: etree._Element) -> bool:
+    """Whether an (unverified) AttributeQuery has the health check's shape: a Subject with no confirmation.
+
+    Only a hint for which parser to use: `parse_health_check_query` verifies the message itself.
+    """
+    subject = element.find(q(SAML_NS, "Subject"))
+    return subject is not None and subject.find(q(SAML_NS, "SubjectConfirmation")) is None
+
+
+@dataclass(frozen=True)
+class HealthCheckQuery:
+    id: str
+    issuer: str
+
+
+def parse_health_check_query(
+    element: etree._Element,
+    *,
+    certificates_for_issuer: _common.CertificateLookup,
+    expected_destination: str,
+    now: datetime,
+    clock_skew: timedelta = _common.DEFAULT_CLOCK_SKEW,
+    max_age: timedelta = _common.DEFAULT_MAX_AGE,
+) -> HealthCheckQuery:
+    """Validate a health check query (already out of its SOAP envelope): signed, addressed to us, fresh."""
+    _common.check_message(element, _TAG)
+    issuer = _common.issuer_of(element)
+    signed = _common.verify_signature(element, _common.certificates_for(certificates_for_issuer, issuer))
+    if signed.get("Destination") is None:
+        raise SamlValidationError("wrong-destination", "the query has no Destination")
+    _common.check_destination(signed, expected_destination)
+    _common.check_issue_instant(signed, now=now, clock_skew=clock_skew, max_age=max_age)
+    subject = _common.one(signed, q(SAML_NS, "Subject"), reason="bad-subject")
+    name_id = _common.one(subject, q(SAML_NS, "NameID"), reason="bad-subject")
+    if len(subject) != 1 or _common.full_text(name_id) != HEALTH_CHECK_NAME_ID:
+        raise SamlValidationError("bad-subject", "a health check names nobody and carries nothing")
+    if signed.find(q(SAML_NS, "Attribute")) is not None:
+        raise SamlValidationError("bad-attribute", "a health check requests no attributes")
+    return HealthCheckQuery(id=signed.get("ID"), issuer=issuer)
 
 
 @dataclass(frozen=True)

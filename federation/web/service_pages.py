@@ -69,10 +69,11 @@ class FeedbackLog:
         self.app = app
         self._lock = threading.Lock()
 
-    def add(self, rating: str, comment: str, language: str) -> None:
+    def add(self, rating: str, comment: str, language: str, service: str | None = None) -> None:
         record = {
             "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:00Z"),  # to the minute: no finer trail
             "app": self.app,
+            "service": service or "",
             "rating": rating,
             "comment": redact(comment),
             "language": language,
@@ -103,6 +104,8 @@ class ServicePages:
     kind: str = "hub"
     # an extra check on the feedback POST (e.g. the hub's rate limit); returns a response to refuse with
     before_feedback: Callable[[], Response | None] | None = None
+    # the service (entity ID) the citizen was using when they gave feedback, if known: satisfaction per service
+    service_in_use: Callable[[], str | None] | None = None
 
 
 def local_return_path(path: str | None) -> str | None:
@@ -162,12 +165,13 @@ def register_service_pages(app: Flask, pages: ServicePages) -> None:
             )  # fmt: skip
         from federation.web import current_language
 
-        pages.feedback.add(rating, comment, current_language())
+        service = pages.service_in_use() if pages.service_in_use is not None else None
+        pages.feedback.add(rating, comment, current_language(), service)
         return redirect(url_for("service_pages.feedback_thanks", **({"from": return_to} if return_to else {})), 303)
 
     @blueprint.get("/feedback/thank-you")
     def feedback_thanks() -> str:
-        return render_template("federation/pages/feedback_thanks.html", **context("feedback"))
+        return render_template("federation/pages/feedback_thanks.html", **context("feedback_thanks"))
 
     app.register_blueprint(blueprint)
     app.jinja_env.globals["service_pages"] = PAGES

@@ -126,7 +126,7 @@ def read_idp_response(
         response = parse_idp_response(
             root,
             idp_entity_id=idp.entity_id,
-            idp_certificates=tuple(cert.certificate for cert in idp.signing_certificates),
+            idp_certificates=hub.signing_certificates(idp.entity_id),
             is_another_idp=lambda issuer: hub.identity_provider(issuer) is not None,
             hub=HubEnd(config.hub.entity_id, config.hub.response_url),
             request_id=session.hub_request_id,

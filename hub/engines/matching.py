@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import requests.certs
 import urllib3
+from cryptography import x509
 
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
@@ -38,10 +39,11 @@ from federation.logging_setup import outgoing_headers
 from federation.saml import constants as c
 from federation.saml import soap
 from federation.saml.assertion import Attribute, build_assertion
-from federation.saml.attribute_query import build_attribute_query
+from federation.saml.attribute_query import build_attribute_query, build_health_check_query
 from federation.saml.errors import SamlValidationError
 from federation.saml.ids import new_id
 from federation.saml.response import encrypt_assertion, parse_response
+from hub import breakers
 from hub.policy import outcomes as o
 from hub.policy.states import Session, State
 
@@ -189,11 +191,14 @@ class MatchingServiceClient:
         rp_entity_id: str,
         now: dt.datetime,
         clock_skew: dt.timedelta,
+        certificates: tuple[x509.Certificate, ...] | None = None,
     ) -> MatchingAnswer:
+        """`certificates`: the matching service's signing certificates as published now (current and next
+        key, `HubServices.signing_certificates`); those of the config when not given."""
         reply = self.post(url, soap.wrap(query))
         if reply.status_code != 200:
             raise MatchingServiceUnavailable(f"http-{reply.status_code}")
-        certs = tuple(cert.certificate for cert in matching_service.signing_certificates)
+        certs = certificates or tuple(cert.certificate for cert in matching_service.signing_certificates)
         try:
             response = parse_response(
                 soap.unwrap(reply.content),
@@ -216,6 +221,8 @@ class MatchingServiceClient:
 
 
 QUERY_VALIDITY = dt.timedelta(minutes=5)
+# A signed Requester status: the matching service is up and refused this query; not a failure of the service.
+_REFUSED_BY_IT = f"unexpected-status:{c.STATUS_REQUESTER}|"
 
 
 def new_query_id() -> str:
@@ -230,6 +237,9 @@ def ask(
     identity = session.matching_identity
     if identity is None:
         return o.MatchingFailed(reason="no-identity-to-match")
+    if not hub.breakers.admit(breakers.MATCHING_SERVICE, ms.entity_id):  # down: the citizen is told at once
+        log.warning("matching service %s not asked: circuit-open", ms.entity_id)
+        return o.MatchingFailed(reason="circuit-open")
     recipient = ms.encryption_certificate.certificate
     destination = ms.account_creation_url if account_creation else ms.attribute_query_url
     cycle3_assertion = None
@@ -269,13 +279,19 @@ def ask(
             rp_entity_id=rp.entity_id,
             now=now,
             clock_skew=hub.config.clock_skew,
+            certificates=hub.signing_certificates(ms.entity_id),
         )
     except MatchingServiceUnavailable as exc:
         log.error("matching service %s request failed: %s", ms.entity_id, exc.reason)
+        if exc.reason.startswith(_REFUSED_BY_IT):  # it answered, signed: it is up, it refused this query
+            hub.breakers.succeeded(breakers.MATCHING_SERVICE, ms.entity_id)
+        else:
+            hub.breakers.failed(breakers.MATCHING_SERVICE, ms.entity_id)
         return o.MatchingFailed(reason=exc.reason)
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the journey must not be left hanging
         log.exception("matching service %s request failed unexpectedly: %s", ms.entity_id, type(exc).__name__)
         return o.MatchingFailed(reason=f"unexpected:{type(exc).__name__}")
+    hub.breakers.succeeded(breakers.MATCHING_SERVICE, ms.entity_id)
     sealed = tuple(base64.b64encode(item).decode() for item in answer.encrypted_assertions)
     return {
         MatchResult.MATCH: lambda: o.RecordMatched(service_assertions=sealed),
@@ -283,3 +299,45 @@ def ask(
         MatchResult.NO_MATCH: o.NoRecord,
         MatchResult.CREATE_FAILURE: o.AccountNotCreated,
     }[answer.result]()
+
+
+def check_health(hub: HubServices, ms: MatchingService, http: requests.Session, *, timeout: float) -> None:
+    """The hub's probe: a signed health-check AttributeQuery, answered `healthy` in a Response signed by `ms`.
+
+    Raises `MatchingServiceUnavailable` with the reason when the answer is anything else. One attempt, no
+    retry: the probe runs again at its next interval.
+    """
+    now = hub.now()
+    query = build_health_check_query(
+        issuer=hub.config.hub.entity_id,
+        destination=ms.attribute_query_url,
+        matching_service_entity_id=ms.entity_id,
+        credential=hub.signing,
+        now=now,
+    )
+    try:
+        reply = http.post(
+            ms.attribute_query_url,
+            data=soap.wrap(query),
+            headers={"Content-Type": "text/xml; charset=utf-8", **outgoing_headers()},
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise MatchingServiceUnavailable(f"connection-failed:{type(exc).__name__}") from None
+    if reply.status_code != 200:
+        raise MatchingServiceUnavailable(f"http-{reply.status_code}")
+    certs = hub.signing_certificates(ms.entity_id)  # current and next key, as real queries are checked
+    try:
+        response = parse_response(
+            soap.unwrap(reply.content),
+            certificates_for_issuer=lambda issuer: certs if issuer == ms.entity_id else (),
+            expected_destination=None,
+            expected_in_response_to=query.get("ID"),
+            expected_audience=hub.config.hub.entity_id,
+            now=now,
+            clock_skew=hub.config.clock_skew,
+        )
+    except (SamlValidationError, xmlsecurity.XmlSecurityError) as exc:
+        raise MatchingServiceUnavailable(f"bad-response:{exc.reason}") from None
+    if (response.status.code, response.status.sub_code) != (c.STATUS_SUCCESS, c.STATUS_HEALTHY):
+        raise MatchingServiceUnavailable(f"unhealthy:{response.status.code}|{response.status.sub_code}")

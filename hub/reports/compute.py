@@ -236,11 +236,11 @@ def matching(events: Sequence[AuditEvent], period: Period = Period()) -> Table:
 
 
 def satisfaction(feedback: Sequence[Feedback], period: Period = Period()) -> Table:
-    """Per day and app: how many answers gave each rating."""
+    """Per day, app and service: how many answers gave each rating."""
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for answer in feedback:
         if period.holds(answer.day):
-            counts[(answer.day.isoformat(), answer.app)][answer.rating] += 1
+            counts[(answer.day.isoformat(), answer.app, answer.service)][answer.rating] += 1
     satisfied = ("very-satisfied", "satisfied")
     rows = [
         (*key, *(c[r] for r in RATINGS), sum(c.values()), _rate(sum(c[r] for r in satisfied), sum(c.values())))
@@ -249,6 +249,7 @@ def satisfaction(feedback: Sequence[Feedback], period: Period = Period()) -> Tab
     columns = (
         ("day", "Day"),
         ("app", "Where given"),
+        ("service", "Service"),
         *((rating, rating.replace("-", " ").capitalize()) for rating in RATINGS),
         ("answers", "Answers"),
         ("satisfied_percent", "Satisfied %"),
@@ -256,7 +257,8 @@ def satisfaction(feedback: Sequence[Feedback], period: Period = Period()) -> Tab
     return Table(
         "satisfaction",
         "Satisfaction",
-        "Ratings given on the feedback form, per day and where it was given.",
+        "Ratings given on the feedback form, per day, where it was given and the service the citizen was using "
+        "(blank where the form was reached outside a journey).",
         columns,
         rows,
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ class Feedback:
     time: datetime
     app: str
     rating: str
+    service: str = ""  # the service's entity ID, where the form knew which service the citizen was using
 
     @property
     def day(self) -> date:
@@ -128,7 +130,8 @@ def read_feedback(paths: Iterable[Path]) -> list[Feedback]:
             when = _time(raw.get("time")) if isinstance(raw, dict) else None
             if when is None or not isinstance(raw.get("rating"), str):
                 continue
-            answers.append(Feedback(time=when, app=str(raw.get("app") or ""), rating=raw["rating"]))
+            app, service = str(raw.get("app") or ""), str(raw.get("service") or "")
+            answers.append(Feedback(time=when, app=app, rating=raw["rating"], service=service))
     answers.sort(key=lambda f: f.time)
     return answers
 
@@ -136,3 +139,28 @@ def read_feedback(paths: Iterable[Path]) -> list[Feedback]:
 def log_files(var_dir: Path, stem: str) -> list[Path]:
     """`<stem>.jsonl` in `var_dir` and the rotated copies logrotate leaves beside it."""
     return sorted(p for p in Path(var_dir).glob(f"{stem}*.jsonl*") if p.is_file())
+
+
+class UnchangedFilesCache:
+    """The last reading of a set of files, read again only when a file's size or modification time changes
+    or the set itself changes: the operator's report page is reloaded far more often than the logs grow."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple = ()
+        self._value: Any = None
+
+    def get(self, files: Sequence[Path], read: Callable[[], Any]) -> Any:
+        key = tuple(_signature(p) for p in files)
+        with self._lock:
+            if key != self._key or self._value is None:
+                self._value, self._key = read(), key
+            return self._value
+
+
+def _signature(path: Path) -> tuple:
+    try:
+        found = path.stat()
+    except OSError:  # rotated away between the listing and now
+        return (str(path), None, None)
+    return (str(path), found.st_mtime_ns, found.st_size)

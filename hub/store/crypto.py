@@ -3,7 +3,8 @@
 The session ID is associated data, so a blob copied under another session ID does not decrypt; other
 entries (`seal`/`unseal`) are bound the same way to their purpose and key. Blob layout: version byte,
 96-bit random nonce, ciphertext with tag. Old keys may be given for decryption only, so the hub key can
-be rotated without ending journeys under way.
+be rotated without ending journeys under way; from a key file (`hub.store.session_keys`), without a
+restart either.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from federation.identity import dataset_from_dict, dataset_to_dict
 from federation.loa import LevelOfAssurance
 from hub.policy.states import FrontEnd, JourneyKind, MatchingIdentity, OidcRequest, Release, Session, State
 from hub.policy.suitability import CitizenHas
+from hub.store.session_keys import SessionKeyFile
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -207,9 +209,23 @@ def _aead(key: bytes) -> AESGCM:
 
 
 class SessionCodec:
-    def __init__(self, key: bytes, *, previous_keys: Sequence[bytes] = ()) -> None:
-        self._current = _aead(key)
-        self._all = (self._current, *(_aead(old) for old in previous_keys))
+    """`key` encrypts, it and `previous_keys` decrypt; or, with `key_file` (`HUB_SESSION_KEY_FILE`), the keys
+    that file holds now, the first encrypting, so that the key rotates while the hub runs."""
+
+    def __init__(
+        self,
+        key: bytes | None = None,
+        *,
+        previous_keys: Sequence[bytes] = (),
+        key_file: SessionKeyFile | None = None,
+    ) -> None:
+        if (key is None) == (key_file is None):
+            raise ValueError("give a session key or a session key file, not both")
+        self._fixed = () if key is None else (_aead(key), *(_aead(old) for old in previous_keys))
+        self._key_file = key_file
+
+    def _ciphers(self) -> tuple[AESGCM, ...]:
+        return self._key_file.ciphers() if self._key_file is not None else self._fixed
 
     @staticmethod
     def _aad(session_id: str) -> bytes:
@@ -221,13 +237,13 @@ class SessionCodec:
 
     def _encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
-        return _VERSION + nonce + self._current.encrypt(nonce, plaintext, aad)
+        return _VERSION + nonce + self._ciphers()[0].encrypt(nonce, plaintext, aad)
 
     def _decrypt(self, blob: bytes, aad: bytes) -> bytes:
         if len(blob) < 1 + _NONCE_BYTES + 16 or blob[:1] != _VERSION:
             raise SessionCorrupt("not a blob of ours")
         nonce, ciphertext = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
-        for aead in self._all:
+        for aead in self._ciphers():
             try:
                 return aead.decrypt(nonce, ciphertext, aad)
             except InvalidTag:

@@ -18,11 +18,12 @@ import logging
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from federation.config import IdentityProvider, RelyingParty
+from hub import breakers
 from hub.policy import eligibility
 from hub.policy import remembered as policy
 from hub.policy import states as s
 from hub.remembered import clear, read, write
-from hub.views.journey import send_to_company, with_session
+from hub.views.journey import company_unavailable, send_to_company, with_session
 from hub.web_session import services
 
 log = logging.getLogger("hub.company")
@@ -69,15 +70,13 @@ def continue_with_company():
         return redirect(url_for("journey.start"), code=303)
     if idp is None:
         log.info("remembered company not offered: not-eligible")
-        response = Response(
-            render_template(
-                "company_unavailable.html",
-                continue_url=url_for("journey.start"),
-                idp_name=_display_name(remembered.idp_entity_id),
-                rp_name=g.rp.display_name,
-            )
-        )
-        return clear(response, secure=request.is_secure)
+        page = company_unavailable(hub.identity_provider(remembered.idp_entity_id), url_for("journey.start"))
+        return clear(Response(page), secure=request.is_secure)
+    if not hub.breakers.available(breakers.IDP, idp.entity_id):  # down for now: the cookie stays for next time
+        log.info("remembered company not offered: temporarily-unavailable")
+        g.session = s.transition(session, s.JourneyKindChosen(kind=s.JourneyKind.SIGN_IN), hub.now())
+        hub.sessions.put(g.session, now=hub.now())
+        return company_unavailable(idp, url_for("journey.choose_company"))
     if request.method == "POST":
         kind = s.JourneyKindChosen(kind=s.JourneyKind.SIGN_IN)  # they have been to this company before
         return send_to_company(s.transition(session, kind, hub.now()), idp)  # which saves the journey
@@ -100,11 +99,6 @@ def choose_another():
     if remembered is not None and remembered.rp_entity_id == g.session.rp_entity_id:
         clear(response, secure=request.is_secure)
     return response
-
-
-def _display_name(idp_entity_id: str):
-    idp = services().identity_provider(idp_entity_id)
-    return idp.display_name if idp is not None else None
 
 
 def _find_idp(value: str) -> IdentityProvider | None:
@@ -142,7 +136,9 @@ def start_with_company():
         return _link_problem("unknown_service", idp=idp)
     if rp.single_idp_start_url is None:
         return _link_problem("service_not_taking_part", rp=rp, idp=idp)
-    if not eligibility.is_eligible(idp, rp, now=hub.now(), for_registration=False):
+    if not eligibility.is_eligible(idp, rp, now=hub.now(), for_registration=False) or not hub.breakers.available(
+        breakers.IDP, idp.entity_id
+    ):
         return _link_problem("company_cannot_serve", rp=rp, idp=idp)
     if request.method == "GET":
         return render_template(

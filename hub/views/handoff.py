@@ -3,18 +3,23 @@
 First device (holds the journey): `GET/POST /journey/another-device` shows a code and its QR code (POST makes
 a new one), or, once another device has entered it, asks "is this you?" (`POST .../answer`: yes or no).
 Second device: `GET/POST /continue` takes the code (guesses rate-limited per client), then
-`GET /continue/waiting` waits for the first device's yes and moves the journey into this browser.
+`GET /continue/waiting` waits for the first device's yes and moves the journey into this browser, with a
+device key in a cookie (`DEVICE_COOKIE`). At the end, the service that receives the answer in this browser
+asks here whether the journey moved to it (`GET /continue/sign-in-here`, `federation.moved_journey`): the hub
+answers with a signed statement, `moved: true` only in the browser holding the device key for that request.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlencode
 
 import segno
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from federation import moved_journey
 from federation.web import current_language, problems
 from federation.web.i18n import with_language
 from hub import audit
@@ -31,6 +36,7 @@ log = logging.getLogger("hub.handoff")
 bp = Blueprint("handoff", __name__)
 
 CLAIM_COOKIE = "hub_handoff"
+DEVICE_COOKIE = "hub_moved_journey"  # the journey arrived in this browser: the service may apply its answer here
 _ENTER_CODE = "handoff.enter_code"
 
 
@@ -124,7 +130,20 @@ def answer():
     audit.emit("journey_moved", session_id=moved.journey_id, rp_entity_id=moved.rp_entity_id)
     log.info("journey moved to another device")
     g.pop("session", None)  # this browser no longer holds a journey
-    return render_template("handoff_moved.html")
+    response = Response(moved_page(moved.rp_entity_id))
+    steps().forget_device(request.cookies.get(DEVICE_COOKIE, ""))  # had it come here from a third device
+    response.delete_cookie(DEVICE_COOKIE, path="/")
+    return response
+
+
+def moved_page(rp_entity_id: str | None) -> str:
+    """The first device's page once its journey has moved: where it went, and the way back to the service."""
+    rp = services().relying_party(rp_entity_id) if rp_entity_id else None
+    return render_template(
+        "handoff_moved.html",
+        rp_name=rp.display_name if rp else None,
+        rp_home_url=rp.service_home_url if rp else None,
+    )
 
 
 @bp.route("/continue", methods=["GET", "POST"])
@@ -138,6 +157,10 @@ def enter_code():
             form_action=url_for("handoff.enter_code"),
             value=policy.display_code(prefill) if prefill else "",
         )
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        # a code typed on another site's page and posted here: never the citizen's own step on this device
+        log.warning("code entry refused: cross-site")
+        return problem_page(problems.BAD_REQUEST, next_url=url_for("handoff.enter_code"))
     limiter = _guess_limiter()
     decision = limiter.check(request.remote_addr or "unknown", _ENTER_CODE)
     if not decision.allowed:
@@ -179,4 +202,48 @@ def waiting():
     # back to the company list, where the move was offered (every state that may move shows it)
     response = set_session_cookie(redirect(url_for("journey.choose_company"), code=303), result.session_id)
     response.delete_cookie(CLAIM_COOKIE, path="/")
+    max_age = int((hub.sessions.lifetime + hub.sessions.grace).total_seconds())
+    response.set_cookie(
+        DEVICE_COOKIE,
+        result.device_key,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+        path="/",
+    )
+    return response
+
+
+@bp.get(moved_journey.MOVED_JOURNEY_PATH)
+def sign_in_here():
+    """A service asks, through the browser, whether its request's journey moved to this browser.
+
+    The answer goes back to that service's own assertion consumer service (an OpenID Connect client's
+    redirect URI; from the journey or the config, never from the question), as a signed statement bound to
+    the service's nonce: `moved` is true only here, in the browser the journey arrived in, and only once. An
+    OpenID Connect client names its request by its `state`."""
+    hub = services()
+    service, request_id, nonce = (request.args.get(name, "") for name in ("service", "request", "nonce"))
+    rp = hub.relying_party(service) if service else None
+    limit = moved_journey.MAX_FIELD_LENGTH
+    if rp is None or not (0 < len(request_id) <= limit and 0 < len(nonce) <= limit):
+        log.warning("moved-journey question refused: %s", "unknown-service" if rp is None else "bad-parameters")
+        return problem_page(problems.BAD_REQUEST)
+    acs_url = steps().moved_here(request.cookies.get(DEVICE_COOKIE, ""), rp.entity_id, request_id, hub.now())
+    log.info("moved-journey question answered: moved=%s", acs_url is not None)
+    statement = moved_journey.issue_statement(
+        hub.signing,
+        hub_entity_id=hub.config.hub.entity_id,
+        service=rp.entity_id,
+        request_id=request_id,
+        nonce=nonce,
+        moved=acs_url is not None,
+        now=hub.now(),
+    )
+    target = acs_url or (rp.oidc.redirect_uris[0] if rp.oidc is not None else rp.default_acs_url())
+    separator = "&" if "?" in target else "?"
+    response = redirect(target + separator + urlencode({moved_journey.MOVED_JOURNEY_PARAMETER: statement}), 303)
+    if acs_url is not None:
+        response.delete_cookie(DEVICE_COOKIE, path="/")
     return response

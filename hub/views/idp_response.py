@@ -22,7 +22,7 @@ from federation import xmlsecurity
 from federation.saml.bindings import decode_post
 from federation.saml.errors import SamlValidationError
 from federation.web import problems
-from hub import idp_answer, round_trips
+from hub import breakers, idp_answer, round_trips
 from hub.engines import idp as idp_engine
 from hub.frontends import keep_for
 from hub.policy import states as s
@@ -97,6 +97,7 @@ def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Ro
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal, session)
     round_trips.answer_arrived(hub, routing.in_response_to, idp.entity_id)
+    hub.breakers.succeeded(breakers.IDP, idp.entity_id)  # a verified answer: the company is working (a trial's end)
     key = idp_answer.park(hub, session, outcome)
     return redirect(url_for("idp_response.apply_idp_answer", key=key), code=303)
 

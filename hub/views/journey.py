@@ -23,7 +23,7 @@ from federation.saml.bindings import encode_post
 from federation.web import current_language, problems
 from federation.web.i18n import with_language
 from federation.web.service_pages import local_return_path
-from hub import audit, matching_step, remembered, round_trips
+from hub import audit, company_offer, matching_step, remembered, round_trips
 from hub.engines import idp as idp_engine
 from hub.engines import matching
 from hub.frontends import saml
@@ -52,8 +52,11 @@ def with_session(view):
         session = current_session()
         if session is None:
             hub = services()
-            if Handoff(hub.store, hub.sessions).moved(request.cookies.get(COOKIE_NAME)):
-                return render_template("handoff_moved.html")  # this journey went to another device
+            moved_from = Handoff(hub.store, hub.sessions).moved_from(request.cookies.get(COOKIE_NAME))
+            if moved_from is not None:  # this journey went to another device
+                from hub.views.handoff import moved_page  # here: that module builds on this one
+
+                return moved_page(moved_from)
             log.info("journey page without a session")
             return problem_page(problems.COOKIES_MISSING)
         if request.method == "POST" and not csrf_valid():
@@ -144,7 +147,7 @@ def _ticked(values: list[str], vocabulary: tuple[str, ...]) -> frozenset[str] | 
     return frozenset() if NONE_OF_THESE in values else None
 
 
-def _offered(session: s.Session):
+def _eligible(session: s.Session):
     hub = services()
     registering = session.journey_kind is s.JourneyKind.REGISTRATION
     offered = []
@@ -169,8 +172,10 @@ def choose_company():
         s.State.PAUSED_REGISTRATION,
     ):
         return _outcome_page(session)
-    offered = _offered(session)
-    if not offered:
+    registering = session.journey_kind is s.JourneyKind.REGISTRATION
+    listed = company_offer.offer(services(), session.journey_id, _eligible(session), registering=registering)
+    offered = listed.available
+    if not offered and not listed.unavailable:
         return problem_page(problems.NO_ELIGIBLE_COMPANIES, rp=g.rp, return_action=return_to_service_url())
     if request.method == "GET":
         returning = session.journey_kind is s.JourneyKind.SIGN_IN
@@ -180,6 +185,7 @@ def choose_company():
             form_action=url_for("journey.choose_company"),
             idps=likely,
             unlikely=unlikely,
+            unavailable=listed.unavailable,
             returning=returning,
             help_url=url_for("service_pages.help_page", **{"from": request.path}) + "#forgotten-company",
             back_url=url_for("journey.start") if returning else url_for("journey.about_you"),
@@ -187,6 +193,9 @@ def choose_company():
             **_rp_page_context(),
         )
     chosen = next((idp for idp in offered if idp.entity_id == request.form.get("entity_id")), None)
+    down = next((idp for idp in listed.unavailable if idp.entity_id == request.form.get("entity_id")), None)
+    if down is not None:  # it went down since the list was shown
+        return company_unavailable(down, url_for("journey.choose_company"))
     if chosen is None:
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
@@ -196,6 +205,9 @@ def choose_company():
 def send_to_company(session: s.Session, chosen: IdentityProvider):
     """Sign the hub's request to `chosen`, move the journey to IDP_SELECTED and render the hop to it."""
     hub = services()
+    if not company_offer.may_send(hub, chosen, registering=session.journey_kind is s.JourneyKind.REGISTRATION):
+        log.info("company not sent to: temporarily-unavailable")
+        return company_unavailable(chosen, url_for("journey.choose_company"))
     try:
         levels = requested_levels(g.rp, chosen, session.accepted_levels)
     except LevelOfAssuranceError:
@@ -221,6 +233,16 @@ def send_to_company(session: s.Session, chosen: IdentityProvider):
         saml_request=encode_post(hub_request.saml_request),
         idp_name=chosen.display_name,
         language_toggle_path=url_for("journey.choose_company"),
+    )
+
+
+def company_unavailable(idp: IdentityProvider | None, continue_url: str):
+    """The page that says a company cannot check the citizen's identity now, and leads on to choose another."""
+    return render_template(
+        "company_unavailable.html",
+        continue_url=continue_url,
+        idp_name=idp.display_name if idp is not None else None,
+        rp_name=g.rp.display_name,
     )
 
 

@@ -3,7 +3,9 @@
 What only a real browser proves: the remembered-company cookie (SameSite=Lax) is not sent with the service's
 cross-site POST to the hub, yet it is there on the top-level GET the hub redirects to, so the citizen is
 offered their company; and the page with the QR code (inline SVG) breaks nothing under the hub's Content
-Security Policy. The phone is a second browser context (its own cookies).
+Security Policy; and the journey moved to the phone ends with the phone signed in to the service that the
+laptop started the sign-in with, after the service asked the hub from the phone (`federation.moved_journey`).
+The phone is a second browser context (its own cookies).
 """
 
 from __future__ import annotations
@@ -84,9 +86,24 @@ def test_a_journey_moves_to_a_phone_in_chromium(browser, federation):
         expect(laptop.locator("h1")).to_have_text("Is this you?")
         laptop.get_by_role("button", name="Yes, continue on my other device").click()
         expect(laptop.locator("h1")).to_have_text("Your journey continues on your other device")
+        expect(laptop.get_by_role("link", name="Return to Test service")).to_be_visible()  # a way on here
 
         phone.get_by_role("button", name="Continue").click()
-        expect(phone.get_by_role("button", name=f"Choose {IDP_TWO}", exact=True)).to_be_visible()
+        phone.get_by_role("button", name=f"Choose {IDP_TWO}", exact=True).click()
+        phone.wait_for_url("**/login*")
+        phone.locator("#username").fill("alice")
+        phone.locator("#password").fill("bar")
+        phone.locator("#sign-in").click()
+        phone.locator("#consent-continue").click()
+        phone.locator("#release-agree").click()
+        # the service started this sign-in on the laptop; it asks the hub from the phone, and signs in there
+        phone.wait_for_url(federation.urls["RP_URL"] + "/signed-in")
+        expect(phone.locator("h1")).not_to_contain_text("could not")
+        assert any(c["name"] == "rp_session" for c in phone_context.cookies())
+        assert not any(c["name"] == "hub_moved_journey" for c in phone_context.cookies())  # spent
+
+        laptop.get_by_role("link", name="Return to Test service").click()  # not signed in by the phone's sign-in
+        expect(laptop.get_by_role("button", name="Prove your identity")).to_be_visible()
         assert not [e for e in errors if "Content Security Policy" in e], errors
     finally:
         laptop_context.close()

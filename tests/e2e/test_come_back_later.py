@@ -174,10 +174,12 @@ def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, 
     assert page.heading == "Is this you?"
     page = laptop.submit(page, page.form(button="Yes, continue on my other device"), {"answer": "yes"})
     assert page.heading == "Your journey continues on your other device"
+    assert page.link("Return to Test service") == federation.urls["RP_URL"] + "/"  # a way on, from this device
     assert '"event":"journey_moved"' in (var_dir / "audit.jsonl").read_text()
     # the laptop's session has stopped working, and says where the journey went
     page = laptop.get(federation.urls["HUB_URL"] + "/choose-a-certified-company")
     assert page.heading == "Your journey continues on your other device"
+    assert "Test service" in page.text
 
     assert stranger.get(federation.urls["HUB_URL"] + "/continue/waiting").heading == (
         "Your journey has not moved to this device"
@@ -188,11 +190,15 @@ def test_a_journey_moves_to_the_phone_only_when_the_laptop_confirms(federation, 
     page = choose(phone, page, IDP_TWO)
     page = at_idp_headless(phone, page, "alice")
     assert page.doc.xpath("//button[@id='release-agree']"), (page.url, page.heading)  # the journey ends here
-    # The example service accepts an answer only in the browser that started its sign-in (as it should): on
-    # the phone it asks the citizen to start again there, which is quick now that the company knows them.
+    # The service started the sign-in on the laptop; it asks the hub, from the phone, whether the journey
+    # moved there, and the hub's signed yes signs the citizen in on the phone.
     page = return_to_service(phone, page)
-    assert page.heading == "We could not find your sign-in attempt", page.heading
-    assert page.links(), "a way on"
+    assert page.url == federation.urls["RP_URL"] + "/signed-in", (page.url, page.heading)
+    hops = [exchange.url.partition("?")[0] for exchange in phone.exchanges[-4:]]
+    assert federation.urls["HUB_URL"] + "/continue/sign-in-here" in hops, hops
+    assert not has_cookie(phone, "hub_moved_journey")  # the hub said yes once
+    # the laptop, which started the sign-in, is not signed in by it
+    assert laptop.get(federation.urls["RP_URL"] + "/signed-in").url == federation.urls["RP_URL"] + "/"
 
 
 def test_a_declined_request_moves_nothing_and_the_laptop_carries_on(federation, browsers):

@@ -8,6 +8,12 @@ Every page is checked for what a citizen must never meet:
 - English on a Welsh page: any English catalogue text of three or more words (names aside) on a cy page;
 - a server error (5xx), on the page or on any hop of the way to it.
 
+Besides the journey, its company failures and problem pages, the walk reaches: every page of moving a
+journey to another device (a second Chromium context plays the phone, which then finishes the sign-in), a
+service no certified company can serve ("no eligible companies", from this walk's config), a company's
+answer in another browser, and "we are still checking your details" (the walk holds the journey's lock in
+the hub's Redis, in a thread, since the hub waits for it about 25 s before saying so).
+
 All failures are collected and reported together. One federation (this module's own, with a short
 session lifetime so that the time-out page can be reached) and one browser serve the whole walk; it prints
 how many pages it checked, its wall time and this process's CPU time (about 225 pages, 100 s and 8 s CPU on
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +34,7 @@ from urllib.parse import urljoin
 
 import lxml.html
 import pytest
+import redis
 import requests
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -33,6 +42,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from federation.config import HUB_RESPONSE_PATH
 from federation.demo import DEMO_CONFIG
 from federation.web.i18n import _flatten
+from hub.session_lock import NAMESPACE as JOURNEY_LOCKS
+from hub.store.redis import RedisStore
 from tests.e2e.journey import IDP_ENTITY
 from tests.support.browser_client import BrowserClient
 from tests.support.browser_client import Page as HttpPage
@@ -46,6 +57,11 @@ LIFETIME_SECONDS = 40  # the time-out page is due this long after the walk's fir
 LANGUAGES = ("en", "cy")
 IDP = "stub-idp-two"
 RATE_LIMIT = 60  # per minute and endpoint: well above what the walk sends, quickly reached by a flood
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+HUB_REDIS_PREFIX = f"page-walk-{secrets.token_hex(4)}:"  # this walk's keys only
+NEW_ACCOUNTS_LEVELS = (
+    "levels_of_assurance: [LEVEL_2]\n    matching_service_entity_id: https://test-rp-ms.federation.test\n    # No"
+)
 PASSWORD = "bar"  # every demo user's (stub_idps/data/users.yaml)
 
 # --- the catalogues ---------------------------------------------------------------------------------------
@@ -154,12 +170,17 @@ def visible_text_of(html: str) -> str:
 def federation(keys_dir, tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("page-walk")
     text = DEMO_CONFIG.read_text()
-    assert "session_lifetime_minutes: 90" in text
+    assert "session_lifetime_minutes: 90" in text and NEW_ACCOUNTS_LEVELS in text
     config = var_dir / "federation.yaml"
-    config.write_text(
-        text.replace("session_lifetime_minutes: 90", f"session_lifetime_minutes: {LIFETIME_SECONDS / 60}")
-    )
-    env = {"FEDERATION_CONFIG": str(config), "HUB_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)}
+    text = text.replace("session_lifetime_minutes: 90", f"session_lifetime_minutes: {LIFETIME_SECONDS / 60}")
+    # no certified company reaches level 3: this service's journeys meet "no eligible companies"
+    config.write_text(text.replace(NEW_ACCOUNTS_LEVELS, NEW_ACCOUNTS_LEVELS.replace("LEVEL_2", "LEVEL_3")))
+    env = {
+        "FEDERATION_CONFIG": str(config),
+        "HUB_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        "REDIS_URL": REDIS_URL,  # the walk holds a journey's lock there, for the "still checking" page
+        "HUB_REDIS_PREFIX": HUB_REDIS_PREFIX,
+    }
     with running_federation(var_dir, keys_dir, **env) as running:
         yield running
 
@@ -209,6 +230,11 @@ class Tab:
         where = f"[{self.lang}] {what} {self.page.url}"
         check_page(self.findings, where, self.lang, status, self.page.content(), self.page.inner_text("body"))
         return self.page
+
+    def expect(self, element_id: str) -> None:
+        """The page now shown is the one meant (the walk must not pass by reaching another)."""
+        if not self.page.locator(f"#{element_id}").count():
+            self.findings.add(f"[{self.lang}] {self.page.url}", f"expected #{element_id}, got {self.page.title()!r}")
 
     def open(self, url: str, what: str) -> Page:
         self.page.goto(url)
@@ -361,6 +387,64 @@ def walk_in_chromium(browser: Browser, urls: Urls, lang: str, findings: Findings
         context.close()
 
 
+def walk_another_device(browser: Browser, urls: Urls, lang: str, findings: Findings) -> None:
+    """A journey moved from a laptop to a phone: every page on both devices, finished on the phone."""
+    laptop_context, laptop = new_tab(browser, urls, lang, findings)
+    phone_context, phone = new_tab(browser, urls, lang, findings)
+    try:
+        start_journey(laptop, urls)
+        laptop.page.check("input[name=verified_before][value=yes]")
+        laptop.then(submit, r"/choose-a-certified-company$", "the company list (returning)")
+        more_time(laptop)  # the walk's sessions are short; the move renews the ID, not the time
+        laptop.then(lambda p: p.click("#another-device"), r"/journey/another-device$", "another device: offer")
+        laptop.expect("handoff-offer")
+        laptop.then(submit, r"/journey/another-device$", "another device: the code")
+        laptop.expect("handoff-code")
+        code = laptop.page.inner_text("#handoff-code-value").strip()
+        phone.open(urls.hub + "/continue", "another device: enter the code")
+        phone.expect("handoff-enter")
+        phone.then(submit, r"/continue$", "another device: enter the code, nothing entered")
+        phone.expect("handoff-enter")
+        phone.page.fill("#code", code)
+        phone.then(submit, r"/continue/waiting$", "another device: waiting for the confirmation")
+        phone.expect("handoff-waiting")
+        laptop.then(
+            lambda p: p.click("main a.govuk-button"), r"/journey/another-device$", "another device: is this you"
+        )
+        laptop.expect("handoff-confirm")
+        laptop.then(lambda p: p.click("#handoff-yes"), r"/journey/another-device/answer$", "another device: moved")
+        laptop.expect("handoff-moved-service")  # the way back to the service, from this device
+        laptop.open(urls.hub + "/choose-a-certified-company", "another device: moved, the old session later")
+        laptop.expect("handoff-moved")
+        phone.then(lambda p: p.click("main a.govuk-button"), r"/choose-a-certified-company$", "the list, on the phone")
+        more_time(phone)
+        choose_company(phone)
+        sign_in_at_idp(phone, "alice")
+        phone.then(lambda p: p.click("#consent-continue"), r"/journey/result$", "the release page, on the phone")
+        # the service started on the laptop asks the hub from the phone, which signs the citizen in there
+        phone.then(lambda p: p.click("#release-agree"), r"/signed-in$", "the service, signed in on the phone")
+        phone.expect("sign-out")
+        phone.open(urls.hub + "/continue/waiting", "another device: not moved to this device")
+        phone.expect("handoff-not-confirmed")
+    finally:
+        laptop_context.close()
+        phone_context.close()
+
+
+def walk_no_eligible_company(browser: Browser, urls: Urls, lang: str, findings: Findings) -> None:
+    """A service whose level no certified company reaches (in this walk's config): the page, and back."""
+    context, tab = new_tab(browser, urls, lang, findings)
+    try:
+        tab.open(urls.rp + "/new-accounts/", "service (new accounts)")
+        tab.then(lambda p: p.click("#start"), r"/start$", "the hub's first page (new accounts)")
+        tab.page.check("input[name=verified_before][value=yes]")
+        tab.then(submit, r"/choose-a-certified-company$", "hub: no eligible companies")
+        tab.expect("problem-no_eligible_companies")
+        return_to_service(tab, "service: no company could check the citizen")
+    finally:
+        context.close()
+
+
 def cpu_seconds() -> float:
     """This process's user and system CPU time so far, from /proc (Chromium and the services not counted)."""
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
@@ -426,12 +510,63 @@ def walk_over_http(federation, urls: Urls, lang: str, findings: Findings) -> Non
             while any(form.get("data-federation-auto-submit") is not None for form in page.forms()):
                 page = client.auto_submit(page)
             check(page, f"service: {username} {outcome}")
+        # a company's answer posted from a browser that does not hold the journey
+        other = BrowserClient()
+        try:
+            other.get(f"{urls.hub}/?lang={lang}")
+            page = client.get(urls.rp + "/")
+            page = client.auto_submit(client.submit(page, page.form(button="")))
+            page = client.submit(page, page.form(), {"verified_before": "yes"})
+            page = client.submit(page, page.form(action="/choose-a-certified-company"), {"entity_id": IDP_ENTITY[IDP]})
+            page = client.auto_submit(
+                page, action_suffix="/headless", extra={"username": "alice", "outcome": "success"}
+            )
+            page = check(other.auto_submit(page), "hub: a company's answer in another browser")
+            if not page.doc.xpath("//*[@id='problem-answer_from_another_browser']"):
+                findings.add(f"[{lang}] {page.url}", f"expected the 'another browser' page, got {page.heading!r}")
+        finally:
+            other.http.close()
         check(client.post(urls.rp + "/start", {}), "service: a form without its token")
         check(client.post(urls.rp + "/SAML2/SSO/POST", {"SAMLResponse": "bm90IFNBTUw="}), "service: a forged answer")
         check(client.get(urls.rp + "/SAML2/SSO/POST/continue?key=" + "x" * 43), "service: an unknown answer")
+        check(client.post(urls.hub + "/continue", {"code": "ABCD-EFGH"}), "hub: a code that is not right")
         check(client.post(urls.hub + "/SAML2/SSO", {"SAMLRequest": "bm90IFNBTUw="}), "hub: a forged request")
         check(client.post(urls.hub_response, {"SAMLResponse": "bm90IFNBTUw="}), "hub: a forged answer")
         check(client.post(urls.idp_two + "/SAML2/SSO", {"SAMLRequest": "bm90IFNBTUw="}), "company: a forged request")
+    finally:
+        client.http.close()
+
+
+def walk_in_progress(urls: Urls, lang: str, findings: Findings) -> None:
+    """ "We are still checking your details": another request holds the journey (here the walk holds its lock
+    in the hub's Redis) for longer than a request waits for it, about 25 s: so this runs in a thread."""
+    client = BrowserClient()
+    store = RedisStore.from_client(redis.Redis.from_url(REDIS_URL), key_prefix=HUB_REDIS_PREFIX)
+    try:
+        for url in (urls.hub, urls.rp, urls.idp):
+            client.get(f"{url}/?lang={lang}")
+        page = client.get(urls.rp + "/")
+        page = client.auto_submit(client.submit(page, page.form(button="")))
+        page = client.submit(page, page.form(), {"verified_before": "yes"})
+        page = client.submit(page, page.form(action="/choose-a-certified-company"), {"entity_id": IDP_ENTITY[IDP]})
+        page = client.auto_submit(page, action_suffix="/headless", extra={"username": "alice", "outcome": "success"})
+        form = page.form(auto=True)  # the company's answer, posted cross-site (no cookie), redirects not followed
+        fields = {field.get("name"): field.get("value") or "" for field in form.xpath(".//input[@name]")}
+        parked = requests.post(urljoin(page.url, form.get("action")), data=fields, allow_redirects=False, timeout=30)
+        claimed = client.http.get(urljoin(parked.url, parked.headers["Location"]), allow_redirects=False, timeout=30)
+        session_id = client.http.cookies.get("hub_session")  # renewed as the answer applied
+        token = store.try_lock(JOURNEY_LOCKS, session_id, 120)
+        assert token, "the journey's lock was free"
+        try:
+            page = client.get(urljoin(claimed.url, claimed.headers["Location"]))  # the result, while it is held
+        finally:
+            store.unlock(JOURNEY_LOCKS, session_id, token)
+        where = f"[{lang}] hub: still checking {page.url}"
+        check_page(findings, where, lang, page.status, page.text, visible_text_of(page.text))
+        if not page.doc.xpath("//*[@id='problem-in_progress']"):
+            findings.add(where, f"expected the 'still checking' page, got {page.heading!r}")
+    except Exception as exc:  # reported with the walk's other findings
+        findings.add(f"[{lang}] hub: still checking", f"could not be reached: {exc!r}")
     finally:
         client.http.close()
 
@@ -449,13 +584,20 @@ def test_no_dead_ends_in_english_or_welsh(federation, browser):
         start_journey(late, urls)
         late.started = time.monotonic()
         late_tabs.append((context, late))
+    waiting = [threading.Thread(target=walk_in_progress, args=(urls, lang, findings)) for lang in LANGUAGES]
+    for thread in waiting:
+        thread.start()
     try:
         for lang, (_, late) in zip(LANGUAGES, late_tabs, strict=True):
             walk_in_chromium(browser, urls, lang, findings, late)
+            walk_another_device(browser, urls, lang, findings)
+            walk_no_eligible_company(browser, urls, lang, findings)
             walk_over_http(federation, urls, lang, findings)
     finally:
         for context, _ in late_tabs:
             context.close()
+        for thread in waiting:
+            thread.join()
     took = time.monotonic() - started
     cpu = cpu_seconds()
     print(f"page walk: {findings.pages} pages checked in {took:.0f} s ({cpu:.0f} s CPU in this process); slowest:")

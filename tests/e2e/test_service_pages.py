@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.journey import SERVICE_ENTITY, start_at_service
 from tests.support.browser_client import BrowserClient
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +56,7 @@ def test_every_footer_links_the_pages(federation, browser, app):
 def test_the_cookies_page_names_each_cookie_the_app_sets(federation, browser):
     hub = browser.get(base(federation, "hub") + "/cookies")
     names = [" ".join(cell.text_content().split()) for cell in hub.doc.xpath("//table//tbody//tr/*[1]")]
-    assert names == ["hub_session", "hub_company", "hub_handoff", "lang"]
+    assert names == ["hub_session", "hub_company", "hub_handoff", "hub_moved_journey", "lang"]
 
 
 def test_a_citizen_can_go_back_to_where_they_were(federation, browser):
@@ -90,5 +92,33 @@ def test_feedback_is_stored_without_personal_data(federation, var_dir):
     text = json.dumps(stored)
     for personal in ("alice@example.com", "QQ 12 34 56 C", "02/03/1980", "07700 900123", "SW1A 1AA"):
         assert personal not in text, personal
-    assert set(stored) == {"time", "app", "rating", "comment", "language"}, "no session, address or browser"
+    assert set(stored) == {"time", "app", "service", "rating", "comment", "language"}, "no session, address or browser"
+    assert stored["service"] == "", "no journey in this browser: no service"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", stored["time"])
+
+
+def _give_feedback(browser: BrowserClient, url: str) -> None:
+    form_page = browser.get(url)
+    done = browser.submit(form_page, form_page.form(button="Send feedback"), {"rating": "neither", "comment": ""})
+    assert done.heading == "Thank you for your feedback"
+
+
+def _last_feedback(var_dir, app: str) -> dict:
+    return json.loads((var_dir / FEEDBACK_FILES[app]).read_text().splitlines()[-1])
+
+
+def test_feedback_names_the_service_the_citizen_was_using(federation, var_dir):
+    """Satisfaction per service (the operator's report): the hub knows it from the journey, the example
+    service from the page the citizen came from; neither stores anything about the citizen."""
+    browser = BrowserClient()
+    try:
+        start = start_at_service(browser, federation)
+        _give_feedback(browser, base(federation, "hub") + "/feedback?from=" + urlsplit(start.url).path)
+        assert _last_feedback(var_dir, "hub")["service"] == "https://test-rp.federation.test"
+        service = base(federation, "relying_party_example")
+        _give_feedback(browser, service + "/feedback?from=/")
+        assert _last_feedback(var_dir, "relying_party_example")["service"] == "https://test-rp.federation.test"
+        _give_feedback(browser, service + "/feedback?from=/non-matching/")
+        assert _last_feedback(var_dir, "relying_party_example")["service"] == SERVICE_ENTITY["test-rp-non-matching"]
+    finally:
+        browser.http.close()

@@ -771,13 +771,13 @@ def test_valid_cutoffs_and_onboarding_are_parsed(tmp_path: Path, keys_dir: Path)
 
 def test_second_signing_certificate_and_acs_without_explicit_default(tmp_path: Path, keys_dir: Path) -> None:
     data = demo_data()
-    data["hub"]["signing_certificates"].append("hub-signing-next.crt")
+    data["hub"]["signing_certificates"].append("hub-oidc-signing-next.crt")
     rp(data)["assertion_consumer_services"] = [
         {"index": 3, "url": "http://127.0.0.1:8083/a"},
         {"index": 1, "url": "http://127.0.0.1:8083/b"},
     ]
     config = load_federation_config(write_config(tmp_path, data), keys_dir=keys_dir, variables={})
-    assert [c.path.name for c in config.entity_certificates(HUB)] == ["hub-signing.crt", "hub-signing-next.crt"]
+    assert [c.path.name for c in config.entity_certificates(HUB)] == ["hub-signing.crt", "hub-oidc-signing-next.crt"]
     test_rp = config.relying_parties[0]
     assert test_rp.default_acs_url() == "http://127.0.0.1:8083/a"  # the first listed, as in SAML metadata
     assert test_rp.acs_url(1) == "http://127.0.0.1:8083/b"

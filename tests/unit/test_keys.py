@@ -32,7 +32,6 @@ ENTITY_CA = {
 # leaf stem -> (issuer stem, usage)
 LEAVES = {
     "metadata-signing": ("metadata-ca", "signing"),
-    "hub-signing-next": ("hub-ca", "signing"),
     "hub-oidc-signing": ("hub-ca", "signing"),
     "hub-oidc-signing-next": ("hub-ca", "signing"),
     "test-rp-oidc-client": ("rp-ca", "signing"),
@@ -62,7 +61,7 @@ def keys_copy(keys_dir: Path, tmp_path: Path) -> Path:
 def test_writes_every_documented_file_and_nothing_else(keys_dir: Path) -> None:
     expected = {f"{stem}{ext}" for stem in STEMS for ext in (".crt", ".key")} | {"test-rp-oidc-client.jwks.json"}
     assert {p.name for p in keys_dir.iterdir()} == expected
-    assert len(expected) == 45
+    assert len(expected) == 43
 
 
 def test_private_keys_are_owner_only_and_the_directory_is_private(keys_dir: Path) -> None:
@@ -75,7 +74,6 @@ def test_private_keys_are_owner_only_and_the_directory_is_private(keys_dir: Path
 # The hub's and the stub IDPs' SAML signing keys are ECDSA P-256 by default (keys.generate); everything else RSA.
 EC_SIGNING = {
     "hub-signing",
-    "hub-signing-next",
     "stub-idp-one-signing",
     "stub-idp-two-signing",
     "stub-idp-three-signing",
@@ -160,7 +158,7 @@ def test_names_algorithms_and_validity(keys_dir: Path) -> None:
         lifetime = c.not_valid_after_utc - c.not_valid_before_utc
         expected = timedelta(days=3650) if stem in CAS or stem == "root-ca" else timedelta(days=730)
         assert lifetime == expected, stem
-    assert cert(keys_dir, "hub-signing-next").serial_number != hub.serial_number
+    assert not (keys_dir / "hub-signing-next.crt").exists()  # a next key is a rotation's step (keys.rotate)
 
 
 def test_second_run_changes_nothing(keys_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,7 +196,7 @@ def test_lost_ca_key_reissues_what_it_signed_and_keeps_leaf_keys(keys_copy: Path
 
 
 def test_certificate_not_matching_its_key_is_reissued(keys_copy: Path) -> None:
-    shutil.copy(keys_copy / "hub-signing-next.crt", keys_copy / "hub-signing.crt")
+    shutil.copy(keys_copy / "hub-oidc-signing.crt", keys_copy / "hub-signing.crt")
     written = [p.name for p in generate(keys_copy)]
     assert written == ["hub-signing.crt"]
     key = serialization.load_pem_private_key((keys_copy / "hub-signing.key").read_bytes(), None)
@@ -218,7 +216,7 @@ def test_keys_stay_private_under_a_permissive_umask(keys_copy: Path) -> None:
 def test_force_regenerates_everything(keys_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(keys_copy)
     assert main(["generate", str(keys_copy), "--force"]) == 0
-    assert "wrote 22 keys and 22 certificates" in capsys.readouterr().out
+    assert "wrote 21 keys and 21 certificates" in capsys.readouterr().out
     after = snapshot(keys_copy)
     assert after.keys() == before.keys()
     assert all(after[name][1] != before[name][1] for name in before)

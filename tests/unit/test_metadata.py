@@ -59,7 +59,7 @@ def test_round_trip_describes_hub_and_every_idp(signed, federation_config):
 
 
 def test_two_signing_certificates_for_rotation(federation_config, metadata_key, chain, keys_dir):
-    next_cert = load_certificate(keys_dir / "hub-signing-next.crt")
+    next_cert = load_certificate(keys_dir / "hub-oidc-signing-next.crt")  # any certificate of the hub's CA
     current = federation_config.hub.signing_certificates[0]
     rotating = dataclasses.replace(
         federation_config,

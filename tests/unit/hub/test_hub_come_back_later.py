@@ -171,8 +171,58 @@ def test_a_confirmed_code_moves_the_journey_to_the_device_that_entered_it(handof
     assert renewed.journey_id == laptop.journey_id
     assert handoff.sessions.get(laptop.session_id, clock.now) is None  # the laptop's session stops working
     assert handoff.moved(laptop.session_id)
-    assert handoff.collect(claim, clock.now) == Moved(renewed.session_id)
+    assert handoff.moved_from(laptop.session_id) == RP  # the laptop's page names the service
+    collected = handoff.collect(claim, clock.now)
+    assert isinstance(collected, Moved) and collected.session_id == renewed.session_id
+    assert len(collected.device_key) >= 43
     assert handoff.collect(claim, clock.now) is Collected.UNKNOWN  # once only
+
+
+def moved_to_phone(handoff, laptop, clock) -> str:
+    """The laptop's journey, moved: the device key the phone's browser holds."""
+    claim = handoff.redeem(handoff.issue(laptop, clock.now).code, clock.now)
+    handoff.confirm(laptop, clock.now)
+    collected = handoff.collect(claim, clock.now)
+    assert isinstance(collected, Moved)
+    return collected.device_key
+
+
+def test_the_device_a_journey_moved_to_may_have_its_answer_once(handoff, laptop, clock):
+    device = moved_to_phone(handoff, laptop, clock)
+    assert handoff.moved_here(device, RP, "_rp-1", clock.now) == "https://rp.example/acs"
+    assert handoff.moved_here(device, RP, "_rp-1", clock.now) is None  # once only
+
+
+@pytest.mark.parametrize(
+    ("device", "service", "request_id"),
+    [
+        ("", RP, "_rp-1"),  # a browser without the cookie
+        ("x" * 43, RP, "_rp-1"),  # a made-up key
+        (None, OTHER_RP, "_rp-1"),  # the right key, for another service
+        (None, RP, "_rp-2"),  # the right key, for another of the service's requests
+    ],
+)
+def test_no_other_browser_service_or_request_has_the_device_say_yes(
+    handoff, laptop, clock, device, service, request_id
+):
+    key = moved_to_phone(handoff, laptop, clock)
+    assert handoff.moved_here(key if device is None else device, service, request_id, clock.now) is None
+    assert handoff.moved_here(key, RP, "_rp-1", clock.now) is not None  # a wrong question did not spend it
+
+
+def test_the_device_key_runs_out_with_the_journey_and_can_be_forgotten(handoff, laptop, clock):
+    key = moved_to_phone(handoff, laptop, clock)
+    later = clock.now + handoff.sessions.lifetime + handoff.sessions.grace
+    assert handoff.moved_here(key, RP, "_rp-1", later) is None
+    key = moved_to_phone(handoff, laptop_again(handoff), clock)
+    handoff.forget_device(key)
+    assert handoff.moved_here(key, RP, "_rp-1", clock.now) is None
+
+
+def laptop_again(handoff) -> st.Session:
+    journey = session()
+    handoff.sessions.put(journey, now=NOW)
+    return journey
 
 
 def test_a_code_works_once(handoff, laptop, clock):

@@ -251,3 +251,9 @@ def test_choosing_a_company_is_limited_but_reading_the_list_is_not(federation_co
     assert all(client.get("/choose-a-certified-company").status_code != 429 for _ in range(5))
     # the SSO endpoint has a counter of its own
     assert client.post("/SAML2/SSO", data={"SAMLRequest": "x"}).status_code == 400
+
+
+def test_the_moved_journey_question_is_limited_as_it_signs_each_answer():
+    limiter = RateLimiter(MemoryRateCounter(), per_window=3, secret=SECRET, clock=Clock(1_900_000_010.0))
+    assert limiter.applies("handoff.sign_in_here", "GET")
+    assert not limiter.applies("handoff.sign_in_here", "POST")

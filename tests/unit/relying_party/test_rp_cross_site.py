@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from rp_support import (
@@ -17,9 +18,11 @@ from rp_support import (
     hub_response,
     idp_assertions,
     matching_service_assertion,
+    now,
     start_sign_in,
 )
 
+from federation.moved_journey import MOVED_JOURNEY_PARAMETER, MOVED_JOURNEY_PATH, issue_statement
 from federation.runtime import Runtime
 from relying_party_example.app import HUB_TIMED_OUT_SESSION_KEPT, create_app
 from relying_party_example.sign_ins import ANSWER_TTL_SECONDS
@@ -54,6 +57,28 @@ def matched_response(fed, sign_in) -> str:
 
 def signed_in(client, prefix: str = "") -> bool:
     return client.get(f"{prefix}/signed-in").status_code == 200
+
+
+def asks_the_hub(response, fed) -> dict[str, str]:
+    """The continue GET in a browser that did not start: a 303 to the hub's question; its parameters."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    url = urlsplit(response.headers["Location"])
+    assert f"{url.scheme}://{url.netloc}" == fed.config.hub.base_url.rstrip("/") and url.path == MOVED_JOURNEY_PATH
+    return {name: values[0] for name, values in parse_qs(url.query).items()}
+
+
+def hub_says(client, fed, asked: dict[str, str], *, moved: bool, credential=None, **changes):
+    """The hub's signed statement arrives at the ACS as a GET in `client` (the browser it was given to)."""
+    fields = {"request_id": asked["request"], "nonce": asked["nonce"], **changes}
+    statement = issue_statement(
+        credential or fed.hub.signing,
+        hub_entity_id=fed.config.hub.entity_id,
+        service=asked["service"],
+        moved=moved,
+        now=now(),
+        **fields,
+    )
+    return client.get(ACS, query_string={MOVED_JOURNEY_PARAMETER: statement})
 
 
 def assert_start_again(response, caplog, reason: str) -> None:
@@ -93,7 +118,9 @@ def test_a_response_posted_from_another_browser_is_never_applied(app, fed, caplo
     response = hub_posts(other, sign_in, matched_response(fed, sign_in))
     assert response.status_code == 303
     continue_url = response.headers["Location"]
-    assert_start_again(other.get(continue_url), caplog, "answer-brought-to-another-session")
+    asked = asks_the_hub(other.get(continue_url), fed)  # did the citizen move the journey to this browser?
+    assert asked["service"] == fed.matching_rp.entity_id and asked["request"] == sign_in.request_id
+    assert_start_again(hub_says(other, fed, asked, moved=False), caplog, "answer-brought-to-another-session")
     assert not signed_in(other)
     # destroyed, not left for later: the browser that started the attempt cannot use it either
     assert_start_again(started.get(continue_url), caplog, "no-answer-for-this-key")
@@ -105,9 +132,59 @@ def test_a_response_posted_from_another_browser_is_never_applied(app, fed, caplo
 def test_a_continue_without_any_cookie_is_refused_and_destroys_the_answer(app, client, fed, caplog):
     sign_in = start_sign_in(client)
     continue_url = hub_posts(client, sign_in, matched_response(fed, sign_in)).headers["Location"]
-    assert_start_again(app.test_client().get(continue_url), caplog, "answer-brought-to-another-session")
+    no_cookie = app.test_client()
+    asked = asks_the_hub(no_cookie.get(continue_url), fed)
+    assert_start_again(hub_says(no_cookie, fed, asked, moved=False), caplog, "answer-brought-to-another-session")
     assert_start_again(client.get(continue_url), caplog, "no-answer-for-this-key")
     assert not signed_in(client)
+
+
+def moved_to(app, client, fed):
+    """The citizen started on `client` and moved the journey: the phone, asked-about, and the question."""
+    sign_in = start_sign_in(client)
+    continue_url = hub_posts(client, sign_in, matched_response(fed, sign_in)).headers["Location"]
+    phone = app.test_client()  # never visited the service
+    return phone, asks_the_hub(phone.get(continue_url), fed)
+
+
+def test_the_browser_the_hub_says_the_journey_moved_to_is_signed_in_there_once(app, client, fed, caplog):
+    caplog.set_level(logging.INFO)
+    phone, asked = moved_to(app, client, fed)
+    applied = hub_says(phone, fed, asked, moved=True)
+    assert applied.status_code == 303 and applied.headers["Location"] == "/signed-in"
+    assert f'id="identifier">{HASHED_PID}<' in phone.get("/signed-in").get_data(as_text=True)
+    assert not signed_in(client)  # the laptop that started is not signed in by it
+    assert asked["nonce"] not in caplog.text and HASHED_PID not in caplog.text
+    assert_start_again(hub_says(phone, fed, asked, moved=True), caplog, "moved-journey-unknown-nonce")  # once
+
+
+def test_the_hubs_yes_in_another_browser_is_worth_nothing(app, client, fed, caplog):
+    phone, asked = moved_to(app, client, fed)
+    elsewhere = app.test_client()
+    assert_start_again(hub_says(elsewhere, fed, asked, moved=True), caplog, "moved-journey-other-browser")
+    assert not signed_in(elsewhere) and not signed_in(phone)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"request_id": "_another-request"}, "moved-journey-unknown-nonce"),
+        ({"nonce": "N" * 43}, "moved-journey-unknown-nonce"),
+        ({"signed_by_another": True}, "moved-journey-jwt-"),
+        ({"for_another_service": True}, "moved-journey-jwt-claim-"),
+    ],
+    ids=["other-request", "other-nonce", "not-the-hubs-key", "other-service"],
+)
+def test_a_statement_that_is_not_the_hubs_answer_to_this_question_is_refused(app, client, fed, caplog, changes, reason):
+    phone, asked = moved_to(app, client, fed)
+    credential = fed.idp_two.signing if changes.pop("signed_by_another", False) else None
+    if changes.pop("for_another_service", False):
+        asked = {**asked, "service": fed.non_matching_rp.entity_id}
+    response = hub_says(phone, fed, asked, moved=True, credential=credential, **changes)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="start-again"' in page and "Traceback" not in page  # a way on
+    assert f"reason={reason}" in caplog.text
+    assert not signed_in(phone)
 
 
 def test_the_continue_key_is_used_once(client, fed, caplog):

@@ -186,6 +186,22 @@ def test_satisfaction_distribution(feedback_file):
     assert row["satisfied_percent"] == "75.0"
 
 
+def test_satisfaction_is_counted_per_service(tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    given = [("hub", "https://a.test", "satisfied"), ("hub", "https://b.test", "dissatisfied"), ("hub", "", "neither")]
+    path.write_text(
+        "".join(
+            json.dumps({"time": "2026-11-01T10:00:00Z", "app": app, "service": service, "rating": rating}) + "\n"
+            for app, service, rating in given
+        ),
+        encoding="utf-8",
+    )
+    by_service = {row["service"]: row for row in rows(report("satisfaction", [], read_feedback([path])))}
+    assert set(by_service) == {"", "https://a.test", "https://b.test"}
+    assert by_service["https://a.test"]["satisfied_percent"] == "100.0"
+    assert by_service["https://b.test"]["dissatisfied"] == 1
+
+
 def test_unknown_kind_is_named():
     with pytest.raises(ValueError, match="unknown report 'nope'"):
         report("nope", [], [])
@@ -246,3 +262,20 @@ def test_console_command_names_a_missing_audit_log(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--audit", str(tmp_path / "nope.jsonl")])
     assert "no such audit log" in capsys.readouterr().err
+
+
+def test_the_files_are_read_again_only_when_they_change(audit_file):
+    from hub.reports.events import UnchangedFilesCache
+
+    cache, reads = UnchangedFilesCache(), []
+
+    def read():
+        reads.append(1)
+        return read_events([audit_file])
+
+    first = cache.get([audit_file], read)
+    assert cache.get([audit_file], read) is first and len(reads) == 1
+    with audit_file.open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    cache.get([audit_file], read)
+    assert len(reads) == 2, "a file that grew is read again"
