@@ -1,0 +1,68 @@
+"""The GOV.UK buttons and back links written out on the hub's journey pages (a macro call per component
+cost more than the rest of the page's content) must be the very markup the GOV.UK macros give for the same
+parameters, in both languages. Whitespace between and around tags is not compared."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import render_template, render_template_string
+
+from tests.unit.web.conftest import IDPS, SAMPLES, make_app
+
+MACROS = """{% from "govuk_frontend_jinja/components/button/macro.html" import govukButton %}
+{% from "govuk_frontend_jinja/components/back-link/macro.html" import govukBackLink %}
+"""
+
+# page -> the components it wrote with the macros before, in page order
+REFERENCES = {
+    "start.html": "{{ govukButton({'text': _('common.continue')}) }}",
+    "choose_company.html": """
+{{ govukBackLink({'href': back_url, 'text': _('common.back')}) }}
+{% for idp in idps %}
+{{ govukButton({
+  'text': _('choose_company.choose', idp=idp.display_name),
+  'classes': 'govuk-!-margin-bottom-0',
+  'preventDoubleClick': true
+}) }}
+{% endfor %}""",
+    "release.html": """
+{{ govukButton({'text': _('release.agree'), 'name': 'release', 'value': 'agree', 'preventDoubleClick': true,
+  'attributes': {'id': 'release-agree'}}) }}
+{{ govukButton({'text': _('release.decline'), 'name': 'release', 'value': 'decline',
+  'classes': 'govuk-button--secondary', 'attributes': {'id': 'release-decline'}}) }}""",
+}
+RELEASE = {"action": "/journey/return-to-service", "rp_name": SAMPLES["start.html"]["rp_name"], "items": ()}
+# a name that needs escaping, to show the written-out text is escaped as the macro escapes it
+ODD_IDP = {"entity_id": "https://odd.example.test", "display_name": {"en": "Odd <b> & Co", "cy": "Odd <b> & Co"}}
+CONTEXTS = {
+    "start.html": SAMPLES["start.html"],
+    "choose_company.html": {**SAMPLES["choose_company.html"], "idps": [*IDPS, ODD_IDP]},
+    "release.html": RELEASE,
+}
+COMPONENT = re.compile(r'<button\b.*?</button>|<a [^>]*class="govuk-back-link"[^>]*>.*?</a>', re.DOTALL)
+
+
+def _normalised(html: str) -> str:
+    html = re.sub(r"\s+", " ", html)
+    return re.sub(r"\s*(<[^>]+>)\s*", r"\1", html).replace(" >", ">").strip()
+
+
+def _components(html: str) -> list[str]:
+    return [_normalised(found) for found in COMPONENT.findall(html)]
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+@pytest.mark.parametrize("template", sorted(REFERENCES))
+def test_written_out_components_are_the_govuk_macros_markup(template, lang):
+    app = make_app()
+    context = CONTEXTS[template]
+    with app.test_request_context(f"/page?lang={lang}"):
+        app.preprocess_request()
+        page = _components(render_template(template, **context))
+        reference = _components(render_template_string(MACROS + REFERENCES[template], **context))
+    assert reference  # the reference has components to compare
+    assert page == reference
+    if template == "choose_company.html":
+        assert any("Odd &lt;b&gt; &amp; Co" in component for component in page)
