@@ -96,9 +96,9 @@ def claim(hub: HubServices, key: str) -> ParkedAnswer | None:
         return None
 
 
-def belongs_to(answer: ParkedAnswer, session: s.Session | None) -> bool:
-    """Whether the browser's session is the one that sent the request the IDP answered."""
-    return session is not None and hmac.compare_digest(answer.session_id.encode(), session.session_id.encode())
+def belongs_to(answer: ParkedAnswer, session_id: str | None) -> bool:
+    """Whether the browser's session (the ID its cookie names) is the one that sent the request the IDP answered."""
+    return bool(session_id) and hmac.compare_digest(answer.session_id.encode(), str(session_id).encode())
 
 
 def apply(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> s.Session:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from hub.engines.matching import RETRY_BUDGET_SECONDS
+from hub.policy.states import Session
 from hub.services import HubServices
 
 NAMESPACE = "journey"
@@ -28,14 +29,26 @@ def lock_ttl_seconds(hub: HubServices) -> int:
 
 
 @contextmanager
-def journey_lock(hub: HubServices, session_id: str, *, wait_seconds: float | None = None) -> Iterator[bool]:
-    """Hold the journey's lock; yields False if it could not be had within `wait_seconds` (default: its TTL).
+def journey_lock(
+    hub: HubServices, session_id: str, *, wait_seconds: float | None = None
+) -> Iterator[tuple[bool, Session | None]]:
+    """Hold the journey's lock and read its session: `(held, session)`; `(False, None)` if the lock could not
+    be had within `wait_seconds` (default: its TTL).
 
-    The caller must reload the session once it holds the lock: another request may have moved it on.
+    The session is read once the lock is held (in the same round trip on Redis), so it is the latest: another
+    request may have moved the journey on while this one waited. None if it is gone (ended, or unknown).
     """
     ttl = lock_ttl_seconds(hub)
-    with step_lock(hub, NAMESPACE, session_id, ttl_seconds=ttl, wait_seconds=wait_seconds) as held:
-        yield held
+    deadline = time.monotonic() + (ttl if wait_seconds is None else wait_seconds)
+    token, blob = hub.store.lock_and_load(NAMESPACE, session_id, ttl, session_id)
+    while token is None and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        token, blob = hub.store.lock_and_load(NAMESPACE, session_id, ttl, session_id)
+    try:
+        yield token is not None, hub.sessions.read(session_id, blob, hub.now()) if token is not None else None
+    finally:
+        if token is not None:
+            hub.store.unlock(NAMESPACE, session_id, token)
 
 
 @contextmanager

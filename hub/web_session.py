@@ -66,7 +66,7 @@ def session_for_idp_request(hub_request_id: str) -> str | None:
     return None if value is None else value.decode()
 
 
-def mark_idp_request_answered(hub_request_id: str) -> None:
+def mark_idp_request_answered(hub_request_id: str, *, writes: QueuedWrites | None = None) -> None:
     """The request has had its answer (and its session a new ID): another answer to it is refused by name."""
     ttl = int(services().config.session_lifetime.total_seconds())
-    services().store.put(IDP_REQUESTS, hub_request_id, ANSWERED, ttl)
+    (writes or services().store).put(IDP_REQUESTS, hub_request_id, ANSWERED, ttl)

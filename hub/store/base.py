@@ -23,6 +23,9 @@ from federation.replay_cache import RetryAwareReplayCache as RetryAwareReplayCac
 from federation.replay_cache import StoreUnavailable as StoreUnavailable
 from federation.replay_cache import check_ttl as check_ttl
 
+# A lock's token (None when another holds it) and the session read once it was had (None if absent or not had)
+LockedLoad = tuple[str | None, bytes | None]
+
 
 @runtime_checkable
 class SessionStore(Protocol):
@@ -85,6 +88,9 @@ class QueuedWrites:
     def put(self, namespace: str, key: str, blob: bytes, ttl_seconds: int) -> None:
         self.queued.append(("put", (namespace, key, bytes(blob), check_ttl(ttl_seconds)), {}))
 
+    def delete(self, session_id: str) -> None:
+        self.queued.append(("delete", (session_id,), {}))
+
     def settle(
         self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
     ) -> None:
@@ -101,4 +107,8 @@ class HubStore(SessionStore, RetryAwareReplayCache, EntryStore, Protocol):
 
     def writes(self) -> AbstractContextManager[QueuedWrites]:
         """`with store.writes() as writes: writes.save(...); writes.settle(...)`: sent together at the end."""
+        ...
+
+    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
+        """`try_lock`, then, if it was had, `load(session_id)`: one round trip on Redis; (None, None) if held."""
         ...

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from federation.replay_cache import Claim, MemoryReplayCache
-from hub.store.base import QueuedWrites, check_ttl
+from hub.store.base import LockedLoad, QueuedWrites, check_ttl
 
 
 class _ExpiringDict:
@@ -133,6 +133,10 @@ class MemoryStore:
 
     def unlock(self, namespace: str, key: str, token: str) -> None:
         self._entries.delete_if(_entry_key("lock:" + namespace, key), token.encode())
+
+    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
+        token = self.try_lock(namespace, key, ttl_seconds)
+        return (token, self.load(session_id)) if token is not None else (None, None)
 
     @contextmanager
     def writes(self) -> Iterator[QueuedWrites]:

@@ -35,7 +35,7 @@ from federation.redis_client import redis_from_url
 from federation.replay_cache import SETTLE_SCRIPT, Claim, RedisReplayCache, settle_arguments
 from federation.replay_cache import digest as _digest
 from federation.urls import redacted_url
-from hub.store.base import QueuedWrites, StoreUnavailable, check_ttl
+from hub.store.base import LockedLoad, QueuedWrites, StoreUnavailable, check_ttl
 
 _ERRORS = (redis.RedisError, OSError)
 
@@ -177,6 +177,21 @@ class RedisStore:
         with self._unavailable_as("unlock"):
             self._client.eval(_UNLOCK, 1, self.lock_key(namespace, key), token.encode())
 
+    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
+        """SET NX EX and GET in one pipeline: Redis runs them in order, so the GET reads the session as it is once
+        the lock is ours; its value is thrown away when the lock was not had."""
+        ttl, token = check_ttl(ttl_seconds), secrets.token_hex(16)
+        with self._unavailable_as("lock_and_load"):
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.set(self.lock_key(namespace, key), token.encode(), nx=True, ex=ttl)
+            pipeline.get(self.session_key(session_id))
+            acquired, value = pipeline.execute()
+        if not acquired:
+            return None, None
+        if value is not None and not isinstance(value, bytes):
+            raise StoreUnavailable("redis load failed: the client decodes responses (want bytes)")
+        return token, value
+
     # ------------------------------------------------------------------------------------------ writes
 
     @contextmanager
@@ -195,6 +210,8 @@ class RedisStore:
                 elif operation == "put":
                     namespace, key, blob, ttl = args
                     pipeline.set(self.entry_key(namespace, key), blob, ex=ttl)
+                elif operation == "delete":
+                    pipeline.delete(self.session_key(args[0]))
                 else:
                     namespace, key, fingerprint = args
                     pipeline.eval(

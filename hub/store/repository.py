@@ -51,8 +51,11 @@ class SessionRepository:
         """The session (moved to TIMEOUT if expired); None if unknown, malformed or not decryptable."""
         if not is_session_id(session_id):
             return None
-        blob = self.store.load(session_id)
-        if blob is None:
+        return self.read(session_id, self.store.load(session_id), now)
+
+    def read(self, session_id: str, blob: bytes | None, now: datetime) -> Session | None:
+        """The session from a blob the store gave for `session_id` (as `get`, for a blob loaded with a lock)."""
+        if blob is None or not is_session_id(session_id):
             return None
         try:
             session = self.codec.decode(session_id, blob)
@@ -68,11 +71,13 @@ class SessionRepository:
         ttl = max(1, math.ceil(remaining.total_seconds()))
         (writes or self.store).save(session.session_id, self.codec.encode(session), ttl)
 
-    def renew(self, session: Session, *, now: datetime) -> Session:
-        """The same journey under a new session ID; the old ID stops working at once (no fixation)."""
+    def renew(self, session: Session, *, now: datetime, writes: QueuedWrites | None = None) -> Session:
+        """The same journey under a new session ID; the old ID stops working at once (no fixation).
+
+        With `writes`, the save and the delete are sent, in that order, when that `store.writes()` block ends."""
         renewed = replace(session, session_id=new_session_id())
-        self.put(renewed, now=now)
-        self.store.delete(session.session_id)
+        self.put(renewed, now=now, writes=writes)
+        (writes or self.store).delete(session.session_id)
         return renewed
 
     def end(self, session_id: str) -> None:

@@ -119,8 +119,7 @@ def answer():
         steps().decline(session.session_id, hub.now())
         log.info("journey move declined")
         return redirect(url_for("journey.choose_company"), code=303)  # where the move was offered
-    with journey_lock(hub, session.session_id) as held:  # not while another step of the journey runs
-        session = hub.sessions.get(session.session_id, hub.now()) if held else None
+    with journey_lock(hub, session.session_id) as (_, session):  # not while another step runs; None if not held
         if session is None or not policy.may_move(session.state):
             steps().decline(g.session.session_id, hub.now())
             return redirect(url_for("journey.result"), code=303)

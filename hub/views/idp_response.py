@@ -30,6 +30,7 @@ from hub.services import HubServices
 from hub.session_lock import journey_lock, step_lock
 from hub.views.pages import problem_page
 from hub.web_session import (
+    COOKIE_NAME,
     current_session,
     mark_idp_request_answered,
     services,
@@ -104,29 +105,20 @@ def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Ro
 
 @bp.get("/journey/identity-provider-answer")
 def apply_idp_answer():
-    """Apply a parked answer if, and only if, this browser holds the journey that asked for it."""
+    """Apply a parked answer if, and only if, this browser holds the journey that asked for it.
+
+    The session is read once, under the journey's lock, when the cookie names the answer's session; any
+    other browser's session is read only to lead it back to its own journey."""
     hub = services()
     answer = idp_answer.claim(hub, request.args.get("key", ""))
-    session = current_session()
-    if answer is None:
-        log.warning("idp answer refused: unknown-or-used-key")
-        if session is not None:  # e.g. a reload: show where this browser's journey is
+    if answer is None or not idp_answer.belongs_to(answer, request.cookies.get(COOKIE_NAME)):
+        return _not_applied(hub, answer, current_session())
+    with journey_lock(hub, answer.session_id) as (held, session):
+        if not held:
             return redirect(url_for("journey.result"), code=303)
-        return problem_page(problems.COOKIES_MISSING)
-    if not idp_answer.belongs_to(answer, session):
-        log.warning("idp answer refused: not-the-browser-that-started-the-journey")
-        rp = hub.relying_party(answer.rp_entity_id)
-        own_journey = url_for("journey.result") if session is not None else None
-        return problem_page(
-            problems.ANSWER_FROM_ANOTHER_BROWSER,
-            rp=rp,
-            next_url=own_journey,
-            rp_home_url=rp.service_home_url if rp and not own_journey else None,
-        )
-    with journey_lock(hub, session.session_id) as held:
-        session = hub.sessions.get(session.session_id, hub.now()) if held else None
-        if session is None:
-            return redirect(url_for("journey.result"), code=303)
+        if session is None:  # the cookie's session has gone: as if there were none
+            return _not_applied(hub, answer, None)
+        g.hub_session_id = session.session_id
         if session.state is not s.State.IDP_SELECTED or session.hub_request_id != answer.hub_request_id:
             log.warning("idp answer refused: session-not-awaiting-this-answer:%s", session.state.name)
             return redirect(url_for("journey.result"), code=303)
@@ -135,8 +127,27 @@ def apply_idp_answer():
         except s.InvalidTransition as exc:
             log.warning("idp answer refused: invalid-transition:%s", exc.reason)
             return redirect(url_for("journey.result"), code=303)
-        mark_idp_request_answered(answer.hub_request_id)
-        session = hub.sessions.renew(session, now=hub.now())
+        with hub.store.writes() as writes:  # one round trip on Redis, in this order
+            mark_idp_request_answered(answer.hub_request_id, writes=writes)
+            session = hub.sessions.renew(session, now=hub.now(), writes=writes)
     g.hub_session_id = session.session_id
     log.info("idp answer applied: %s (session renewed)", answer.outcome.kind)
     return set_session_cookie(redirect(url_for("journey.result"), code=303), session.session_id)
+
+
+def _not_applied(hub: HubServices, answer: idp_answer.ParkedAnswer | None, session: s.Session | None):
+    """The answer is unknown or used, or this browser does not hold its journey: where this browser goes."""
+    if answer is None:
+        log.warning("idp answer refused: unknown-or-used-key")
+        if session is not None:  # e.g. a reload: show where this browser's journey is
+            return redirect(url_for("journey.result"), code=303)
+        return problem_page(problems.COOKIES_MISSING)
+    log.warning("idp answer refused: not-the-browser-that-started-the-journey")
+    rp = hub.relying_party(answer.rp_entity_id)
+    own_journey = url_for("journey.result") if session is not None else None
+    return problem_page(
+        problems.ANSWER_FROM_ANOTHER_BROWSER,
+        rp=rp,
+        next_url=own_journey,
+        rp_home_url=rp.service_home_url if rp and not own_journey else None,
+    )

@@ -313,10 +313,10 @@ def _outcome_page(session: s.Session):
 def _settle(session: s.Session) -> s.Session:
     """The session once any matching-service query it awaits has been answered (asked here if need be)."""
     hub = services()
-    with journey_lock(hub, session.session_id) as held:
+    with journey_lock(hub, session.session_id) as (held, latest):
         if not held:
             return session  # still being asked elsewhere: the page says so
-        session = hub.sessions.get(session.session_id, hub.now()) or session
+        session = latest or session
         if session.state in s.AWAITING_MATCHING_SERVICE:
             session = matching_step.continue_matching(hub, session)
     g.session = session
@@ -405,8 +405,7 @@ def cycle3():
         return render_template("cycle3.html", error="missing", value="", **context), 400
     if len(value) > 64 or not re.fullmatch(attribute.pattern, value):
         return render_template("cycle3.html", error="format", value=value[:64], **context), 400
-    with journey_lock(hub, session.session_id) as held:
-        session = hub.sessions.get(session.session_id, hub.now()) if held else None
+    with journey_lock(hub, session.session_id) as (_, session):  # None if not held
         if session is not None and session.state is s.State.AWAITING_CYCLE3_DATA:  # else a second submit
             event = s.Cycle3Submitted(matching_request_id=matching.new_query_id(), value=value)
             _save(s.transition(session, event, hub.now()))
@@ -430,8 +429,7 @@ def extend():
 @with_session
 def cycle3_cancel():
     hub = services()
-    with journey_lock(hub, g.session.session_id) as held:
-        session = hub.sessions.get(g.session.session_id, hub.now()) if held else None
+    with journey_lock(hub, g.session.session_id) as (_, session):  # None if not held
         if session is None or session.state is not s.State.AWAITING_CYCLE3_DATA:
             return redirect(url_for("journey.result"), code=303)
         session = _save(s.transition(session, s.Cycle3Cancelled(), hub.now()))

@@ -552,3 +552,39 @@ def test_queued_writes_go_to_redis_in_one_round_trip(redis_store, monkeypatch):
         writes.settle("authn-request", "rp _r3", "digest-a", binding="saved")
     assert len(sent) == 1, "the three writes in one send"
     assert redis_store.load("s3") == b"blob" and redis_store.get("idp-answer", "k3") == b"parked"
+
+
+def test_queued_writes_delete_a_session_in_order(store):
+    store.save("old", b"before", 60)
+    with store.writes() as writes:
+        writes.save("new", b"renewed", 60)
+        writes.delete("old")
+        assert store.load("old") == b"before", "nothing is deleted before the block ends"
+    assert store.load("new") == b"renewed" and store.load("old") is None
+
+
+def test_lock_and_load_reads_the_session_only_for_the_holder(store):
+    store.save("s4", b"journey", 60)
+    token, blob = store.lock_and_load("journey", "s4", 60, "s4")
+    assert token is not None and blob == b"journey"
+    assert store.lock_and_load("journey", "s4", 60, "s4") == (None, None), "held: no lock and no session"
+    store.unlock("journey", "s4", token)
+    token, blob = store.lock_and_load("journey", "s4", 60, "s4")
+    assert token is not None and blob == b"journey"
+    store.unlock("journey", "s4", token)
+    token, blob = store.lock_and_load("journey", "gone", 60, "gone")
+    assert token is not None and blob is None, "the lock is had even when the session is absent"
+
+
+def test_lock_and_load_is_one_round_trip_on_redis(redis_store, monkeypatch):
+    sent = []
+    send = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.Connection,
+        "send_packed_command",
+        lambda self, *a, **k: (sent.append(1), send(self, *a, **k))[1],
+    )
+    redis_store.save("s5", b"journey", 60)
+    sent.clear()
+    token, blob = redis_store.lock_and_load("journey", "s5", 60, "s5")
+    assert len(sent) == 1 and token is not None and blob == b"journey"
