@@ -9,6 +9,7 @@ of ours, so the CSP needs no 'unsafe-inline').
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,13 @@ def _lang_switch_url(lang: str, path: str | None = None) -> str:
     return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
 
 
+def _sync_once(ensure_sync: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[..., Any]:
+    """Flask's `ensure_sync`, remembered per function: Flask asks it of every view and hook on every request
+    (about six `inspect` calls a request), and a function's answer never changes. Bounded, as a request's
+    own `after_this_request` functions are new each time."""
+    return functools.lru_cache(maxsize=1024)(ensure_sync)
+
+
 def register_web(
     app: Flask,
     *,
@@ -162,6 +170,7 @@ def register_web(
     if "jinja_env" in app.__dict__:  # Flask builds it on first use, from `app.jinja_environment`
         raise RuntimeError("register_web must be called before the app's Jinja environment is first used")
     app.jinja_environment = FederationEnvironment
+    app.ensure_sync = _sync_once(app.ensure_sync)  # type: ignore[method-assign]
     catalogue = i18n.default_catalogue().merged(messages)
     assets = Path(assets_dir) if assets_dir is not None else static_folder()
 

@@ -43,3 +43,18 @@ def test_a_macro_imported_by_a_template_sees_a_global_added_after_it_was_loaded(
         env.get_template("m.html")  # loaded before the global exists
         env.globals["late"] = lambda: "hello"
         assert render_template_string(source) == "hello!"
+
+
+def test_flask_asks_whether_a_function_is_async_once_per_function():
+    app = make_app()
+    client = app.test_client()
+    assert client.get("/page/start.html").status_code == 200
+    asked = app.ensure_sync.cache_info().misses
+    assert client.get("/page/start.html").status_code == 200
+    assert app.ensure_sync.cache_info().misses == asked, "the second request asks nothing again"
+    assert app.ensure_sync.cache_info().hits > 0
+
+    def view():  # a plain function comes back as it is
+        return "ok"
+
+    assert app.ensure_sync(view) is view
