@@ -1,6 +1,6 @@
-"""The GOV.UK buttons and back links written out on the hub's journey pages (a macro call per component
-cost more than the rest of the page's content) must be the very markup the GOV.UK macros give for the same
-parameters, in both languages. Whitespace between and around tags is not compared."""
+"""The GOV.UK buttons, links styled as buttons and back links written out on the hub's journey pages (a
+macro call per component cost more than the rest of the page's content) must be the very markup the GOV.UK
+macros give for the same parameters, in both languages. Whitespace between and around tags is not compared."""
 
 from __future__ import annotations
 
@@ -27,6 +27,22 @@ REFERENCES = {
   'preventDoubleClick': true
 }) }}
 {% endfor %}""",
+    "what_you_need.html": """
+{{ govukBackLink({'href': back_url, 'text': _('common.back')}) }}
+{{ govukButton({'text': _('common.continue'), 'href': continue_url}) }}""",
+    "error.html": """
+{% set problem_key = problem if (problem is string and has_message('error.' ~ problem ~ '.heading')) else 'generic' %}
+{% set rp = rp_name or _('common.the_service') %}
+{% if retry_form %}
+  {{ govukButton({'text': _('error.' ~ problem_key ~ '.action')}) }}
+{% elif next_url %}
+  {{ govukButton({'text': _('error.' ~ problem_key ~ '.action'), 'href': next_url}) }}
+{% elif next_action %}
+  {{ govukButton({'text': _('error.' ~ problem_key ~ '.action')}) }}
+{% endif %}
+{% if return_action and return_action != next_action %}
+  {{ govukButton({'text': _('common.return_to_rp', rp=rp), 'classes': 'govuk-button--secondary'}) }}
+{% endif %}""",
     "release.html": """
 {{ govukButton({'text': _('release.agree'), 'name': 'release', 'value': 'agree', 'preventDoubleClick': true,
   'attributes': {'id': 'release-agree'}}) }}
@@ -36,12 +52,19 @@ REFERENCES = {
 RELEASE = {"action": "/journey/return-to-service", "rp_name": SAMPLES["start.html"]["rp_name"], "items": ()}
 # a name that needs escaping, to show the written-out text is escaped as the macro escapes it
 ODD_IDP = {"entity_id": "https://odd.example.test", "display_name": {"en": "Odd <b> & Co", "cy": "Odd <b> & Co"}}
+ERROR = SAMPLES["error.html"]
 CONTEXTS = {
     "start.html": SAMPLES["start.html"],
+    "what_you_need.html": {**SAMPLES["what_you_need.html"], "continue_url": '/about-you?a=1&b="'},
+    "error.html": {**ERROR, "next_url": '/choose?a=1&b="', "return_action": "/journey/return-to-service"},
+    "error.html retry": {**ERROR, "retry_form": ("/SAML2/SSO", [("SAMLRequest", "x")]), "return_action": "/r"},
+    "error.html next action": {**ERROR, "next_url": None, "next_action": "/r", "return_action": "/r"},
     "choose_company.html": {**SAMPLES["choose_company.html"], "idps": [*IDPS, ODD_IDP]},
     "release.html": RELEASE,
 }
-COMPONENT = re.compile(r'<button\b.*?</button>|<a [^>]*class="govuk-back-link"[^>]*>.*?</a>', re.DOTALL)
+COMPONENT = re.compile(
+    r'<button\b.*?</button>|<a [^>]*(?:class="govuk-back-link"|role="button")[^>]*>.*?</a>', re.DOTALL
+)
 
 
 def _normalised(html: str) -> str:
@@ -54,10 +77,10 @@ def _components(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
-@pytest.mark.parametrize("template", sorted(REFERENCES))
-def test_written_out_components_are_the_govuk_macros_markup(template, lang):
+@pytest.mark.parametrize("case", sorted(CONTEXTS))
+def test_written_out_components_are_the_govuk_macros_markup(case, lang):
     app = make_app()
-    context = CONTEXTS[template]
+    template, context = case.split(" ")[0], CONTEXTS[case]
     with app.test_request_context(f"/page?lang={lang}"):
         app.preprocess_request()
         page = _components(render_template(template, **context))
