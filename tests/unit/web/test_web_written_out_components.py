@@ -43,6 +43,15 @@ REFERENCES = {
 {% if return_action and return_action != next_action %}
   {{ govukButton({'text': _('common.return_to_rp', rp=rp), 'classes': 'govuk-button--secondary'}) }}
 {% endif %}""",
+    "about_you.html": """
+{{ govukBackLink({'href': back_url, 'text': _('common.back')}) }}
+{{ govukButton({'text': _('common.continue')}) }}""",
+    "cycle3.html": """
+{% if back_url %}{{ govukBackLink({'href': back_url, 'text': _('common.back')}) }}{% endif %}
+{{ govukButton({'text': _('common.continue'), 'preventDoubleClick': true}) }}
+{% if cancel_action %}
+  {{ govukButton({'text': _('cycle3.cancel'), 'classes': 'govuk-button--secondary'}) }}
+{% endif %}""",
     "release.html": """
 {{ govukButton({'text': _('release.agree'), 'name': 'release', 'value': 'agree', 'preventDoubleClick': true,
   'attributes': {'id': 'release-agree'}}) }}
@@ -61,6 +70,8 @@ CONTEXTS = {
     "error.html next action": {**ERROR, "next_url": None, "next_action": "/r", "return_action": "/r"},
     "choose_company.html": {**SAMPLES["choose_company.html"], "idps": [*IDPS, ODD_IDP]},
     "release.html": RELEASE,
+    "about_you.html": SAMPLES["about_you.html"],
+    "cycle3.html": {**SAMPLES["cycle3.html"], "back_url": "/choose?a=1&b=2"},
 }
 COMPONENT = re.compile(
     r'<button\b.*?</button>|<a [^>]*(?:class="govuk-back-link"|role="button")[^>]*>.*?</a>', re.DOTALL
