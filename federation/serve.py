@@ -42,7 +42,7 @@ from typing import Any
 from federation.config import ConfigError
 from federation.credentials import CredentialError
 from federation.logging_setup import configure_logging
-from federation.observability import install
+from federation.observability import install, watch_metadata_refreshes
 from federation.proxy_headers import TrustedProxyHeaders
 from federation.runtime import Runtime, load_runtime
 from federation.wsgi_environ import ServerNeutralEnviron
@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 def build_app(service: str, runtime: Runtime | None = None) -> Any:
     """The service's WSGI app behind the forwarding-header filter and the environ clean-up."""
     runtime = runtime or load_runtime()
+    # before the app exists: its first metadata load runs in the background from create_app, and its
+    # "loaded" line must already be counted (a line logged before the watcher is never seen again)
+    watch_metadata_refreshes(service)
     app = importlib.import_module(SERVICES[service]).create_app(runtime)
     install(app, service, trust_request_id=service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY")))
     return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))

@@ -219,7 +219,9 @@ def create_app(
     def save_state(idp: ServedIdp, value: Mapping[str, Any] | None) -> None:
         all_states = dict(session.get(SESSION_IDPS, {}))
         if value is None:
-            all_states.pop(idp.name, None)
+            if idp.name not in all_states:
+                return  # nothing to forget: the session stays untouched, so no cookie is signed and sent
+            all_states.pop(idp.name)
         else:
             all_states[idp.name] = dict(value)
         session[SESSION_IDPS] = all_states

@@ -80,7 +80,15 @@ def hub(keys_dir, tmp_path) -> Iterator[RunningHub]:
         )  # fmt: skip
     running = RunningHub(process, f"http://127.0.0.1:{port}", log, own_keys)
     try:
-        ready = wait_for(lambda: _answers(running.url + "/healthcheck") and len(running.workers()) == 2, timeout=60)
+        # both workers have built their app (a worker still starting would read the keys a test then breaks)
+        ready = wait_for(
+            lambda: (
+                _answers(running.url + "/healthcheck")
+                and len(running.workers()) == 2
+                and all(f"Started worker-{n}" in running.log_text() for n in (1, 2))
+            ),
+            timeout=60,
+        )
         assert ready, log.read_text(errors="replace")[-3000:]
         yield running
     finally:

@@ -269,5 +269,7 @@ def test_a_refused_algorithm_named_by_the_sender_reaches_the_log_escaped(keys, n
     method.set("Algorithm", "urn:x\n2026-01-01 hub INFO forged: assertion accepted")
     with caplog.at_level("WARNING", logger="federation.saml.response"):
         assert _reason(lambda: decrypt_assertion(encrypted, [keys.hub.encryption])) == "decryption-failed"
-    assert "encrypted assertion refused: content-encryption-not-allowed:'urn:x\\n2026-01-01 hub" in caplog.text
-    assert len(caplog.text.splitlines()) == 1
+    ours = [r.getMessage() for r in caplog.records if r.name == "federation.saml.response"]
+    assert len(ours) == 1, "one line: the sender's text did not start another"  # (other threads may log too)
+    assert "encrypted assertion refused: content-encryption-not-allowed:'urn:x\\n2026-01-01 hub" in ours[0]
+    assert "\n" not in ours[0]

@@ -306,3 +306,23 @@ def test_an_audit_line_that_cannot_be_written_fails_loudly():
             audit.emit("session_started", session_id="s1")
     finally:
         audit.configure_audit(None)
+
+
+def test_a_metadata_load_during_the_apps_creation_is_counted(monkeypatch):
+    """A party's first metadata load starts inside create_app (in the background, and may finish at once):
+    the watcher is in place before, or that load would never show in the signals."""
+    import sys
+    import types
+
+    from flask import Flask
+
+    from federation import serve
+
+    def create_app(runtime):
+        logging.getLogger("federation.metadata").info("federation metadata loaded: %d identity providers", 3)
+        return Flask("early-loader")
+
+    monkeypatch.setitem(serve.SERVICES, "early-loader", "early_loader_module")
+    monkeypatch.setitem(sys.modules, "early_loader_module", types.SimpleNamespace(create_app=create_app))
+    serve.build_app("early-loader", types.SimpleNamespace(setting=lambda name: None))
+    assert value("federation_metadata_refreshed_timestamp_seconds", service="early-loader") > 1.7e9

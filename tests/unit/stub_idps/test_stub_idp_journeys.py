@@ -450,6 +450,15 @@ def test_headless_success(journey):
     assert pair.matching_dataset.matching_dataset.first_names[0].value == "Siân"
 
 
+def test_headless_answer_leaves_the_session_alone(journey):
+    """No pending request in the session to forget, so no session cookie is signed and sent."""
+    j = journey("stub-idp-two")
+    response = _headless(j, username="alice")
+    assert response.status_code == 200
+    assert "SAMLResponse" in response.get_data(as_text=True)
+    assert "stub_idp_session" not in response.headers.get("Set-Cookie", "")
+
+
 @pytest.mark.parametrize("outcome", sorted(FAILURES))
 def test_headless_failures(journey, outcome):
     j = journey("stub-idp-two")
