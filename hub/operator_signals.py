@@ -63,48 +63,48 @@ def metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric
     return family
 
 
-def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
-    """`federation_metadata_age_seconds{service}`: since each party's processes last loaded the metadata."""
-    newest: dict[str, float] = {}
+def _age_since_newest(
+    families: Iterable[Metric], source: str, name: str, documentation: str, labels: tuple[str, ...], now: float | None
+) -> Metric | None:
+    """`name{labels}`: seconds since the newest positive `source` timestamp per label set, or None if none."""
+    newest: dict[tuple[str, ...], float] = {}
     for family in families:
-        if family.name == "federation_metadata_refreshed_timestamp_seconds":
+        if family.name == source:
             for sample in family.samples:
-                service = sample.labels.get("service", "")
-                if sample.value > 0:
-                    newest[service] = max(newest.get(service, 0.0), sample.value)
-    if not newest:
-        return None
-    family = GaugeMetricFamily(
-        "federation_metadata_age_seconds",
-        "Seconds since a party (its processes that share the metrics folder) last loaded the federation metadata.",
-        labels=("service",),
-    )
-    moment = now or time.time()
-    for service, signed in sorted(newest.items()):
-        family.add_metric((service,), max(0.0, moment - signed))
-    return family
-
-
-def probe_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
-    """`hub_probe_age_seconds{kind, entity}` from the hub processes' last probe times, or None before any probe."""
-    newest: dict[tuple[str, str], float] = {}
-    for family in families:
-        if family.name == "hub_probe_timestamp_seconds":
-            for sample in family.samples:
-                key = (sample.labels.get("kind", ""), sample.labels.get("entity", ""))
+                key = tuple(sample.labels.get(label, "") for label in labels)
                 if sample.value > 0:
                     newest[key] = max(newest.get(key, 0.0), sample.value)
     if not newest:
         return None
-    family = GaugeMetricFamily(
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    moment = now or time.time()
+    for key, when in sorted(newest.items()):
+        family.add_metric(key, max(0.0, moment - when))
+    return family
+
+
+def party_metadata_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`federation_metadata_age_seconds{service}`: since each party's processes last loaded the metadata."""
+    return _age_since_newest(
+        families,
+        "federation_metadata_refreshed_timestamp_seconds",
+        "federation_metadata_age_seconds",
+        "Seconds since a party (its processes that share the metrics folder) last loaded the federation metadata.",
+        ("service",),
+        now,
+    )
+
+
+def probe_age(families: Iterable[Metric], now: float | None = None) -> Metric | None:
+    """`hub_probe_age_seconds{kind, entity}` from the hub processes' last probe times, or None before any probe."""
+    return _age_since_newest(
+        families,
+        "hub_probe_timestamp_seconds",
         "hub_probe_age_seconds",
         "Seconds since a company or matching service was last probed.",
-        labels=("kind", "entity"),
+        ("kind", "entity"),
+        now,
     )
-    moment = now or time.time()
-    for key, probed in sorted(newest.items()):
-        family.add_metric(key, max(0.0, moment - probed))
-    return family
 
 
 @dataclass(frozen=True)
