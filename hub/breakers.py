@@ -6,7 +6,7 @@ transition: a log line (`circuit breaker <kind> <entity>: closed -> open`; entit
 about a citizen), `hub_circuit_breaker_transitions_total` and the `hub_circuit_breaker_state` gauge.
 
 A change is read, decided and written under a short lock in the store, so two processes counting failures
-at once do not lose one. Reads are one GET; a closed breaker with no failures is no entry at all, so the
+at once do not lose one. Reads are one GET (one MGET for a page listing several companies); a closed breaker with no failures is no entry at all, so the
 common case (everything up) writes nothing. Settings: `HUB_BREAKER_FAILURES` (default 5),
 `HUB_BREAKER_COOLDOWN_SECONDS` (default 30).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hub.metrics import BREAKER_STATE, BREAKER_TRANSITIONS
 from hub.policy import breaker as rules
@@ -60,21 +60,25 @@ class Breakers:
         self._clock = clock
 
     def state(self, kind: str, entity_id: str) -> rules.BreakerState:
-        raw = self.store.get(NAMESPACE, f"{kind}:{entity_id}")
-        if raw is None:
-            return rules.CLOSED
-        try:
-            return rules.BreakerState.from_dict(json.loads(raw))
-        except (ValueError, KeyError, TypeError):
-            log.warning("circuit breaker %s %s: unreadable state, taken as closed", kind, entity_id)
-            return rules.CLOSED
+        return _read_state(kind, entity_id, self.store.get(NAMESPACE, f"{kind}:{entity_id}"))
 
     def available(self, kind: str, entity_id: str) -> bool:
         """Whether to offer the entity now (for a page); fails open if the store cannot say."""
+        return entity_id not in self.unavailable(kind, [entity_id])
+
+    def unavailable(self, kind: str, entity_ids: Sequence[str]) -> set[str]:
+        """Which of the entities not to offer now, read in one round trip (a page lists several companies);
+        none if the store cannot say (fails open)."""
         try:
-            return rules.available(self.state(kind, entity_id), self._clock(), self.settings)
+            raws = self.store.get_many(NAMESPACE, [f"{kind}:{entity_id}" for entity_id in entity_ids])
         except StoreUnavailable:
-            return True
+            return set()
+        now = self._clock()
+        return {
+            entity_id
+            for entity_id, raw in zip(entity_ids, raws, strict=True)
+            if raw is not None and not rules.available(_read_state(kind, entity_id, raw), now, self.settings)
+        }
 
     def admit(self, kind: str, entity_id: str) -> bool:
         """Whether to send real traffic now; claims the half-open trial when one is due."""
@@ -141,6 +145,17 @@ class Breakers:
             ).inc()
         show_state(kind, entity_id, after)
         return True
+
+
+def _read_state(kind: str, entity_id: str, raw: bytes | None) -> rules.BreakerState:
+    """A breaker's state from its entry: no entry is closed, and so is one that cannot be read (logged)."""
+    if raw is None:
+        return rules.CLOSED
+    try:
+        return rules.BreakerState.from_dict(json.loads(raw))
+    except (ValueError, KeyError, TypeError):
+        log.warning("circuit breaker %s %s: unreadable state, taken as closed", kind, entity_id)
+        return rules.CLOSED
 
 
 def show_state(kind: str, entity_id: str, state: rules.BreakerState) -> None:

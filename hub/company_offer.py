@@ -29,7 +29,7 @@ def offer(
 ) -> CompanyOffer:
     by_id = {idp.entity_id: idp for idp in eligible}
     offered, capped = traffic.partition(list(by_id), journey_id, hub.traffic, registering=registering)
-    down = {e for e in offered if not hub.breakers.available(breakers.IDP, e)}
+    down = hub.breakers.unavailable(breakers.IDP, offered)
     listed = set(offered) | set(capped)
     return CompanyOffer(
         available=tuple(by_id[e] for e in by_id if e in offered and e not in down),

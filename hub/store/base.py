@@ -10,7 +10,7 @@ markers, and short-lived entries (a parked IDP answer, a request-to-session inde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -52,6 +52,10 @@ class EntryStore(Protocol):
 
     def get(self, namespace: str, key: str) -> bytes | None:
         """The entry, or None when absent or expired."""
+        ...
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> list[bytes | None]:
+        """The entries of `keys`, in order (None where absent or expired), in one round trip."""
         ...
 
     def take(self, namespace: str, key: str) -> bytes | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from federation.replay_cache import Claim, MemoryReplayCache
@@ -117,6 +117,9 @@ class MemoryStore:
 
     def get(self, namespace: str, key: str) -> bytes | None:
         return self._entries.get(_entry_key(namespace, key))
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> list[bytes | None]:
+        return [self._entries.get(_entry_key(namespace, key)) for key in keys]
 
     def take(self, namespace: str, key: str) -> bytes | None:
         return self._entries.take(_entry_key(namespace, key))

@@ -25,7 +25,7 @@ the project's (`federation.replay_cache.RedisReplayCache`, same keys), shared wi
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -158,6 +158,12 @@ class RedisStore:
     def get(self, namespace: str, key: str) -> bytes | None:
         with self._unavailable_as("get"):
             return self._client.get(self.entry_key(namespace, key))
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        with self._unavailable_as("get"):
+            return self._client.mget([self.entry_key(namespace, key) for key in keys])
 
     def take(self, namespace: str, key: str) -> bytes | None:
         with self._unavailable_as("take"):

@@ -109,6 +109,9 @@ def _walk_the_cycle(first: Breakers, second: Breakers, clock: Clock) -> None:
     assert before._value.get() == 1
     assert not second.admit(MATCHING_SERVICE, entity) and not second.available(MATCHING_SERVICE, entity)
     assert second.available(IDP, entity)  # another kind of breaker for the same ID is its own
+    healthy = f"{MS}/{uuid.uuid4().hex}"  # a page's list is read at once: only the open one is left off
+    assert second.unavailable(MATCHING_SERVICE, [healthy, entity, healthy]) == {entity}
+    assert second.unavailable(MATCHING_SERVICE, []) == set()
     clock.now += 30
     assert second.available(MATCHING_SERVICE, entity)
     assert second.admit(MATCHING_SERVICE, entity)  # the trial, claimed by the second process

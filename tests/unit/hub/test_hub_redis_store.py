@@ -113,6 +113,14 @@ def test_save_load_delete(store):
     store.delete("s1")  # deleting twice is fine
 
 
+def test_get_many_reads_entries_in_the_order_asked(store):
+    store.put("ns", "a", b"\x00first", 60)
+    store.put("ns", "c", b"third", 60)
+    store.put("other", "b", b"not this namespace", 60)
+    assert store.get_many("ns", ["c", "b", "a"]) == [b"third", None, b"\x00first"]
+    assert store.get_many("ns", []) == []
+
+
 def test_binary_blobs_come_back_byte_for_byte(store):
     blob = bytes(range(256)) + b"\x00\r\n$*"
     store.save("s1", blob, 60)
