@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_co
 from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 from federation import op_counts
 from federation.web import i18n
@@ -118,11 +119,23 @@ def local_path(path: str) -> str:
 
 def _serves_get(path: str) -> bool:
     """Whether this app answers a GET at `path` (the step a form on that path belongs to)."""
+    return _map_serves_get(current_app.url_map, path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _map_serves_get(url_map: Map, path: str) -> bool:
+    """`_serves_get`, remembered: an app's routes are fixed once it serves (bounded: a path is the sender's)."""
     try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
+        url_map.bind("localhost").match(path, method="GET")
     except HTTPException:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _language_link(path: str, lang: str) -> str:
+    """The language link to `path`, remembered (bounded: a path is the sender's)."""
+    return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
 
 
 def _lang_switch_url(lang: str, path: str | None = None) -> str:
@@ -137,7 +150,7 @@ def _lang_switch_url(lang: str, path: str | None = None) -> str:
             path = request.script_root + request.path
         else:
             path = current_app.extensions[BLUEPRINT_NAME]["service_url"]
-    return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
+    return _language_link(path, lang)
 
 
 LANGUAGE_CONTEXT = "federation_lang"  # the page's language, in the context of every page render_template renders
