@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, render_template_string
-from jinja2 import DictLoader
+from jinja2 import DictLoader, pass_context, pass_environment, pass_eval_context
+from jinja2.runtime import Context
 
 from federation.web import register_web
-from federation.web.environment import FederationEnvironment, TemplateGlobals
+from federation.web.environment import FederationContext, FederationEnvironment, TemplateGlobals
 from tests.unit.web.conftest import make_app
 
 
@@ -58,3 +59,41 @@ def test_flask_asks_whether_a_function_is_async_once_per_function():
         return "ok"
 
     assert app.ensure_sync(view) is view
+
+
+def test_template_calls_pass_what_each_callable_asks_for() -> None:
+    """FederationContext calls a plain function directly; marked functions, callable objects and macros still
+    get what Jinja gives them, in loops too."""
+    app = make_app()
+    env = app.jinja_env
+    assert env.context_class is FederationContext
+
+    class Shouter:
+        @pass_context
+        def __call__(self, context, word):
+            return f"{word}!{context['suffix']}"
+
+    def stops():
+        raise StopIteration
+
+    env.globals.update(
+        plain=lambda *args, **kwargs: f"{args}{sorted(kwargs)}",
+        with_context=pass_context(lambda context, word: f"{word}{context['suffix']}{context.get('item', '')}"),
+        with_env=pass_environment(lambda environment, word: f"{word}{environment is env}"),
+        with_eval=pass_eval_context(lambda eval_ctx, word: f"{word}{eval_ctx.autoescape}"),
+        shout=Shouter(),
+        stops=stops,
+    )
+    source = (
+        "{% macro m(x) %}<{{ x }}>{% endmacro %}"
+        "{{ plain(1, a=2) }}|{{ with_context('w') }}|{{ with_env('e') }}|{{ with_eval('v') }}|{{ shout('s') }}|"
+        "{{ m('k') }}|{{ stops() }}|{% for item in ['i'] %}{{ with_context('l') }}{{ plain(item) }}{% endfor %}"
+    )
+    with app.test_request_context("/"):
+        ours = render_template_string(source, suffix="-x")
+        env.context_class = Context  # Jinja's own
+        try:
+            jinjas = render_template_string(source, suffix="-x")
+        finally:
+            env.context_class = FederationContext
+    assert ours == jinjas == "(1,)[&#39;a&#39;]|w-x|eTrue|vTrue|s!-x|<k>||l-x(&#39;i&#39;,)[]"
