@@ -11,19 +11,19 @@ global added after a template was loaded is still seen, as in Jinja.
 Every call in a template (`{{ _('key') }}`, `url_for`, `csrf_field()`) goes through `Context.call`, which
 asks the callable (and its `__call__`) whether it wants the context or the environment passed: two
 attribute tests that fail by raising, about a microsecond a call and some thirty calls a page.
-`FederationContext` answers that for a plain Python function without a `pass_context`-style mark at once
-(the only kind of callable it short-cuts); everything else goes through Jinja's own `call`.
+`FederationContext` answers that at once for a plain Python function, a bound method of one, or a macro,
+without a `pass_context`-style mark; everything else goes through Jinja's own `call`.
 """
 
 from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, MutableMapping
-from types import FunctionType
+from types import FunctionType, MethodType
 from typing import Any
 
 from flask.templating import Environment
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 
 __all__ = ["FederationContext", "FederationEnvironment", "TemplateGlobals"]
 
@@ -43,9 +43,15 @@ class FederationContext(Context):
 
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (as Jinja's)
         # a function marked by pass_context, pass_eval_context or pass_environment carries `jinja_pass_arg`
-        # in its own __dict__ (a function's __call__ never does): those, and every other kind of callable
-        # (macros, bound methods, classes), take Jinja's way
-        if type(__obj) is not FunctionType or "jinja_pass_arg" in __obj.__dict__:
+        # in its own __dict__ (a function's __call__ never does, nor a macro): those, and every other kind of
+        # callable (classes, objects with a __call__, builtins), take Jinja's way
+        kind = type(__obj)
+        if kind is MethodType:  # a bound method: marked if its function is (`_render` of the `cached` tag)
+            function = __obj.__func__
+            plain = type(function) is FunctionType and "jinja_pass_arg" not in function.__dict__
+        else:
+            plain = (kind is FunctionType or kind is Macro) and "jinja_pass_arg" not in __obj.__dict__
+        if not plain:
             return Context.call(__self, __obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)

@@ -73,6 +73,13 @@ def test_template_calls_pass_what_each_callable_asks_for() -> None:
         def __call__(self, context, word):
             return f"{word}!{context['suffix']}"
 
+        @pass_context
+        def marked(self, context, word):
+            return f"{word}?{context['suffix']}"
+
+        def plain(self, word):
+            return f"{word}."
+
     def stops():
         raise StopIteration
 
@@ -82,12 +89,15 @@ def test_template_calls_pass_what_each_callable_asks_for() -> None:
         with_env=pass_environment(lambda environment, word: f"{word}{environment is env}"),
         with_eval=pass_eval_context(lambda eval_ctx, word: f"{word}{eval_ctx.autoescape}"),
         shout=Shouter(),
+        marked_method=Shouter().marked,
+        plain_method=Shouter().plain,
         stops=stops,
     )
     source = (
         "{% macro m(x) %}<{{ x }}>{% endmacro %}"
         "{{ plain(1, a=2) }}|{{ with_context('w') }}|{{ with_env('e') }}|{{ with_eval('v') }}|{{ shout('s') }}|"
-        "{{ m('k') }}|{{ stops() }}|{% for item in ['i'] %}{{ with_context('l') }}{{ plain(item) }}{% endfor %}"
+        "{{ m('k') }}|{{ stops() }}|{{ marked_method('a') }}|{{ plain_method('b') }}|"
+        "{% for item in ['i'] %}{{ with_context('l') }}{{ plain(item) }}{% endfor %}"
     )
     with app.test_request_context("/"):
         ours = render_template_string(source, suffix="-x")
@@ -96,4 +106,4 @@ def test_template_calls_pass_what_each_callable_asks_for() -> None:
             jinjas = render_template_string(source, suffix="-x")
         finally:
             env.context_class = FederationContext
-    assert ours == jinjas == "(1,)[&#39;a&#39;]|w-x|eTrue|vTrue|s!-x|<k>||l-x(&#39;i&#39;,)[]"
+    assert ours == jinjas == "(1,)[&#39;a&#39;]|w-x|eTrue|vTrue|s!-x|<k>||a?-x|b.|l-x(&#39;i&#39;,)[]"
