@@ -179,7 +179,8 @@ def _language_context(catalogue: i18n.Catalogue) -> Callable[[], dict[str, objec
 
 def _language_of(context: Context) -> str:
     """The language of the page being rendered: from its context, else (an imported macro) the request's."""
-    return context.get(LANGUAGE_CONTEXT) or current_language()
+    # not `context.get`: a missing name raises inside it, and every imported macro's context misses this one
+    return context.vars.get(LANGUAGE_CONTEXT) or context.parent.get(LANGUAGE_CONTEXT) or current_language()
 
 
 @pass_context
