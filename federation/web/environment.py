@@ -29,13 +29,24 @@ __all__ = ["FederationContext", "FederationEnvironment", "TemplateGlobals"]
 
 
 class TemplateGlobals(ChainMap):
-    """A template's globals over the environment's; `keys()` is a snapshot set, not a view."""
+    """A template's globals over the environment's; `keys()` is a snapshot set, not a view.
+
+    Every render copies the globals into the page's context (`dict(globals, **vars)`, a lookup per global):
+    `ChainMap`'s lookup tries each map in turn and catches the KeyError of each miss, and a template's own
+    map is nearly always empty, so that was a raised KeyError per global per render. Here a lookup asks
+    each map whether it holds the key first."""
 
     def keys(self) -> set[str]:  # type: ignore[override]
         keys: set[str] = set()
         for mapping in self.maps:
             keys.update(mapping)
         return keys
+
+    def __getitem__(self, key: str) -> Any:
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return self.__missing__(key)
 
 
 class FederationContext(Context):

@@ -33,6 +33,11 @@ def test_template_globals_keys_are_every_layer_and_follow_later_globals() -> Non
     environment_globals["c"] = 3  # a global added after the template was loaded (csrf_token is, in the apps)
     assert template_globals.keys() == {"a", "b", "c"}
     assert template_globals["c"] == 3
+    template_globals.maps[0]["a"] = "own"  # a template's own global hides the environment's
+    assert template_globals["a"] == "own" and dict(template_globals, d=4) == {"a": "own", "b": 2, "c": 3, "d": 4}
+    with pytest.raises(KeyError):
+        template_globals["missing"]
+    assert template_globals.get("missing", "default") == "default" and "missing" not in template_globals
 
 
 def test_a_macro_imported_by_a_template_sees_a_global_added_after_it_was_loaded() -> None:
