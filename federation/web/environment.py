@@ -23,9 +23,10 @@ from types import FunctionType, MethodType
 from typing import Any
 
 from flask.templating import Environment
+from jinja2 import Template
 from jinja2.runtime import Context, Macro
 
-__all__ = ["FederationContext", "FederationEnvironment", "TemplateGlobals"]
+__all__ = ["FederationContext", "FederationEnvironment", "FederationTemplate", "TemplateGlobals"]
 
 
 class TemplateGlobals(ChainMap):
@@ -75,11 +76,29 @@ class FederationContext(Context):
             )
 
 
+class FederationTemplate(Template):
+    """Jinja's template, making a render's context from its `TemplateGlobals` map by map (C dict updates)
+    rather than by one Python-level lookup per global, as `dict(globals, **vars)` does for a mapping that is
+    not a dict. The same context: the template's own globals over the environment's, the render's values
+    over both."""
+
+    def new_context(self, vars: dict[str, Any] | None = None, shared: bool = False, locals: Any = None) -> Context:
+        if shared or locals or not isinstance(self.globals, TemplateGlobals):
+            return super().new_context(vars, shared, locals)
+        parent: dict[str, Any] = {}
+        for mapping in reversed(self.globals.maps):
+            parent.update(mapping)
+        if vars:
+            parent.update(vars)
+        return self.environment.context_class(self.environment, parent, self.name, self.blocks, globals=self.globals)
+
+
 class FederationEnvironment(Environment):
-    """Flask's Jinja environment with `TemplateGlobals` and `FederationContext` (`register_web` installs it
-    on each app)."""
+    """Flask's Jinja environment with `TemplateGlobals`, `FederationContext` and `FederationTemplate`
+    (`register_web` installs it on each app)."""
 
     context_class = FederationContext
+    template_class = FederationTemplate
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> TemplateGlobals:  # type: ignore[override]
         return TemplateGlobals({} if d is None else d, self.globals)

@@ -9,7 +9,7 @@ from jinja2 import DictLoader, pass_context, pass_environment, pass_eval_context
 from jinja2.runtime import Context
 
 from federation.web import register_web
-from federation.web.environment import FederationContext, FederationEnvironment, TemplateGlobals
+from federation.web.environment import FederationContext, FederationEnvironment, FederationTemplate, TemplateGlobals
 from tests.unit.web.conftest import make_app
 
 
@@ -112,3 +112,23 @@ def test_template_calls_pass_what_each_callable_asks_for() -> None:
         finally:
             env.context_class = FederationContext
     assert ours == jinjas == "(1,)[&#39;a&#39;]|w-x|eTrue|vTrue|s!-x|<k>||a?-x|b.|l-x(&#39;i&#39;,)[]"
+
+
+def test_a_renders_context_is_the_templates_globals_over_the_environments_and_the_values_over_both() -> None:
+    app = make_app()
+    env = app.jinja_env
+    env.globals.update(shared_name="environment", only_env="env")
+    env.loader.loaders.insert(
+        0,
+        DictLoader(
+            {
+                "page.html": "{{ shared_name }}|{{ only_env }}|{{ only_template }}|{{ given }}"
+                '|{% from "m.html" import m with context %}{{ m() }}',
+                "m.html": "{% macro m() %}{{ given }}{% endmacro %}",
+            }
+        ),
+    )
+    template = env.get_template("page.html", globals={"shared_name": "template", "only_template": "t"})
+    assert isinstance(template, FederationTemplate)
+    assert template.render(given="value") == "template|env|t|value|value"
+    assert template.render(given="value", shared_name="render") == "render|env|t|value|value"
