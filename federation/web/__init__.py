@@ -104,7 +104,7 @@ def csrf_field(context: Context) -> Markup:
         token = token()
     if not _given(token):
         return Markup("")
-    return _CSRF_INPUT % token  # `%` escapes the token as `Markup.format` did, at a third of its cost
+    return _CSRF_INPUT % (token,)  # `%` escapes the token as `Markup.format` did, at a third of its cost
 
 
 def local_path(path: str) -> str:
