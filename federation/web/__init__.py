@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_co
 from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 from federation import op_counts
 from federation.web import i18n
@@ -92,6 +93,9 @@ def saml_post_fields(
     return tuple(fields)
 
 
+_CSRF_INPUT = Markup(f'<input type="hidden" name="{CSRF_FIELD_NAME}" value="%s">')  # noqa: S704 (a constant)
+
+
 @pass_context
 def csrf_field(context: Context) -> Markup:
     """A hidden CSRF input if the app provides ``csrf_token`` (a Jinja global or context value)."""
@@ -100,7 +104,7 @@ def csrf_field(context: Context) -> Markup:
         token = token()
     if not _given(token):
         return Markup("")
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD_NAME, token)
+    return _CSRF_INPUT % (token,)  # `%` escapes the token as `Markup.format` did, at a third of its cost
 
 
 def local_path(path: str) -> str:
@@ -115,11 +119,23 @@ def local_path(path: str) -> str:
 
 def _serves_get(path: str) -> bool:
     """Whether this app answers a GET at `path` (the step a form on that path belongs to)."""
+    return _map_serves_get(current_app.url_map, path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _map_serves_get(url_map: Map, path: str) -> bool:
+    """`_serves_get`, remembered: an app's routes are fixed once it serves (bounded: a path is the sender's)."""
     try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
+        url_map.bind("localhost").match(path, method="GET")
     except HTTPException:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _language_link(path: str, lang: str) -> str:
+    """The language link to `path`, remembered (bounded: a path is the sender's)."""
+    return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
 
 
 def _lang_switch_url(lang: str, path: str | None = None) -> str:
@@ -134,7 +150,47 @@ def _lang_switch_url(lang: str, path: str | None = None) -> str:
             path = request.script_root + request.path
         else:
             path = current_app.extensions[BLUEPRINT_NAME]["service_url"]
-    return f"{local_path(path)}?{urlencode({i18n.LANGUAGE_PARAM: lang})}"
+    return _language_link(path, lang)
+
+
+LANGUAGE_CONTEXT = "federation_lang"  # the page's language, in the context of every page render_template renders
+
+
+def _language_context(catalogue: i18n.Catalogue) -> Callable[[], dict[str, object]]:
+    """A context processor giving each page its language once: `_` and `_p` bound to it, and the language and
+    the other one (for the language link). Without it every message looked the language up in the request
+    (a context-local lookup, about seventy a page). Templates rendered without it (an imported macro gets
+    the globals only) use the global `_` and `_p`, which look the language up per message: the same text."""
+    contexts = {
+        lang: {
+            "_": i18n.bound_translator(catalogue, lang),
+            "_p": functools.partial(catalogue.paragraphs, lang),
+            LANGUAGE_CONTEXT: lang,
+            "federation_other_lang": i18n.other_language(lang),
+        }
+        for lang in i18n.SUPPORTED_LANGUAGES
+    }
+
+    def language_context() -> dict[str, object]:
+        return contexts[current_language()]
+
+    return language_context
+
+
+def _language_of(context: Context) -> str:
+    """The language of the page being rendered: from its context, else (an imported macro) the request's."""
+    # not `context.get`: a missing name raises inside it, and every imported macro's context misses this one
+    return context.vars.get(LANGUAGE_CONTEXT) or context.parent.get(LANGUAGE_CONTEXT) or current_language()
+
+
+@pass_context
+def _localize_filter(context: Context, value: object) -> str:
+    return i18n.localize(value, _language_of(context))
+
+
+@pass_context
+def _paragraphs_filter(context: Context, value: object) -> tuple[str, ...]:
+    return i18n.split_paragraphs(value, _language_of(context))
 
 
 def _sync_once(ensure_sync: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[..., Any]:
@@ -228,8 +284,9 @@ def register_web(
 
     app.register_blueprint(blueprint)
 
-    def service_name_text() -> str:
-        return i18n.localize(service_name, current_language())
+    @pass_context
+    def service_name_text(context: Context) -> str:
+        return i18n.localize(service_name, _language_of(context))
 
     app.jinja_env.globals.update(
         _=i18n.translator(catalogue, current_language),
@@ -248,5 +305,6 @@ def register_web(
         register_service_pages(app, pages)
     if op_counts.ENABLED:  # a benchmark counts page renders; otherwise nothing is connected
         template_rendered.connect(op_counts.on_template_rendered, app)
-    app.jinja_env.filters["localize"] = lambda value: i18n.localize(value, current_language())
-    app.jinja_env.filters["paragraphs_of"] = lambda value: i18n.split_paragraphs(value, current_language())
+    app.jinja_env.filters["localize"] = _localize_filter
+    app.jinja_env.filters["paragraphs_of"] = _paragraphs_filter
+    app.context_processor(_language_context(catalogue))

@@ -164,8 +164,29 @@ def split_paragraphs(value: object, lang: str) -> tuple[str, ...]:
 
 
 def translator(catalogue: Catalogue, lang_getter: Callable[[], str]) -> Callable[..., str]:
+    """`_` for a template that has no language of its own (an imported macro, a page rendered outside a
+    request): the language is looked up on every message."""
+
     def translate(key: str, **params: object) -> str:
         return catalogue.text(lang_getter(), key, **params)
+
+    return translate
+
+
+def bound_translator(catalogue: Catalogue, lang: str) -> Callable[..., str]:
+    """`catalogue.text` with the language chosen once: the messages in `lang` (English where it has none)
+    in one table, so a page's few dozen messages are each a dictionary lookup. Same text as
+    `catalogue.text(lang, ...)`: without parameters a message's placeholders stay as they are there too."""
+    texts: dict[str, str] = {}
+    for code in (DEFAULT_LANGUAGE, lang):
+        for key, found in catalogue.messages.get(code, {}).items():
+            texts[key] = " ".join(found) if isinstance(found, tuple) else found
+
+    def translate(key: str, **params: object) -> str:
+        found = texts.get(key)
+        if found is None:
+            return key
+        return _substitute(found, lang, params) if params else found
 
     return translate
 

@@ -49,6 +49,34 @@ def test_placeholders_do_not_evaluate_expressions():
     assert catalogue.text("en", "a", rp="x") == "{rp.__class__} {0}"
 
 
+def test_a_translator_bound_to_a_language_gives_the_catalogues_text_for_every_message():
+    catalogue = i18n.default_catalogue().merged(
+        {"en": {"demo": {"a": "Go to {rp} {missing}", "b": ["one {x}", "two"]}}, "cy": {"demo.a": "Ewch i {rp}"}}
+    )
+    keys = [*catalogue.messages["en"], "no.such.key"]
+    params = {"rp": {"en": "Service", "cy": "Gwasanaeth"}, "x": "<1>", "idp": "Company", "time": "10:05"}
+    for lang in i18n.SUPPORTED_LANGUAGES:
+        bound = i18n.bound_translator(catalogue, lang)
+        for key in keys:
+            assert bound(key) == catalogue.text(lang, key), key
+            assert bound(key, **params) == catalogue.text(lang, key, **params), key
+    assert i18n.bound_translator(catalogue, "cy")("demo.b", x="1") == "one 1 two"  # falls back to English
+
+
+def test_a_page_is_given_its_language_once_and_an_imported_macro_still_follows_it(make_web_app):
+    app = make_web_app(messages={"en": {"demo": {"hello": "Hello {name}"}}, "cy": {"demo": {"hello": "Helo {name}"}}})
+    with app.test_request_context("/?lang=cy"):
+        app.preprocess_request()
+        page = render_template_string(
+            '{% from "federation/macros.html" import otherWays %}'
+            '{{ _("demo.hello", name="<b>") }}|{{ federation_lang }}|{{ federation_other_lang }}|'
+            "{{ _p('demo.hello', name='x') | join }}|{{ otherWays({'en': 'A', 'cy': 'B'}) }}"
+        )
+    assert page.startswith("Helo &lt;b&gt;|cy|en|Helo x|")
+    assert "Ffyrdd eraill o brofi pwy ydych chi</h2>" in page  # the macro's own `_` looks the language up
+    assert '<p class="govuk-body">B</p>' in page
+
+
 def test_app_messages_merge_over_the_shared_catalogue():
     merged = i18n.default_catalogue().merged({"en": {"idp": {"title": "Sign in"}}, "cy": {"idp.title": "Mewngofnodi"}})
     assert merged.text("cy", "idp.title") == "Mewngofnodi"

@@ -1,6 +1,7 @@
-"""The GOV.UK buttons, links styled as buttons and back links written out on the hub's journey pages (a
-macro call per component cost more than the rest of the page's content) must be the very markup the GOV.UK
-macros give for the same parameters, in both languages. Whitespace between and around tags is not compared."""
+"""The GOV.UK buttons, links styled as buttons, back links and the start page's error summary written out on the
+hub's journey pages (a macro call per component cost more than the rest of the page's content) must be the very
+markup the GOV.UK macros give for the same parameters, in both languages. Whitespace between and around tags is
+not compared."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ from flask import render_template, render_template_string
 from tests.unit.web.conftest import IDPS, SAMPLES, make_app
 
 MACROS = """{% from "govuk_frontend_jinja/components/button/macro.html" import govukButton %}
+{% from "govuk_frontend_jinja/components/error-summary/macro.html" import govukErrorSummary %}
 {% from "govuk_frontend_jinja/components/back-link/macro.html" import govukBackLink %}
 """
 
 # page -> the components it wrote with the macros before, in page order
 REFERENCES = {
-    "start.html": "{{ govukButton({'text': _('common.continue')}) }}",
+    "start.html": """
+{% if error %}{{ govukErrorSummary({
+  'titleText': _('common.error_summary_title'),
+  'errorList': [{'text': _('start.error'), 'href': '#verified_before'}]
+}) }}{% endif %}
+{{ govukButton({'text': _('common.continue')}) }}""",
     "choose_company.html": """
 {{ govukBackLink({'href': back_url, 'text': _('common.back')}) }}
 {% for idp in idps %}
@@ -64,6 +71,7 @@ ODD_IDP = {"entity_id": "https://odd.example.test", "display_name": {"en": "Odd 
 ERROR = SAMPLES["error.html"]
 CONTEXTS = {
     "start.html": SAMPLES["start.html"],
+    "start.html error": {**SAMPLES["start.html"], "error": True},
     "what_you_need.html": {**SAMPLES["what_you_need.html"], "continue_url": '/about-you?a=1&b="'},
     "error.html": {**ERROR, "next_url": '/choose?a=1&b="', "return_action": "/journey/return-to-service"},
     "error.html retry": {**ERROR, "retry_form": ("/SAML2/SSO", [("SAMLRequest", "x")]), "return_action": "/r"},
@@ -74,7 +82,9 @@ CONTEXTS = {
     "cycle3.html": {**SAMPLES["cycle3.html"], "back_url": "/choose?a=1&b=2"},
 }
 COMPONENT = re.compile(
-    r'<button\b.*?</button>|<a [^>]*(?:class="govuk-back-link"|role="button")[^>]*>.*?</a>', re.DOTALL
+    r'<button\b.*?</button>|<a [^>]*(?:class="govuk-back-link"|role="button")[^>]*>.*?</a>'
+    r'|<div class="govuk-error-summary".*?</ul>\s*</div>\s*</div>\s*</div>',
+    re.DOTALL,
 )
 
 
@@ -98,5 +108,7 @@ def test_written_out_components_are_the_govuk_macros_markup(case, lang):
         reference = _components(render_template_string(MACROS + REFERENCES[template], **context))
     assert reference  # the reference has components to compare
     assert page == reference
+    if case == "start.html error":  # the summary is there, and compared
+        assert sum("govuk-error-summary" in component for component in page) == 1
     if template == "choose_company.html":
         assert any("Odd &lt;b&gt; &amp; Co" in component for component in page)
