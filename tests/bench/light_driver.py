@@ -284,8 +284,9 @@ def _expect(page: Page, path: str) -> Page:
     return page
 
 
-def sign_in(browser: LightBrowser, urls: Mapping[str, str]) -> Page:
-    """The steps `tests.e2e.journey.sign_in` takes for alice at Stub IDP Two (headless), in the same order."""
+def sign_in(browser: LightBrowser, urls: Mapping[str, str], username: str = USERNAME, outcome: str = "success") -> Page:
+    """The steps `tests.e2e.journey.sign_in` takes at Stub IDP Two (headless), in the same order: for alice,
+    the signed-in page; for anyone or anything else, wherever the journey stops (a JourneyError)."""
     page = _expect(browser.go("GET", urls["RP_URL"] + "/"), "/")
     page = browser.submit(page, page.form(button="Prove your identity"))
     page = browser.submit(page, page.form(auto=True))  # the service's AuthnRequest, posted to the hub
@@ -295,7 +296,7 @@ def sign_in(browser: LightBrowser, urls: Mapping[str, str]) -> Page:
     page = browser.submit(page, page.form(button=f"Choose {IDP_DISPLAY_NAME}"))
     # the stub IDP's instant answer, then its signed Response posted (cross-site) to the hub
     page = browser.submit(
-        page, page.form(auto=True), {"username": USERNAME, "outcome": "success"}, action_suffix="/headless"
+        page, page.form(auto=True), {"username": username, "outcome": outcome}, action_suffix="/headless"
     )
     page = browser.submit(page, page.form(auto=True))
     page = _expect(page, "/journey/result")  # what the service will receive: agree
