@@ -257,7 +257,7 @@ class LightBrowser:
             status = response.status
             if status not in REDIRECTS or location is None:
                 return Page(url, status, response.body)
-            url = urljoin(url, location)
+            url = resolve(url, location)
             cross_site = False  # the redirect is a navigation of its own: Lax cookies travel (as in BrowserClient)
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, body = "GET", None
@@ -267,7 +267,7 @@ class LightBrowser:
         self, page: Page, form: Form, extra: Mapping[str, str] | None = None, *, action_suffix: str = ""
     ) -> Page:
         """Submit a form as a browser does, with `extra` fields (a choice, a button's value) added."""
-        action = urljoin(page.url, form.action or page.url)
+        action = resolve(page.url, form.action or page.url)
         if action_suffix:  # onto the path, before any query (e.g. the `lang` the sender added)
             path, _, query = action.partition("?")
             action = path + action_suffix + (f"?{query}" if query else "")
@@ -276,6 +276,17 @@ class LightBrowser:
             return self.go("POST", action, fields, from_url=page.url)
         query = urlencode(fields)
         return self.go("GET", f"{action}{'&' if '?' in action else '?'}{query}" if query else action)
+
+
+def resolve(base: str, reference: str) -> str:
+    """urljoin for what the services write (an absolute URL or an absolute path), without its general cost."""
+    if reference.startswith(("http://", "https://")):
+        return reference
+    if reference.startswith("/") and not reference.startswith("//"):
+        scheme_end = base.find("://") + 3
+        path_start = base.find("/", scheme_end)
+        return (base if path_start < 0 else base[:path_start]) + reference
+    return urljoin(base, reference)
 
 
 def _expect(page: Page, path: str) -> Page:

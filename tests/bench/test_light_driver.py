@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import random
 import string
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import pytest
 
 from tests.bench import journeys, light_driver
 from tests.bench.journeys import hop_namer
-from tests.bench.light_driver import CookieJar, JourneyError, LightBrowser, Page, form_encode
+from tests.bench.light_driver import CookieJar, JourneyError, LightBrowser, Page, form_encode, resolve
 from tests.e2e.journey import expected_hashed_pid
 from tests.support.federation_under_test import running_federation
 
@@ -67,6 +67,14 @@ def test_form_encoding_is_urlencode_byte_for_byte():
             for _ in range(3)
         }
         assert form_encode(fields) == urlencode(fields).encode("ascii")
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:5/a/b?x=1", "http://localhost:8", "https://h.test/p/"])
+@pytest.mark.parametrize(
+    "reference", ["/start", "/journey/answer?key=a/b", "http://idp.test:1/x?y", "next", "?q=1", "//other.test/z", ""]
+)
+def test_resolving_addresses_is_urljoin(base, reference):
+    assert resolve(base, reference) == urljoin(base, reference)
 
 
 def test_cookies_per_host_with_path_same_site_secure_and_removal():
