@@ -27,7 +27,8 @@ PAGE = b"""<!DOCTYPE html><html lang="en"><body>
   <input type="hidden" name="csrf_token" value="abc">
   <input class="govuk-radios__input" name="verified_before" type="radio" value="yes" checked>
   <input class="govuk-radios__input" name="verified_before" type="radio" value="no">
-  <input type="checkbox" name="remember" value="1">
+  <input type=checkbox name='remember' value="1">
+  <input type=radio name=colour value=blue>
   <input type="hidden" name="entity_id" value="https://idp.test/?a=1&amp;b=2"><button type="submit"
     class="govuk-button">Choose <span>Stub IDP Two</span></button>
 </form>
