@@ -93,7 +93,8 @@ fuzz: setup
 
 # XML security micro-benchmarks, then the journey benchmark: CPU ms per journey per process (from /proc),
 # journeys/s and p50/p99 per hop at 1, 4, 16 and 50 concurrent journeys, operations per journey; a table, and
-# JSON in var/bench/. BENCH_ARGS="--quick" (a smoke run), "--redis" (the hub on Redis too), "--journeys 200".
+# JSON in var/bench/. BENCH_ARGS="--quick" (a smoke run), "--redis" (the hub on Redis too), "--journeys 200",
+# "--driver browser" (the end-to-end tests' BrowserClient instead of the light load driver).
 # docs/performance.md says what each figure means.
 bench: setup
 	$(BIN)/python -m tests.bench.xmlsecurity_bench

@@ -21,8 +21,12 @@ def load(path: Path) -> dict:
 
 def compare(before: dict, after: dict) -> str:
     out = io.StringIO()
-    out.write(f"\n  before: {before['started']} (load average {before['machine']['load_average_at_start'][0]:.1f})\n")
-    out.write(f"  after:  {after['started']} (load average {after['machine']['load_average_at_start'][0]:.1f})\n")
+    for label, report in (("before", before), ("after", after)):
+        out.write(
+            f"\n  {label + ':':<8}{report['started']} (load average "
+            f"{report['machine']['load_average_at_start'][0]:.1f}; {driver_of(report)} load driver)"
+        )
+    out.write("\n")
     out.write("\nCPU ms per matched journey (median over the in-process levels)\n")
     out.write(f"  {'process':<28}{'before':>10}{'after':>10}{'after/before':>14}\n")
     old, new = before["summary"]["cpu_ms_per_journey_median"], after["summary"]["cpu_ms_per_journey_median"]
@@ -44,6 +48,11 @@ def compare(before: dict, after: dict) -> str:
         if changes:
             out.write(f"  {name}: " + ", ".join(changes) + "\n")
     return out.getvalue()
+
+
+def driver_of(report: dict) -> str:
+    """The load driver a report names; reports from before the light driver name none and used the browser one."""
+    return report.get("driver", "browser")
 
 
 def _by_template(ops: dict) -> bool:

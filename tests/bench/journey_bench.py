@@ -2,10 +2,13 @@
 50 at once; CPU per journey per process from /proc, latency per hop, and the operations each process did.
 
 Run with `make bench`, or `python -m tests.bench.journey_bench [--journeys 100] [--levels 1,4,16,50]
-[--quick] [--redis] [--json PATH]`. It prints a table and writes the figures as JSON (default
+[--quick] [--redis] [--driver light|browser] [--json PATH]`. It prints a table and writes the figures as JSON (default
 var/bench/journey-<UTC timestamp>.json); `--compare BEFORE.json AFTER.json` sets two such reports side by
 side. It asserts nothing about speed: a journey that does not end matched and signed in stops the run, and
-that is all. docs/performance.md says what each figure means.
+that is all. The journeys are driven by the light driver (tests/bench/light_driver.py: a few ms of CPU per
+journey, so the services get the cores) unless `--driver browser` asks for the BrowserClient the end-to-end
+tests use (tests/bench/journeys.py: about 30 ms per journey, parsing every page). docs/performance.md says
+what each figure means.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +33,10 @@ from federation.op_counts import ENV_DIR as OP_COUNTS_ENV
 from federation.op_counts import OPERATIONS
 from federation.runtime import REPO_DIR
 from keys.generate import generate
-from tests.bench.compare import compare, load
-from tests.bench.journeys import hop_figures, run_journeys
+from tests.bench import journeys as browser_driver
+from tests.bench import light_driver
+from tests.bench.compare import compare, driver_of, load
+from tests.bench.journeys import Journey, hop_figures, run_journeys
 from tests.bench.op_count_reader import per_journey, read_service_counts
 from tests.bench.proc_cpu import CLOCK_TICKS, own_cpu_seconds, tree_cpu_seconds
 from tests.support.federation_under_test import running_federation
@@ -46,18 +51,34 @@ IDLE_SECONDS = 3.0
 QUICK_IDLE_SECONDS = 1.0
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 JOURNEY = "alice at Stub IDP Two (headless answer), matched by the local matcher; a fresh client per journey"
+DRIVERS: dict[str, tuple[Callable[[Federation], Journey], str]] = {
+    "light": (
+        light_driver.one_journey,
+        "light: keep-alive sockets, forms read by regexes (tests/bench/light_driver.py)",
+    ),
+    "browser": (browser_driver.one_journey, "browser: requests and lxml, the end-to-end tests' BrowserClient"),
+}
+DEFAULT_DRIVER = "light"
 
 
 def measure_level(
-    federation: Federation, counts_dir: Path, *, journeys: int, concurrency: int, warm_up: int, store: str
+    federation: Federation,
+    counts_dir: Path,
+    *,
+    journeys: int,
+    concurrency: int,
+    warm_up: int,
+    store: str,
+    driver: str = DEFAULT_DRIVER,
 ) -> dict:
     """One concurrency level: warm up, then `journeys` journeys with CPU and operation counts around them."""
-    run_journeys(federation, max(warm_up, concurrency), concurrency)
+    journey = DRIVERS[driver][0]
+    run_journeys(federation, max(warm_up, concurrency), concurrency, journey)
     pids = {name: process.pid for name, process in federation.processes.items()}
     counts_before = {name: read_service_counts(counts_dir, name, pid) for name, pid in pids.items()}
     cpu_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     driver_before = own_cpu_seconds()
-    done, seconds = run_journeys(federation, journeys, concurrency)
+    done, seconds = run_journeys(federation, journeys, concurrency, journey)
     driver_cpu = own_cpu_seconds() - driver_before
     cpu_after = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     counts_after = {name: read_service_counts(counts_dir, name, pid) for name, pid in pids.items()}
@@ -123,6 +144,7 @@ def run_bench(
     idle_seconds: float = IDLE_SECONDS,
     with_redis: bool = False,
     quiet: bool = False,
+    driver: str = DEFAULT_DRIVER,
 ) -> dict:
     """Start the federation, measure every level (then the hub on Redis, if asked), stop it; the figures."""
     say = (lambda *_: None) if quiet else print
@@ -136,6 +158,8 @@ def run_bench(
             "load_average_at_start": os.getloadavg(),
         },
         "journey": JOURNEY,
+        "driver": driver,
+        "driver_description": DRIVERS[driver][1],
         "journeys_per_level": journeys,
         "warm_up_per_level": f"max({warm_up}, concurrency)",
         "levels": [],
@@ -160,7 +184,13 @@ def run_bench(
             for concurrency in store_levels:
                 say(f"  measuring {journeys} journeys at concurrency {concurrency} ({store} store)...")
                 level = measure_level(
-                    federation, counts_dir, journeys=journeys, concurrency=concurrency, warm_up=warm_up, store=store
+                    federation,
+                    counts_dir,
+                    journeys=journeys,
+                    concurrency=concurrency,
+                    warm_up=warm_up,
+                    store=store,
+                    driver=driver,
                 )
                 results["levels"].append(level)
     results["summary"] = summary(results["levels"])
@@ -182,6 +212,7 @@ def table(results: dict) -> str:
     def row(label: str, cells: Sequence[str]) -> None:
         out.write(f"  {label:<52}" + "".join(f"{c:>{width}}" for c in cells) + "\n")
 
+    out.write(f"\nLoad driver: {results.get('driver_description', driver_of(results))}\n")
     out.write(f"\nCPU ms per matched journey (/proc utime+stime; {results['journeys_per_level']} journeys per level)\n")
     row("process", [*heads, "median"])  # over the in-process levels (the Redis ones are shown, not counted)
     med = results["summary"]["cpu_ms_per_journey_median"]
@@ -189,7 +220,7 @@ def table(results: dict) -> str:
         row(name, [f"{level['cpu_ms_per_journey'].get(name, 0):.1f}" for level in levels] + [f"{med[name]:.1f}"])
     driver_median = results["summary"]["driver_cpu_ms_per_journey_median"]
     driver = [f"{level['driver_cpu_ms_per_journey']:.1f}" for level in levels]
-    row("load driver (this process)", [*driver, f"{driver_median:.1f}"])
+    row(f"load driver (this process, {driver_of(results)})", [*driver, f"{driver_median:.1f}"])
     row("journeys/s", [f"{level['journeys_per_second']:.1f}" for level in levels])
     idle = results["idle_cpu_ms_per_second"]
     out.write("  idle CPU ms/s (no journey running): " + ", ".join(f"{n} {v:.1f}" for n, v in idle.items()) + "\n")
@@ -229,6 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--levels", help="concurrency levels, comma-separated (default 1,4,16,50)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_JOURNEYS} journeys at 1 and 4 (a smoke run)")
     parser.add_argument("--redis", action="store_true", help="then the hub on Redis at concurrency 1 and 16")
+    parser.add_argument(
+        "--driver",
+        choices=sorted(DRIVERS),
+        default=DEFAULT_DRIVER,
+        help=f"the load driver (default {DEFAULT_DRIVER}; browser: the end-to-end tests' BrowserClient)",
+    )
     parser.add_argument("--json", type=Path, help="where to write the figures (default var/bench/journey-<UTC>.json)")
     parser.add_argument(
         "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="compare two reports (runs nothing)"
@@ -252,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"CPUs: {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable), load average {os.getloadavg()[0]:.1f}"
     )
     quick = {"warm_up": QUICK_WARM_UP, "idle_seconds": QUICK_IDLE_SECONDS} if args.quick else {}
-    results = run_bench(journeys=journeys, levels=levels, with_redis=args.redis, **quick)
+    results = run_bench(journeys=journeys, levels=levels, with_redis=args.redis, driver=args.driver, **quick)
     print(table(results))
     path = args.json or default_json_path(results["started"])
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -83,11 +83,17 @@ def one_journey(federation: Federation) -> Journey:
     return Journey(seconds, browser.hops)
 
 
-def run_journeys(federation: Federation, journeys: int, concurrency: int) -> tuple[list[Journey], float]:
-    """`journeys` journeys by `concurrency` clients at once; returns them and the wall-clock seconds taken."""
+def run_journeys(
+    federation: Federation,
+    journeys: int,
+    concurrency: int,
+    journey: Callable[[Federation], Journey] = one_journey,
+) -> tuple[list[Journey], float]:
+    """`journeys` journeys by `concurrency` clients at once (each journey a fresh client, by default a
+    BrowserClient); returns them and the wall-clock seconds taken."""
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        done = list(pool.map(lambda _: one_journey(federation), range(journeys)))
+        done = list(pool.map(lambda _: journey(federation), range(journeys)))
     return done, time.perf_counter() - start
 
 

@@ -69,6 +69,13 @@ def test_hops_have_percentiles_for_each_service(quick_report):
         assert hops["whole journey"]["count"] == level["journeys"]
 
 
+def test_the_light_driver_ran_and_is_named(quick_report):
+    assert quick_report["driver"] == journey_bench.DEFAULT_DRIVER == "light"
+    assert "light_driver.py" in quick_report["driver_description"]
+    text = journey_bench.table(quick_report)
+    assert "Load driver: light" in text and "load driver (this process, light)" in text
+
+
 def test_the_table_is_printed(quick_report):
     text = journey_bench.table(quick_report)
     assert "CPU ms per matched journey" in text and "Operations per journey" in text and "p50 / p99" in text

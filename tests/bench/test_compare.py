@@ -27,6 +27,18 @@ def test_a_report_against_a_changed_copy(tmp_path: Path, capsys):
     assert "stub_idps:" not in out  # unchanged processes are not listed
 
 
+def test_each_report_names_its_load_driver(tmp_path: Path, capsys):
+    after = json.loads(BASELINE.read_text(encoding="utf-8"))
+    assert "driver" not in after  # written before the light driver: the BrowserClient drove it
+    after["driver"] = "light"
+    path = tmp_path / "after.json"
+    path.write_text(json.dumps(after), encoding="utf-8")
+    assert journey_bench.main(["--compare", str(BASELINE), str(path)]) == 0
+    before_line, after_line = (line.strip() for line in capsys.readouterr().out.strip().splitlines()[:2])
+    assert before_line.startswith("before:") and before_line.endswith("; browser load driver)")
+    assert after_line.startswith("after:") and after_line.endswith("; light load driver)")
+
+
 def test_not_a_report(tmp_path: Path):
     path = tmp_path / "other.json"
     path.write_text('{"levels": []}', encoding="utf-8")
