@@ -41,7 +41,7 @@ from typing import Any
 
 from federation.config import ConfigError
 from federation.credentials import CredentialError
-from federation.logging_setup import configure_logging
+from federation.logging_setup import configure_logging, lean_log_records
 from federation.observability import install, watch_metadata_refreshes
 from federation.proxy_headers import TrustedProxyHeaders
 from federation.runtime import Runtime, load_runtime
@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         configure_logging(args.service, os.environ)  # LOG_FORMAT=json or text (federation.logging_setup)
+        lean_log_records()
         check_workers(args.service, args.workers, load_runtime())
     except STARTUP_ERRORS as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
