@@ -223,8 +223,9 @@ def register_web(
     def choose_language() -> None:
         req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
         choice = _language_asked(req)
-        g.federation_lang = i18n.choose_language(*choice)
-        g.federation_lang_asked = choice
+        request_globals = g._get_current_object()  # type: ignore[attr-defined]
+        request_globals.federation_lang = i18n.choose_language(*choice)
+        request_globals.federation_lang_asked = choice
 
     @blueprint.after_app_request
     def finish_response(response: Response) -> Response:
