@@ -25,7 +25,8 @@ new one accepts from the same socket, one worker at a time (tests/deploy/test_gr
 X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped otherwise
 (federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
 kept out of the request's (federation/wsgi_environ.py). A response whose body is in memory is handed to
-granian as a list, which it sends in one call (federation/listed_response.py).
+granian as a list, which it sends in one call (federation/listed_response.py), and Flask's cookie session
+keeps its serializer between requests (federation/cookie_sessions.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from federation.config import ConfigError
+from federation.cookie_sessions import steady_sessions
 from federation.credentials import CredentialError
 from federation.listed_response import hand_over_lists
 from federation.logging_setup import configure_logging, lean_log_records
@@ -76,6 +78,7 @@ def build_app(service: str, runtime: Runtime | None = None) -> Any:
     app = importlib.import_module(SERVICES[service]).create_app(runtime)
     install(app, service, trust_request_id=service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY")))
     hand_over_lists(app)  # a body already in memory reaches granian in one call (federation.listed_response)
+    steady_sessions(app)  # Flask's cookie session without a new serializer per request (federation.cookie_sessions)
     return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
 
 
