@@ -26,7 +26,8 @@ X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped o
 (federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
 kept out of the request's (federation/wsgi_environ.py). A response whose body is in memory is handed to
 granian as a list, which it sends in one call (federation/listed_response.py), and Flask's cookie session
-keeps its serializer between requests (federation/cookie_sessions.py).
+keeps its serializer between requests (federation/cookie_sessions.py); `request.cookies` is read from the
+one Cookie header without a walk over the environ (federation/request_cookies.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from federation.listed_response import hand_over_lists
 from federation.logging_setup import configure_logging, lean_log_records
 from federation.observability import install, watch_metadata_refreshes
 from federation.proxy_headers import TrustedProxyHeaders
+from federation.request_cookies import read_cookies_directly
 from federation.runtime import Runtime, load_runtime
 from federation.wsgi_environ import ServerNeutralEnviron
 
@@ -79,6 +81,7 @@ def build_app(service: str, runtime: Runtime | None = None) -> Any:
     install(app, service, trust_request_id=service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY")))
     hand_over_lists(app)  # a body already in memory reaches granian in one call (federation.listed_response)
     steady_sessions(app)  # Flask's cookie session without a new serializer per request (federation.cookie_sessions)
+    read_cookies_directly(app)  # request.cookies without a walk over the environ (federation.request_cookies)
     return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
 
 
