@@ -19,8 +19,10 @@ import logging
 import re
 import secrets
 import sys
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
 LOG_FORMAT_SETTING = "LOG_FORMAT"
@@ -92,8 +94,73 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
+class PlainFormatter(logging.Formatter):
+    """`<asctime> <service> <LEVEL> <logger> [<request ID>]: <message>`, as logging's own Formatter with that
+    format writes it, for less: the date and time are formatted once a second, not for every line, and the
+    line is joined directly. A line with an exception or a stack goes through logging's own code."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"%(asctime)s {service} %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        self.service = service
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's)
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)  # what time.localtime does with a float: whole seconds, rounded down
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime(self.default_time_format, self.converter(second)))
+            self._second = cached  # one tuple, swapped whole: another thread sees the old or the new
+        return self.default_msec_format % (cached[1], record.msecs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        record.message = message = record.getMessage()
+        record.asctime = asctime = self.formatTime(record)
+        request_id = record.__dict__.get("request_id")
+        if request_id is None:  # a record the request ID filter did not see: as %-formatting would fail
+            return super().format(record)
+        return f"{asctime} {self.service} {record.levelname} {record.name} [{request_id}]: {message}"
+
+
 def plain_formatter(service: str) -> logging.Formatter:
-    return logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+    return PlainFormatter(service)
+
+
+class LineHandler(logging.StreamHandler):
+    """A StreamHandler that skips the flush after each line when the stream already sends every line on
+    (line-buffered, as standard error always is, or write-through): each line still leaves in one write,
+    whole, as it is logged. Any other stream is flushed after each line, as logging does."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._sends_lines = bool(
+            getattr(self.stream, "line_buffering", False) or getattr(self.stream, "write_through", False)
+        )
+
+    def setStream(self, stream: Any) -> Any:  # noqa: N802 (logging's name)
+        old = super().setStream(stream)
+        self._sends_lines = bool(
+            getattr(self.stream, "line_buffering", False) or getattr(self.stream, "write_through", False)
+        )
+        return old
+
+    def flush(self) -> None:
+        if not self._sends_lines:
+            super().flush()
+
+
+def lean_log_records() -> None:
+    """What the services' log lines never show is not collected for every record: the caller's file, line
+    and function (a walk up the stack), the thread's and process's names and IDs (the logging HOWTO's
+    "Optimization" settings). Neither format prints any of them. For a service process (`federation.serve`),
+    not for a test run, whose own log output names the caller."""
+    logging._srcfile = None  # type: ignore[attr-defined]  # the documented switch for findCaller
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def configure_logging(service: str, environ: Mapping[str, str], *, stream=None) -> None:
@@ -101,7 +168,7 @@ def configure_logging(service: str, environ: Mapping[str, str], *, stream=None) 
     wanted = (environ.get(LOG_FORMAT_SETTING) or "text").strip().lower()
     if wanted not in ("text", "json"):
         raise ValueError(f"{LOG_FORMAT_SETTING} must be 'text' or 'json', not {wanted!r}")
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = LineHandler(stream or sys.stderr)
     handler.addFilter(RequestIdFilter(service))
     handler.setFormatter(JsonFormatter() if wanted == "json" else plain_formatter(service))
     root = logging.getLogger()

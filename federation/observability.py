@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import Counter, Gauge, Histogram
 
 from federation.logging_setup import (
@@ -94,6 +95,8 @@ class RefusalCounter(_LogSignal):
     """Counts the refusals a service logs: one place, so every refusal a log line states is also a metric."""
 
     def observe(self, message: str) -> None:
+        if " refused" not in message:  # both patterns need it: most lines (every request's) end here
+            return
         if (found := _REFUSED.match(message)) is not None:
             what = found["what"].replace(" ", "_").replace("-", "_")
             REFUSALS.labels(service=self.service, what=what, reason=found["reason"]).inc()
@@ -140,35 +143,51 @@ def route_label() -> str:
     return rule.rule if rule is not None else "unmatched"
 
 
+# what `install` keeps in the request's WSGI environ between its hooks (one dict look-up, no `g` proxy)
+_STARTED = "federation.request_started"
+_ID_RESET = "federation.request_id_reset"
+_RECEIVED_ID = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # what request.headers[...] reads
+
+
 def install(app: Flask, service: str, *, trust_request_id: bool) -> None:
     """Give every request of `app` a request ID, a latency observation and one log line."""
     watch_metadata_refreshes(service)
     count_refusals(service)
+    # the histogram's child per (route, method, status): `labels()` checks and locks on every call; the
+    # set is bounded (route patterns, a few methods, the status codes the app answers)
+    children: dict[tuple[str, str, int], Any] = {}
 
     def _begin() -> None:
-        received = request.headers.get(REQUEST_ID_HEADER)
-        g._request_id_token = set_request_id(received if trust_request_id and well_formed(received) else None)
-        g._request_started = time.perf_counter()
+        environ = request.environ
+        received = environ.get(_RECEIVED_ID)
+        environ[_ID_RESET] = set_request_id(received if trust_request_id and well_formed(received) else None)
+        environ[_STARTED] = time.perf_counter()
 
     # first of all before-request functions: one that answers early (a rate limit) is timed and logged too
     app.before_request_funcs.setdefault(None, []).insert(0, _begin)
 
     @app.after_request
     def _end(response: Response) -> Response:
-        started = g.pop("_request_started", None)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one context look-up for the hook
+        started = req.environ.pop(_STARTED, None)
         if started is not None:
             seconds = time.perf_counter() - started
-            route, method = route_label(), request.method if request.method in _METHODS else "other"
-            REQUEST_SECONDS.labels(
-                service=service, route=route, method=method, status=str(response.status_code)
-            ).observe(seconds)
+            rule = req.url_rule
+            route = rule.rule if rule is not None else "unmatched"
+            method = req.method if req.method in _METHODS else "other"
+            status = response.status_code
+            child = children.get((route, method, status))
+            if child is None:
+                child = REQUEST_SECONDS.labels(service=service, route=route, method=method, status=str(status))
+                children[(route, method, status)] = child
+            child.observe(seconds)
             response.headers[REQUEST_ID_HEADER] = current_request_id()
-            log.info("request %s %s %d %.0fms", method, route, response.status_code, seconds * 1000)
+            log.info("request %s %s %d %.0fms", method, route, status, seconds * 1000)
         return response
 
     @app.teardown_request
     def _forget(_error: BaseException | None) -> None:
-        token = g.pop("_request_id_token", None)
+        token = request.environ.pop(_ID_RESET, None)
         if token is not None:
             try:
                 reset_request_id(token)

@@ -24,7 +24,10 @@ new one accepts from the same socket, one worker at a time (tests/deploy/test_gr
 
 X-Forwarded-For/-Proto/-Host are believed from TRUSTED_PROXY only, and dropped otherwise
 (federation/proxy_headers.py); chunked bodies reach the apps with a length and the process environment is
-kept out of the request's (federation/wsgi_environ.py).
+kept out of the request's (federation/wsgi_environ.py). A response whose body is in memory is handed to
+granian as a list, which it sends in one call (federation/listed_response.py), and Flask's cookie session
+keeps its serializer between requests (federation/cookie_sessions.py); `request.cookies` is read from the
+one Cookie header without a walk over the environ (federation/request_cookies.py).
 """
 
 from __future__ import annotations
@@ -40,10 +43,13 @@ from collections.abc import Callable
 from typing import Any
 
 from federation.config import ConfigError
+from federation.cookie_sessions import steady_sessions
 from federation.credentials import CredentialError
-from federation.logging_setup import configure_logging
+from federation.listed_response import hand_over_lists
+from federation.logging_setup import configure_logging, lean_log_records
 from federation.observability import install, watch_metadata_refreshes
 from federation.proxy_headers import TrustedProxyHeaders
+from federation.request_cookies import read_cookies_directly
 from federation.runtime import Runtime, load_runtime
 from federation.wsgi_environ import ServerNeutralEnviron
 
@@ -73,6 +79,9 @@ def build_app(service: str, runtime: Runtime | None = None) -> Any:
     watch_metadata_refreshes(service)
     app = importlib.import_module(SERVICES[service]).create_app(runtime)
     install(app, service, trust_request_id=service in BACK_CHANNEL or bool(runtime.setting("TRUSTED_PROXY")))
+    hand_over_lists(app)  # a body already in memory reaches granian in one call (federation.listed_response)
+    steady_sessions(app)  # Flask's cookie session without a new serializer per request (federation.cookie_sessions)
+    read_cookies_directly(app)  # request.cookies without a walk over the environ (federation.request_cookies)
     return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
 
 
@@ -168,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         configure_logging(args.service, os.environ)  # LOG_FORMAT=json or text (federation.logging_setup)
+        lean_log_records()
         check_workers(args.service, args.workers, load_runtime())
     except STARTUP_ERRORS as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)

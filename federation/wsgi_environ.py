@@ -36,10 +36,12 @@ class ServerNeutralEnviron:
         self.app = app
         self.max_chunked_body = max_chunked_body
         self._process_environment = {k: v for k, v in os.environ.items() if k not in _REQUEST_KEYS}
+        self._process_names = frozenset(self._process_environment)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        for key, value in self._process_environment.items():
-            if environ.get(key) == value:
+        process_environment = self._process_environment
+        for key in self._process_names.intersection(environ):  # one pass in C, then only the names present
+            if environ[key] == process_environment[key]:
                 del environ[key]
         if not environ.get("CONTENT_LENGTH") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             body = environ["wsgi.input"].read(self.max_chunked_body + 1)

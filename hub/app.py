@@ -180,15 +180,16 @@ def _install_rate_limit(app: Flask, hub: HubServices) -> None:
 
     @app.before_request
     def rate_limit():
-        if not limiter.applies(request.endpoint, request.method):
+        req = request._get_current_object()  # one context look-up for the hook, not one per attribute
+        if not limiter.applies(req.endpoint, req.method):
             return None
-        client = request.remote_addr or "unknown"
-        decision = limiter.check(client, request.endpoint)
+        client = req.remote_addr or "unknown"
+        decision = limiter.check(client, req.endpoint)
         if decision.allowed:
             return None
-        log.warning("rate limited: %s (client %s)", request.endpoint, limiter.client_hash(client))
-        metrics.RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
-        retry = request.path if request.method == "GET" else None
+        log.warning("rate limited: %s (client %s)", req.endpoint, limiter.client_hash(client))
+        metrics.RATE_LIMITED.labels(endpoint=req.endpoint or "unknown").inc()
+        retry = req.path if req.method == "GET" else None
         response = problem_page(problems.TOO_MANY_REQUESTS, next_url=retry or url_for("index"))
         response.headers["Retry-After"] = str(decision.retry_after_seconds)
         return response

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request, send_from_directory
+from flask import Blueprint, Flask, Request, Response, current_app, g, has_request_context, request, send_from_directory
 from flask.signals import template_rendered
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, Undefined, pass_context
 from jinja2.runtime import Context
@@ -27,7 +27,7 @@ from federation import op_counts
 from federation.web import i18n
 from federation.web.environment import FederationEnvironment
 from federation.web.fragments import FragmentCacheExtension
-from federation.web.security_headers import apply_security_headers, content_security_policy, script_hashes
+from federation.web.security_headers import apply_security_headers, csp_for_origins, script_hashes
 from federation.web.service_pages import ServicePages, register_service_pages
 
 __all__ = [
@@ -193,6 +193,19 @@ def _paragraphs_filter(context: Context, value: object) -> tuple[str, ...]:
     return i18n.split_paragraphs(value, _language_of(context))
 
 
+def _language_asked(req: Request) -> tuple[str | None, str | None]:
+    """`?lang=` and the language cookie of a request, as sent (None when absent).
+
+    The query string and cookies are parsed only when they can hold the name (a percent-encoded query
+    may spell it so): most requests have neither, and a miss in Werkzeug's MultiDict costs an exception."""
+    environ = req.environ
+    query = environ.get("QUERY_STRING", "")
+    asked = req.args.get(i18n.LANGUAGE_PARAM) if i18n.LANGUAGE_PARAM in query or "%" in query else None
+    cookies = environ.get("HTTP_COOKIE", "")
+    remembered = req.cookies.get(i18n.LANGUAGE_COOKIE) if i18n.LANGUAGE_COOKIE in cookies else None
+    return asked, remembered
+
+
 def _sync_once(ensure_sync: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[..., Any]:
     """Flask's `ensure_sync`, remembered per function: Flask asks it of every view and hook on every request
     (about six `inspect` calls a request), and a function's answer never changes. Bounded, as a request's
@@ -239,10 +252,10 @@ def register_web(
         ]
     )
     inline_hashes = script_hashes(app.jinja_env.get_template("federation/_inline_script_probe.html").render())
+    csp_of = csp_for_origins(inline_hashes)
 
     def csp() -> str:
-        origins = form_action_origins() if callable(form_action_origins) else form_action_origins
-        return content_security_policy(origins, inline_hashes)
+        return csp_of(form_action_origins() if callable(form_action_origins) else form_action_origins)
 
     static_csp = None if callable(form_action_origins) else csp()
 
@@ -264,23 +277,27 @@ def register_web(
 
     @blueprint.before_app_request
     def choose_language() -> None:
-        g.federation_lang = i18n.choose_language(
-            request.args.get(i18n.LANGUAGE_PARAM), request.cookies.get(i18n.LANGUAGE_COOKIE)
-        )
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
+        choice = _language_asked(req)
+        request_globals = g._get_current_object()  # type: ignore[attr-defined]
+        request_globals.federation_lang = i18n.choose_language(*choice)
+        request_globals.federation_lang_asked = choice
 
     @blueprint.after_app_request
     def finish_response(response: Response) -> Response:
-        asked = request.args.get(i18n.LANGUAGE_PARAM)
-        if i18n.is_supported(asked) and request.cookies.get(i18n.LANGUAGE_COOKIE) != asked:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        asked, remembered = g.pop("federation_lang_asked", None) or _language_asked(req)
+        secure = req.is_secure
+        if i18n.is_supported(asked) and remembered != asked:
             response.set_cookie(
                 i18n.LANGUAGE_COOKIE,
                 asked,
                 max_age=365 * 24 * 3600,
-                secure=request.is_secure,
+                secure=secure,
                 httponly=True,
                 samesite="Lax",
             )
-        return apply_security_headers(response, static_csp or csp())
+        return apply_security_headers(response, static_csp or csp(), secure=secure)
 
     app.register_blueprint(blueprint)
 

@@ -10,9 +10,10 @@ so an injected form cannot post the citizen's data anywhere else.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from flask import Response, has_request_context, request
@@ -59,20 +60,76 @@ def content_security_policy(form_action_origins: Iterable[str], inline_script_ha
     return "; ".join(directives)
 
 
-def apply_security_headers(response: Response, csp: str) -> Response:
-    """Headers for every response; HTML is never cached (it carries SAML messages and personal data)."""
-    headers = response.headers
-    headers["Content-Security-Policy"] = csp
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
+def csp_for_origins(inline_script_hashes: Iterable[str]) -> Callable[[Iterable[str]], str]:
+    """`content_security_policy` for these script hashes, remembered per distinct list of origins: an app
+    whose origins follow refreshed metadata asks on every response, and the list changes only on a refresh.
+    The origins are configuration (metadata, the federation config), never anything a request carries."""
+    hashes = tuple(inline_script_hashes)
+
+    @functools.lru_cache(maxsize=64)
+    def for_tuple(origins: tuple[str, ...]) -> str:
+        return content_security_policy(origins, hashes)
+
+    return lambda origins: for_tuple(tuple(origins))
+
+
+_CSP = "Content-Security-Policy"
+# the order in which the headers have always been added (after the CSP), and their values
+_ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
     # same-origin rather than no-referrer: with no-referrer browsers send "Origin: null" even on
     # same-origin POSTs, which would defeat an Origin-based CSRF check; cross-origin requests still get
     # no Referer, so the hub's URLs never leak to IDPs or services.
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if has_request_context() and request.is_secure:
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+_NO_CACHE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_OURS = frozenset(name.lower() for name, _ in (("Content-Security-Policy", ""), *_ALWAYS, *_HSTS, *_NO_CACHE))
+
+
+def apply_security_headers(response: Response, csp: str, *, secure: bool | None = None) -> Response:
+    """Headers for every response; HTML is never cached (it carries SAML messages and personal data).
+
+    `secure`: whether the request came over https (Strict-Transport-Security); read from the current
+    request when not given. A header of ours the response already has is replaced, as `Headers.set` does;
+    the others (the usual case) are appended in one step, without a scan of the list for each."""
+    if secure is None:
+        secure = has_request_context() and request.is_secure
+    headers = response.headers
+    listed = headers._list  # werkzeug's (name, value) list behind Headers; pinned werkzeug, checked by the tests
+    content_type = None
+    for name, value in listed:
+        lowered = name.lower()
+        if lowered in _OURS:
+            return _apply_replacing(response, csp, secure)
+        if lowered == "content-type" and content_type is None:
+            content_type = value
+    if _NEWLINE.search(csp) is not None:  # what Headers.set would refuse
+        raise ValueError("Header values must not contain newline characters.")
+    listed.append((_CSP, csp))
+    listed.extend(_ALWAYS)
+    if secure:
+        listed.extend(_HSTS)
+    if content_type is not None and content_type.partition(";")[0].strip() == "text/html":  # as Response.mimetype
+        listed.extend(_NO_CACHE)
+    return response
+
+
+_NEWLINE = re.compile(r"[\r\n]")
+
+
+def _apply_replacing(response: Response, csp: str, secure: bool) -> Response:
+    """The same headers through `Headers.set`, for a response that already has one of them."""
+    headers = response.headers
+    headers[_CSP] = csp
+    for name, value in _ALWAYS:
+        headers[name] = value
+    if secure:
+        for name, value in _HSTS:
+            headers[name] = value
     if response.mimetype == "text/html":
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+        for name, value in _NO_CACHE:
+            headers[name] = value
     return response
