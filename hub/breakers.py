@@ -6,9 +6,9 @@ transition: a log line (`circuit breaker <kind> <entity>: closed -> open`; entit
 about a citizen), `hub_circuit_breaker_transitions_total` and the `hub_circuit_breaker_state` gauge.
 
 A change is read, decided and written under a short lock in the store, so two processes counting failures
-at once do not lose one. Reads are one GET (one MGET for a page listing several companies); a closed breaker with no failures is no entry at all, so the
-common case (everything up) writes nothing. Settings: `HUB_BREAKER_FAILURES` (default 5),
-`HUB_BREAKER_COOLDOWN_SECONDS` (default 30).
+at once do not lose one. Reads are one GET (one MGET for a page listing several companies); a closed
+breaker with no failures is no entry at all, so the common case (everything up) writes nothing.
+Settings: `HUB_BREAKER_FAILURES` (default 5), `HUB_BREAKER_COOLDOWN_SECONDS` (default 30).
 """
 
 from __future__ import annotations
