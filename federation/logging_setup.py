@@ -129,6 +129,11 @@ def plain_formatter(service: str) -> logging.Formatter:
     return PlainFormatter(service)
 
 
+def _sends_each_line(stream: Any) -> bool:
+    """Whether `stream` passes each line on by itself (line-buffered, or write-through)."""
+    return bool(getattr(stream, "line_buffering", False) or getattr(stream, "write_through", False))
+
+
 class LineHandler(logging.StreamHandler):
     """A StreamHandler that skips the flush after each line when the stream already sends every line on
     (line-buffered, as standard error always is, or write-through): each line still leaves in one write,
@@ -136,15 +141,11 @@ class LineHandler(logging.StreamHandler):
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
-        self._sends_lines = bool(
-            getattr(self.stream, "line_buffering", False) or getattr(self.stream, "write_through", False)
-        )
+        self._sends_lines = _sends_each_line(self.stream)
 
     def setStream(self, stream: Any) -> Any:  # noqa: N802 (logging's name)
         old = super().setStream(stream)
-        self._sends_lines = bool(
-            getattr(self.stream, "line_buffering", False) or getattr(self.stream, "write_through", False)
-        )
+        self._sends_lines = _sends_each_line(self.stream)
         return old
 
     def flush(self) -> None:

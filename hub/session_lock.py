@@ -12,12 +12,15 @@ longer than that; the next request then finds the work undone and does it (see `
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from hub.engines.matching import RETRY_BUDGET_SECONDS
 from hub.policy.states import Session
 from hub.services import HubServices
+
+T = TypeVar("T")
 
 NAMESPACE = "journey"
 POLL_SECONDS = 0.05
@@ -26,6 +29,16 @@ POLL_SECONDS = 0.05
 def lock_ttl_seconds(hub: HubServices) -> int:
     """Long enough for the slowest step: a matching query, then an account-creation query, then saves."""
     return int((hub.config.matching_service_timeout_seconds + RETRY_BUDGET_SECONDS) * 2) + 5
+
+
+def _until_had(attempt: Callable[[], T], had: Callable[[T], bool], wait_seconds: float) -> T:
+    """`attempt()` every POLL_SECONDS until `had` says the lock is ours or `wait_seconds` have passed."""
+    deadline = time.monotonic() + wait_seconds
+    result = attempt()
+    while not had(result) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        result = attempt()
+    return result
 
 
 @contextmanager
@@ -39,11 +52,11 @@ def journey_lock(
     request may have moved the journey on while this one waited. None if it is gone (ended, or unknown).
     """
     ttl = lock_ttl_seconds(hub)
-    deadline = time.monotonic() + (ttl if wait_seconds is None else wait_seconds)
-    token, blob = hub.store.lock_and_load(NAMESPACE, session_id, ttl, session_id)
-    while token is None and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        token, blob = hub.store.lock_and_load(NAMESPACE, session_id, ttl, session_id)
+    token, blob = _until_had(
+        lambda: hub.store.lock_and_load(NAMESPACE, session_id, ttl, session_id),
+        lambda attempt: attempt[0] is not None,
+        ttl if wait_seconds is None else wait_seconds,
+    )
     try:
         yield token is not None, hub.sessions.read(session_id, blob, hub.now()) if token is not None else None
     finally:
@@ -56,11 +69,11 @@ def step_lock(
     hub: HubServices, namespace: str, key: str, *, ttl_seconds: int, wait_seconds: float | None = None
 ) -> Iterator[bool]:
     """Hold the lock `namespace`/`key` (expiring after `ttl_seconds`); False if not had within `wait_seconds`."""
-    deadline = time.monotonic() + (ttl_seconds if wait_seconds is None else wait_seconds)
-    token = hub.store.try_lock(namespace, key, ttl_seconds)
-    while token is None and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        token = hub.store.try_lock(namespace, key, ttl_seconds)
+    token = _until_had(
+        lambda: hub.store.try_lock(namespace, key, ttl_seconds),
+        lambda attempt: attempt is not None,
+        ttl_seconds if wait_seconds is None else wait_seconds,
+    )
     try:
         yield token is not None
     finally:

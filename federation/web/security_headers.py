@@ -86,7 +86,7 @@ _ALWAYS = (
 )
 _HSTS = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
 _NO_CACHE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
-_OURS = frozenset(name.lower() for name, _ in (("Content-Security-Policy", ""), *_ALWAYS, *_HSTS, *_NO_CACHE))
+_OURS = frozenset({_CSP.lower(), *(name.lower() for name, _ in (*_ALWAYS, *_HSTS, *_NO_CACHE))})
 
 
 def apply_security_headers(response: Response, csp: str, *, secure: bool | None = None) -> Response:

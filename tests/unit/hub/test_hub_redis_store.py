@@ -72,6 +72,19 @@ def redis_store(prefix: str) -> Iterator[RedisStore]:
     store.close()
 
 
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per send to Redis from now on (a pipeline is one send): the round trips a step costs."""
+    sends: list[int] = []
+    send = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.Connection,
+        "send_packed_command",
+        lambda self, *a, **k: (sends.append(1), send(self, *a, **k))[1],
+    )
+    return sends
+
+
 @pytest.fixture(params=["memory", "redis"])
 def store(request: pytest.FixtureRequest):
     """The contract every store must keep: each test below runs against both."""
@@ -119,6 +132,13 @@ def test_get_many_reads_entries_in_the_order_asked(store):
     store.put("other", "b", b"not this namespace", 60)
     assert store.get_many("ns", ["c", "b", "a"]) == [b"third", None, b"\x00first"]
     assert store.get_many("ns", []) == []
+
+
+def test_get_many_is_one_round_trip_on_redis(redis_store, sent):
+    redis_store.put("ns", "a", b"first", 60)
+    sent.clear()
+    assert redis_store.get_many("ns", ["a", "b", "c"]) == [b"first", None, None]
+    assert len(sent) == 1
 
 
 def test_binary_blobs_come_back_byte_for_byte(store):
@@ -544,14 +564,7 @@ def test_queued_writes_are_not_sent_when_the_block_raises(store):
     assert store.load("s2") is None
 
 
-def test_queued_writes_go_to_redis_in_one_round_trip(redis_store, monkeypatch):
-    sent = []
-    send = redis.connection.Connection.send_packed_command
-    monkeypatch.setattr(
-        redis.connection.Connection,
-        "send_packed_command",
-        lambda self, *a, **k: (sent.append(1), send(self, *a, **k))[1],
-    )
+def test_queued_writes_go_to_redis_in_one_round_trip(redis_store, sent):
     redis_store.claim("authn-request", "rp _r3", "digest-a", 60)
     sent.clear()
     with redis_store.writes() as writes:
@@ -584,14 +597,7 @@ def test_lock_and_load_reads_the_session_only_for_the_holder(store):
     assert token is not None and blob is None, "the lock is had even when the session is absent"
 
 
-def test_lock_and_load_is_one_round_trip_on_redis(redis_store, monkeypatch):
-    sent = []
-    send = redis.connection.Connection.send_packed_command
-    monkeypatch.setattr(
-        redis.connection.Connection,
-        "send_packed_command",
-        lambda self, *a, **k: (sent.append(1), send(self, *a, **k))[1],
-    )
+def test_lock_and_load_is_one_round_trip_on_redis(redis_store, sent):
     redis_store.save("s5", b"journey", 60)
     sent.clear()
     token, blob = redis_store.lock_and_load("journey", "s5", 60, "s5")
