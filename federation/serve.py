@@ -7,8 +7,10 @@ whose `local_matching_url` is a URL; with `builtin:` the matching service runs i
 granian (WSGI mode) was chosen by measurement over waitress and gunicorn's gthread workers: the least CPU
 per request and the lowest p99 at 16 concurrent clients (figures in docs/operations.md). Its HTTP layer is
 Rust; our app runs on `--threads` Python threads in each of `--workers` processes (forked by a small
-supervisor process; a worker dies with the supervisor). Several workers need the state they share in a
-shared store: the hub refuses to start with more than one worker unless REDIS_URL or REDIS_SENTINELS is set.
+supervisor process; a worker dies with the supervisor), of which `--slots` run it at once: the others wait
+their turn, and one that waits on another party frees its slot meanwhile (federation/run_slots.py).
+Several workers need the state they share in a shared store: the hub refuses to start with more than one
+worker unless REDIS_URL or REDIS_SENTINELS is set.
 
 A configuration mistake stops the process before it serves anything, with the message that names the
 file, entity and field (exit status 2), instead of a traceback. Each worker builds its app after the fork
@@ -50,6 +52,7 @@ from federation.logging_setup import configure_logging, lean_log_records
 from federation.observability import install, watch_metadata_refreshes
 from federation.proxy_headers import TrustedProxyHeaders
 from federation.request_cookies import read_cookies_directly
+from federation.run_slots import RunSlotGate, RunSlots, use
 from federation.runtime import Runtime, load_runtime
 from federation.wsgi_environ import ServerNeutralEnviron
 
@@ -71,8 +74,9 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 log = logging.getLogger(__name__)
 
 
-def build_app(service: str, runtime: Runtime | None = None) -> Any:
-    """The service's WSGI app behind the forwarding-header filter and the environ clean-up."""
+def build_app(service: str, runtime: Runtime | None = None, *, slots: int | None = None) -> Any:
+    """The service's WSGI app behind the forwarding-header filter and the environ clean-up; with `slots`, at
+    most that many of its requests run at once (federation.run_slots)."""
     runtime = runtime or load_runtime()
     # before the app exists: its first metadata load runs in the background from create_app, and its
     # "loaded" line must already be counted (a line logged before the watcher is never seen again)
@@ -82,7 +86,12 @@ def build_app(service: str, runtime: Runtime | None = None) -> Any:
     hand_over_lists(app)  # a body already in memory reaches granian in one call (federation.listed_response)
     steady_sessions(app)  # Flask's cookie session without a new serializer per request (federation.cookie_sessions)
     read_cookies_directly(app)  # request.cookies without a walk over the environ (federation.request_cookies)
-    return ServerNeutralEnviron(TrustedProxyHeaders(app, runtime.setting("TRUSTED_PROXY")))
+    wsgi_app: Any = app
+    if slots is not None:
+        run_slots = RunSlots(slots, service)
+        use(run_slots)  # the back-channel clients give the slot back while they wait
+        wsgi_app = RunSlotGate(app, run_slots)
+    return ServerNeutralEnviron(TrustedProxyHeaders(wsgi_app, runtime.setting("TRUSTED_PROXY")))
 
 
 def check_workers(service: str, workers: int, runtime: Runtime) -> None:
@@ -118,11 +127,11 @@ def checked_reload(service: str, workers: int, reload: Callable[..., None]) -> C
     return handler
 
 
-def worker_loader(service: str, supervisor: int, refusal_pipe: int) -> Any:
+def worker_loader(service: str, supervisor: int, refusal_pipe: int, slots: int | None) -> Any:
     """Runs in each worker after the fork: its own app (and its own background threads)."""
     _die_with_parent(supervisor)
     try:
-        return build_app(service)
+        return build_app(service, slots=slots)
     except STARTUP_ERRORS as exc:
         os.write(refusal_pipe, f"{service}: refusing to start: {exc}\n".encode()[:4000])
         os._exit(REFUSED)
@@ -165,9 +174,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--backlog", type=int, default=_setting("SERVE_BACKLOG", "1024"),
         help="connections queued for the workers (SERVE_BACKLOG, 1024)",
     )  # fmt: skip
+    parser.add_argument(
+        "--slots", type=int, default=_setting("SERVE_SLOTS", "4"),
+        help="requests per worker that run at once, the others queued; a request waiting on another party"
+        " frees its slot (SERVE_SLOTS, 4; at least --threads: no queue)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.workers < 1 or args.threads < 1:
-        parser.error("--workers and --threads must be at least 1")
+    if args.workers < 1 or args.threads < 1 or args.slots < 1:
+        parser.error("--workers, --threads and --slots must be at least 1")
     if min(args.graceful_timeout, args.header_timeout) < 1 or args.reload_delay < 0:
         parser.error("--graceful-timeout and --header-timeout must be at least 1, --reload-delay not negative")
     return args
@@ -201,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         "%s listening on http://%s:%d (%d x %d threads)", args.service, args.host, args.port, args.workers, args.threads
     )
     status, supervisor = 0, os.getpid()
+    slots = args.slots if args.slots < args.threads else None  # as many slots as threads: nothing to queue
     try:
-        server.serve(target_loader=lambda _target: worker_loader(args.service, supervisor, write_end))
+        server.serve(target_loader=lambda _target: worker_loader(args.service, supervisor, write_end, slots))
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 1
     try:

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from federation.run_slots import waiting_elsewhere
 from hub.metrics import BREAKER_STATE, BREAKER_TRANSITIONS
 from hub.policy import breaker as rules
 from hub.store.base import EntryStore, StoreUnavailable
@@ -121,7 +122,8 @@ class Breakers:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         token = self.store.try_lock(NAMESPACE, key, LOCK_SECONDS)
         while token is None and time.monotonic() < deadline:
-            time.sleep(LOCK_POLL_SECONDS)
+            with waiting_elsewhere():  # the request that holds the lock may need this process's run slot
+                time.sleep(LOCK_POLL_SECONDS)
             token = self.store.try_lock(NAMESPACE, key, LOCK_SECONDS)
         if token is None:
             log.info("circuit breaker %s %s: busy, change skipped", kind, entity_id)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from federation.run_slots import waiting_elsewhere
 from hub.engines.matching import RETRY_BUDGET_SECONDS
 from hub.policy.states import Session
 from hub.services import HubServices
@@ -36,7 +37,8 @@ def _until_had(attempt: Callable[[], T], had: Callable[[T], bool], wait_seconds:
     deadline = time.monotonic() + wait_seconds
     result = attempt()
     while not had(result) and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+        with waiting_elsewhere():  # the request that holds the lock may need this process's run slot
+            time.sleep(POLL_SECONDS)
         result = attempt()
     return result
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from federation.logging_setup import outgoing_headers
+from federation.run_slots import waiting_elsewhere
 from matching_service.local_matching_contract import (
     CREATE_USER_RESULTS,
     MATCH_RESULTS,
@@ -86,20 +87,21 @@ class LocalMatcherClient:
     def _call(self, path: str, body: Mapping[str, Any], allowed: frozenset[str]) -> str:
         url = self.base_url + path
         try:
-            with self._session().post(
-                url,
-                json=dict(body),
-                headers={**self._headers, **outgoing_headers()},
-                timeout=self.timeout,
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                status = response.status_code
-                raw = b""
-                for chunk in response.iter_content(chunk_size=4096):
-                    raw += chunk
-                    if len(raw) > MAX_RESPONSE_BYTES:
-                        break
+            with waiting_elsewhere():  # another request may run meanwhile (federation.run_slots)
+                with self._session().post(
+                    url,
+                    json=dict(body),
+                    headers={**self._headers, **outgoing_headers()},
+                    timeout=self.timeout,
+                    stream=True,
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status_code
+                    raw = b""
+                    for chunk in response.iter_content(chunk_size=4096):
+                        raw += chunk
+                        if len(raw) > MAX_RESPONSE_BYTES:
+                            break
         except requests.Timeout as exc:
             raise LocalMatcherError(f"local matcher timed out after {self.timeout}s ({path})") from exc
         except (requests.RequestException, OSError) as exc:

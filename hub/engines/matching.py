@@ -36,6 +36,7 @@ from cryptography import x509
 from federation import xmlsecurity
 from federation.config import MatchingService, RelyingParty
 from federation.logging_setup import outgoing_headers
+from federation.run_slots import waiting_elsewhere
 from federation.saml import constants as c
 from federation.saml import soap
 from federation.saml.assertion import Attribute, build_assertion
@@ -165,7 +166,12 @@ class MatchingServiceClient:
         return MatchingReply(status_code=reply.status, content=reply.data)
 
     def post(self, url: str, body: bytes) -> MatchingReply:
-        """POST `body`, retrying transient failures with backoff within the retry budget."""
+        """POST `body`, retrying transient failures with backoff within the retry budget; the process's run
+        slot is free for other requests while this one waits (`federation.run_slots`)."""
+        with waiting_elsewhere():
+            return self._post_with_retries(url, body)
+
+    def _post_with_retries(self, url: str, body: bytes) -> MatchingReply:
         deadline = time.monotonic() + self.retry_budget
         pause = self.first_backoff
         attempt = 1

@@ -5,6 +5,9 @@ The faulty partner is a small HTTP server in this test process, standing in for 
 service that misbehaves. The federation runs from a copy of the demo config whose matching service
 `attribute_query_url` points at it and whose `matching_service_timeout_seconds` is 1. A well-behaved answer
 from the same server (a correctly signed no-match) is tried first, to show the faults are what fails.
+
+Every service here runs with one run slot (`SERVE_SLOTS=1`, federation.run_slots): a request that waits on
+the matching service, or on the lock of a journey whose query is in flight, must give it up meanwhile.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class FaultyMatchingService:
     def __init__(self, keys_dir: Path) -> None:
         self.mode = "valid"
         self.queries = 0
+        self.let_go = threading.Event()  # mode "held": the answer waits for this
         self.ms_key = load_signing_credential(keys_dir / "test-rp-ms-signing.key", keys_dir / "test-rp-ms-signing.crt")
         self.idp_key = load_signing_credential(
             keys_dir / "stub-idp-one-signing.key", keys_dir / "stub-idp-one-signing.crt"
@@ -76,6 +80,8 @@ class FaultyMatchingService:
             time.sleep(SLOW_SECONDS)
         if self.mode == "delayed":  # slow, but within the hub's timeout: a query in flight for a while
             time.sleep(DELAY_SECONDS)
+        if self.mode == "held":  # answers when the test says so (or the hub has given up)
+            self.let_go.wait(SLOW_SECONDS)
         if self.mode == "garbage":
             return 200, b"this is not a SOAP envelope"
         query_id = soap.unwrap(body).get("ID")
@@ -117,7 +123,7 @@ def federation(faulty_ms, keys_dir, tmp_path_factory):
     text = text.replace("matching_service_timeout_seconds: 5", "matching_service_timeout_seconds: 1")
     config = var_dir / "federation-faulty-ms.yaml"
     config.write_text(text)
-    with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config)) as running:
+    with running_federation(var_dir, keys_dir, FEDERATION_CONFIG=str(config), SERVE_SLOTS="1") as running:
         yield running
 
 
@@ -237,3 +243,25 @@ def test_a_reload_or_second_submit_while_the_query_is_in_flight_gets_a_page(fede
     for page in pages:
         assert page.status < 500, (page.url, page.status, page.heading)
         assert "could not find your records" in page.heading, (page.url, page.heading)
+
+
+def test_other_citizens_are_served_while_a_query_waits_on_the_matching_service(federation, faulty_ms, browser):
+    """The hub's one run slot is free while its request waits for the matching service's answer."""
+    faulty_ms.mode, faulty_ms.let_go = "held", threading.Event()
+    before, waiting = faulty_ms.queries, {}
+    first = threading.Thread(target=lambda: waiting.setdefault("page", _to_matching(browser, federation)))
+    first.start()
+    try:
+        assert wait_for(lambda: faulty_ms.queries == before + 1), "the query never reached the matching service"
+        other = BrowserClient()
+        page = start_at_service(other, federation)  # the service, then the hub's request and start pages
+        answered_while_waiting = "page" not in waiting
+        assert page.status == 200 and "/start" in page.url, (page.url, page.status)
+        assert answered_while_waiting, "another citizen's pages waited for the matching service"
+        assert 'name="verified_before"' in page.text  # the hub's start question
+    finally:
+        faulty_ms.let_go.set()
+        first.join(timeout=30)
+    # the held query's answer (no match: on to cycle 3), or, on a machine too busy to answer within the
+    # hub's 1 s, the page that says the records could not be checked: a page either way
+    assert "/cycle3" in waiting["page"].url or "could not check your records" in waiting["page"].heading

@@ -16,6 +16,7 @@ SETTINGS = {
     "SERVE_RELOAD_DELAY": "1.5",
     "SERVE_HEADER_TIMEOUT": "7",
     "SERVE_BACKLOG": "256",
+    "SERVE_SLOTS": "2",
 }
 
 
@@ -32,6 +33,7 @@ def test_every_option_comes_from_its_setting(no_serve_settings):
     args = parse_args(["hub"])
     assert (args.host, args.port, args.workers, args.threads) == ("127.0.0.9", 9310, 3, 8)
     assert (args.graceful_timeout, args.reload_delay, args.header_timeout, args.backlog) == (20, 1.5, 7, 256)
+    assert args.slots == 2
 
 
 def test_the_command_line_wins_and_the_defaults_hold(no_serve_settings):
@@ -39,6 +41,7 @@ def test_the_command_line_wins_and_the_defaults_hold(no_serve_settings):
     args = parse_args(["matching_service", "--port", "9311", "--workers", "1"])
     assert (args.host, args.port, args.workers, args.threads) == ("127.0.0.1", 9311, 1, 16)
     assert (args.graceful_timeout, args.reload_delay, args.header_timeout, args.backlog) == (30, 5.0, 30, 1024)
+    assert args.slots == 4
 
 
 @pytest.mark.parametrize(
@@ -46,6 +49,7 @@ def test_the_command_line_wins_and_the_defaults_hold(no_serve_settings):
     [
         ["hub"],  # no port, and no SERVE_PORT
         ["hub", "--port", "9312", "--workers", "0"],
+        ["hub", "--port", "9312", "--slots", "0"],
         ["hub", "--port", "9312", "--graceful-timeout", "0"],
         ["hub", "--port", "9312", "--reload-delay", "-1"],
         ["hub", "--port", "9312", "--header-timeout", "x"],

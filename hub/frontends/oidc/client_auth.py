@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet
 from federation.config import RelyingParty
 from federation.jose import JwtError, parse_jwks
 from federation.logsafe import log_safe
+from federation.run_slots import waiting_elsewhere
 from hub.frontends.oidc import OAuthError
 from hub.services import HubServices
 
@@ -66,8 +67,9 @@ class JwksCache:
         if cached is not None and not refresh and cached[0] > time.monotonic():
             return cached[1]
         try:
-            reply = requests.get(url, timeout=JWKS_TIMEOUT_SECONDS, allow_redirects=False, stream=True)
-            body = reply.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
+            with waiting_elsewhere():  # another request may run meanwhile (federation.run_slots)
+                reply = requests.get(url, timeout=JWKS_TIMEOUT_SECONDS, allow_redirects=False, stream=True)
+                body = reply.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
             if reply.status_code != 200 or len(body) > MAX_JWKS_BYTES:
                 raise JwtError(f"jwks-uri-http-{reply.status_code}")
             keys = parse_jwks(json.loads(body))

@@ -21,6 +21,7 @@ import requests
 
 from federation.jose import JwtError, decode_jwt, sign_jwt
 from federation.logsafe import log_safe
+from federation.run_slots import waiting_elsewhere
 from hub.frontends.oidc import NoRedirect, grants
 from hub.frontends.oidc.answer import redirect_url
 from hub.services import HubServices
@@ -57,9 +58,10 @@ def notify_clients(hub: HubServices, sid: str, signed_in: tuple[grants.SignedIn,
             continue
         token = logout_token(hub, item.client_id, item.sub, sid)
         try:
-            reply = requests.post(
-                uri, data={"logout_token": token}, timeout=BACKCHANNEL_TIMEOUT_SECONDS, allow_redirects=False
-            )
+            with waiting_elsewhere():  # another request may run meanwhile (federation.run_slots)
+                reply = requests.post(
+                    uri, data={"logout_token": token}, timeout=BACKCHANNEL_TIMEOUT_SECONDS, allow_redirects=False
+                )
         except requests.RequestException as exc:
             log.warning("back-channel logout to %s failed: %s", item.client_id, type(exc).__name__)
             continue
