@@ -102,8 +102,9 @@ bench: setup
 	$(BIN)/python -m tests.bench.signals_bench
 	$(BIN)/python -m tests.bench.handoff_bench
 
-# One service under cProfile over N matched journeys: var/profile/<service>-<UTC>.prof and .txt (the top 40
-# functions by cumulative and by own CPU time). `make profile SERVICE=matching_service N=100`.
+# One service under cProfile over N matched journeys: var/profile/<service>-<UTC>.prof and .txt (where its CPU
+# goes per journey, by area and by function; the top 40 functions by cumulative and by own CPU time).
+# `make profile SERVICE=matching_service N=100`.
 SERVICE ?= hub
 N ?= 200
 profile: setup

@@ -3,8 +3,9 @@
 The federation starts with that one service profiled; after a few warm-up journeys the profile is reset
 (SIGUSR2), the journeys run, and SIGUSR1 has the service write its statistics (each of its processes, if
 its server forks workers: they are merged). The result lands in
-var/profile/: `<service>-<UTC>.prof` (for pstats, snakeviz, ...) and `<service>-<UTC>.txt` (the top 40
-functions by cumulative time and by own time). Profiling slows Python code more than C: for CPU figures
+var/profile/: `<service>-<UTC>.prof` (for pstats, snakeviz, ...) and `<service>-<UTC>.txt` (where the CPU
+goes per journey, by area and by function, tests.bench.cpu_by_function; then the top 40 functions by
+cumulative time and by own time). Profiling slows Python code more than C: for CPU figures
 use `make bench`.
 """
 
@@ -26,6 +27,7 @@ from federation.launcher import ORDER
 from federation.profiling import ENV_DIR, ENV_SERVICE, report
 from federation.runtime import REPO_DIR
 from keys.generate import generate
+from tests.bench.cpu_by_function import from_pstats, table
 from tests.bench.journey_bench import DEFAULT_DRIVER, DRIVERS
 from tests.bench.journeys import run_journeys
 from tests.bench.proc_cpu import process_tree, same_program
@@ -48,9 +50,16 @@ def service_processes(root: int) -> list[int]:
 
 
 def profile(
-    service: str, journeys: int, concurrency: int, out_dir: Path, driver: str = DEFAULT_DRIVER
+    service: str,
+    journeys: int,
+    concurrency: int,
+    out_dir: Path,
+    driver: str = DEFAULT_DRIVER,
 ) -> tuple[Path, Path]:
-    """Profile `service` over `journeys` journeys; returns the .prof and .txt paths written in `out_dir`."""
+    """Profile `service` over `journeys` journeys; returns the .prof and .txt paths written in `out_dir`.
+
+    The summary starts with where the CPU goes per journey, by area and by function
+    (tests.bench.cpu_by_function)."""
     journey = DRIVERS[driver][0]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with tempfile.TemporaryDirectory(prefix="profile-") as tmp:
@@ -72,7 +81,8 @@ def profile(
         out_dir.mkdir(parents=True, exist_ok=True)
         prof, text = out_dir / f"{service}-{stamp}.prof", out_dir / f"{service}-{stamp}.txt"
         stats.dump_stats(prof)
-        text.write_text(report(stats), encoding="utf-8")
+        summary = table(from_pstats(stats), journeys)
+        text.write_text(summary + "\n" + report(stats), encoding="utf-8")
     return prof, text
 
 

@@ -89,3 +89,5 @@ def test_profile_writes_a_prof_file_and_a_summary(tmp_path):
     assert any("stub_idps" in filename for filename, _, _ in stats.stats)
     text = summary.read_text(encoding="utf-8")
     assert "=== top 40 by cumulative ===" in text and "=== top 40 by tottime ===" in text
+    assert text.startswith("Where the CPU goes, by area") and "views, journey and policy" in text
+    assert "stub_idps/" in text  # its own functions, named
