@@ -66,12 +66,8 @@ def check_message(element: etree._Element, tag: str) -> None:
         )
 
 
-def children(parent: etree._Element, tag: str) -> list[etree._Element]:
-    return parent.findall(tag)
-
-
 def one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element:
-    found = parent.findall(tag)
+    found = list(parent.iterchildren(tag))
     if len(found) != 1:
         detail = f"{name(tag)} (expected exactly one in {name(parent)}, found {len(found)})"
         raise SamlValidationError(reason, f"expected exactly one {etree.QName(tag).localname}", detail=detail)
@@ -79,7 +75,11 @@ def one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element:
 
 
 def optional_one(parent: etree._Element, tag: str, *, reason: str) -> etree._Element | None:
-    found = parent.findall(tag)
+    return at_most_one(list(parent.iterchildren(tag)), parent, tag, reason=reason)
+
+
+def at_most_one(found: list[etree._Element], parent: etree._Element, tag: str, *, reason: str) -> etree._Element | None:
+    """`optional_one` over `parent`'s `tag` children already collected (by a caller that reads them all once)."""
     if len(found) > 1:
         detail = f"{name(tag)} (at most one in {name(parent)}, found {len(found)})"
         raise SamlValidationError(reason, f"more than one {etree.QName(tag).localname}", detail=detail)
@@ -87,13 +87,14 @@ def optional_one(parent: etree._Element, tag: str, *, reason: str) -> etree._Ele
 
 
 def full_text(element: etree._Element) -> str:
-    """Whole text of a simple-content element; comments are already gone, so no truncation."""
+    """Whole text of a simple-content element. Comments are gone at parsing and any other child node is
+    refused, so `.text` (lxml joins adjacent text nodes) is all of it: nothing hides behind a comment."""
     if len(element):
         detail = f"{name(element[0])} inside {name(element)}"
         raise SamlValidationError(
             "unexpected-child", f"{etree.QName(element).localname} must hold text only", detail=detail
         )
-    return "".join(element.itertext()).strip()
+    return (element.text or "").strip()
 
 
 def issuer_of(element: etree._Element) -> str:

@@ -42,7 +42,7 @@ _SIG_ALGS: dict[str, tuple[type, type[hashes.HashAlgorithm]]] = {
 ALLOWED_SIG_ALGS = frozenset(_SIG_ALGS)
 _MESSAGE_PARAMS = ("SAMLRequest", "SAMLResponse")
 _KNOWN_PARAMS = frozenset({*_MESSAGE_PARAMS, "RelayState", "SigAlg", "Signature"})
-_WHITESPACE = str.maketrans("", "", " \t\r\n")
+_WHITESPACE = b" \t\r\n"  # deleted from base64 (as ASCII bytes: half the cost of str.translate)
 
 
 # --- HTTP-POST ------------------------------------------------------------------------------------------
@@ -59,9 +59,9 @@ def decode_post(value: str, *, max_bytes: int = MAX_MESSAGE_BYTES) -> bytes:
         raise SamlValidationError(
             "too-large", f"the message is larger than {max_bytes} bytes", detail=f"more than {max_bytes} bytes"
         )
-    compact = value.translate(_WHITESPACE)  # some senders wrap base64 at 76 columns
     try:
-        data = base64.b64decode(compact.encode("ascii"), validate=True)
+        # Some senders wrap base64 at 76 columns; a non-ASCII character is refused by encode().
+        data = base64.b64decode(value.encode("ascii").translate(None, _WHITESPACE), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise SamlValidationError(
             "invalid-base64", "the message is not valid base64", detail="the SAMLRequest/SAMLResponse form field"
@@ -170,7 +170,7 @@ def _raw_params(query_string: str) -> dict[str, str]:
 
 def _b64_param(value: str, name: str) -> bytes:
     try:
-        return base64.b64decode(unquote(value).translate(_WHITESPACE).encode("ascii"), validate=True)
+        return base64.b64decode(unquote(value).encode("ascii").translate(None, _WHITESPACE), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise SamlValidationError("invalid-base64", f"{name} is not valid base64", detail=name) from None
 

@@ -173,6 +173,93 @@ def test_two_signatures_refused(creds):
     _refused(xs.to_bytes(root), [creds["idp"][0].certificate], "signature-multiple")
 
 
+def _ds(local: str) -> str:
+    return f"{{{xs.DS}}}{local}"
+
+
+def _twice(root, path: str) -> None:
+    """A second copy of the element at `path` (ds: prefixed, from the signature) right after it."""
+    node = root.find(path, xs.NS)
+    node.addnext(xs.parse_xml(xs.to_bytes(node)))
+
+
+def _child(root, path: str, tag: str) -> None:
+    etree.SubElement(root.find(path, xs.NS), tag).text = "x"
+
+
+# Each malformed signature: how it is made from a genuine one, the refusal and its detail. The shape check
+# reads each level of the signature in one pass; these pin that it still refuses all of them, as before.
+MALFORMED = {
+    "two-signedinfo": (
+        lambda r: _twice(r, "ds:Signature/ds:SignedInfo"),
+        "signature-malformed",
+        "ds:SignedInfo (expected exactly one, found 2)",
+    ),
+    "no-c14n-method": (
+        lambda r: r.find("ds:Signature/ds:SignedInfo", xs.NS).remove(
+            r.find("ds:Signature/ds:SignedInfo/ds:CanonicalizationMethod", xs.NS)
+        ),
+        "signature-malformed",
+        "ds:CanonicalizationMethod (expected exactly one, found 0)",
+    ),
+    "inclusive-c14n": (
+        lambda r: r.find("ds:Signature/ds:SignedInfo/ds:CanonicalizationMethod", xs.NS).set(
+            "Algorithm", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+        ),
+        "c14n-not-allowed",
+        "'http://www.w3.org/TR/2001/REC-xml-c14n-20010315' (use http://www.w3.org/2001/10/xml-exc-c14n#)",
+    ),
+    "hmac-output-length": (
+        lambda r: _child(r, "ds:Signature/ds:SignedInfo/ds:SignatureMethod", _ds("HMACOutputLength")),
+        "signature-malformed",
+        "ds:SignatureMethod has parameters",
+    ),
+    "two-references": (
+        lambda r: _twice(r, "ds:Signature/ds:SignedInfo/ds:Reference"),
+        "signature-malformed",
+        "ds:Reference (expected exactly one, found 2)",
+    ),
+    "transform-parameter": (
+        lambda r: _child(r, "ds:Signature/ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", _ds("XPath")),
+        "transform-not-allowed",
+        "ds:XPath inside ds:Transform",
+    ),
+    "two-digest-methods": (
+        lambda r: _twice(r, "ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod"),
+        "signature-malformed",
+        "ds:DigestMethod (expected exactly one, found 2)",
+    ),
+    "two-signature-values": (
+        lambda r: _twice(r, "ds:Signature/ds:SignatureValue"),
+        "signature-malformed",
+        "ds:SignatureValue (expected exactly one, found 2)",
+    ),
+    "object-in-signature": (
+        lambda r: _child(r, "ds:Signature", _ds("Object")),
+        "signature-malformed",
+        "ds:Object inside ds:Signature",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_signatures_refused_with_what_was_wrong(creds, case):
+    mutate, reason, detail = MALFORMED[case]
+    root = xs.parse_xml(signed_assertion(creds["idp"][0]))
+    mutate(root)
+    with pytest.raises(xs.SignatureError) as err:
+        xs.verify(root, [creds["idp"][0].certificate])
+    assert (err.value.reason, err.value.detail) == (reason, detail)
+
+
+def test_an_id_on_the_document_root_counts_as_a_duplicate(creds):
+    signed = signed_assertion(creds["idp"][0])
+    root = xs.parse_xml(b'<w xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1">' + signed + b"</w>")
+    with pytest.raises(xs.SignatureError) as err:
+        xs.verify(root[0], [creds["idp"][0].certificate])
+    assert (err.value.reason, err.value.detail) == ("duplicate-id", "'_a1' (2 elements carry this ID)")
+
+
 def test_no_trusted_certificate(creds):
     _refused(signed_assertion(creds["idp"][0]), [], "no-trusted-key")
 

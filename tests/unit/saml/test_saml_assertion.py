@@ -424,3 +424,43 @@ def test_an_unknown_issuer_is_escaped(keys, now):
     assert _refusal(lambda: _parse(keys, now, element)) == (
         "unknown-issuer:'https://evil.test/\\nFORGED' is not in the federation"
     )
+
+
+def _in_address(element, tag: str, text: str | None) -> None:
+    etree.SubElement(_value_of(element, "MDS_currentaddress"), q(IDA_NS, tag)).text = text
+
+
+# Each malformed address: how it is made from a genuine one and the refusal. An address's children are read
+# in one pass; these pin that every refusal and its order stay as they were.
+MALFORMED_ADDRESSES = {
+    "unexpected-element": (
+        lambda e: _in_address(e, "County", "Avon"),
+        "bad-attribute-value:MDS_currentaddress (ida:County in an address: Line, PostCode, InternationalPostCode,"
+        " UPRN)",
+    ),
+    "two-postcodes": (
+        lambda e: _in_address(e, "PostCode", "BS1 1AA"),
+        "bad-attribute-value:ida:PostCode (at most one in saml:AttributeValue, found 2)",
+    ),
+    "two-uprns": (
+        lambda e: _in_address(e, "UPRN", "1"),
+        "bad-attribute-value:ida:UPRN (at most one in saml:AttributeValue, found 2)",
+    ),
+    "text-outside-lines": (
+        lambda e: setattr(_value_of(e, "MDS_currentaddress"), "text", "Flat 2"),
+        "bad-attribute-value:MDS_currentaddress (text directly inside an address: put it in ida:Line)",
+    ),
+    "element-in-a-line": (
+        lambda e: etree.SubElement(_value_of(e, "MDS_currentaddress")[0], q(IDA_NS, "Line")),
+        "unexpected-child:ida:Line inside ida:Line",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_ADDRESSES)
+def test_a_malformed_address_is_refused_with_what_was_wrong(keys, now, case):
+    mutate, refusal = MALFORMED_ADDRESSES[case]
+    element = _build(keys, now, attributes=mds_attributes(DATASET))
+    mutate(element)
+    _resign(element, keys)
+    assert _refusal(lambda: _parse(keys, now, element)) == refusal
