@@ -31,11 +31,14 @@ def status_message(code: return_codes.ReturnCode) -> str:
     return f"return-code={code.code} offer={code.offer.value}"
 
 
-def build_verify_response(services: HubServices, session: Session, outcome: RpOutcome) -> bytes:
-    """The signed Response for `outcome`; never a Success without the assertion that proves it."""
+def build_verify_response(
+    services: HubServices, session: Session, outcome: RpOutcome, service_assertions: tuple[str, ...] = ()
+) -> bytes:
+    """The signed Response for `outcome`; never a Success without the assertion that proves it.
+    `service_assertions`: those held beside the session for the service (base64 EncryptedAssertions)."""
     assertions = []
     if outcome is RpOutcome.SUCCESS:
-        assertions = [xmlsecurity.parse_xml(base64.b64decode(item)) for item in session.service_assertions]
+        assertions = [xmlsecurity.parse_xml(base64.b64decode(item)) for item in service_assertions]
         if not assertions:
             outcome = RpOutcome.AUTHN_FAILED
     status = STATUSES[outcome]

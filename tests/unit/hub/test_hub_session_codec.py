@@ -43,7 +43,7 @@ def rich_session() -> Session:
         matching_request_id="_aq-1",
         journey_kind=JourneyKind.REGISTRATION,
         problem="loa_too_low",
-        matching_identity=MatchingIdentity(("base64-blob", "second-blob"), "pid-Llanfair\u0175"),
+        matching_identity=MatchingIdentity("pid-Llanfair\u0175"),
         cycle3_value="AB 12 34 56 C",
         release=Release(
             pid="pid-Llanfair\u0175",
@@ -55,7 +55,7 @@ def rich_session() -> Session:
                 current_address=Address(("1 High St", "Cardiff"), postcode="CF10 1AA", verified=True),
             ),
         ),
-        service_assertions=("rp-blob",),
+        service_assertions_held=True,
         timeout_audited=True,
         citizen_has=CitizenHas(frozenset({"uk_passport", "non_uk_passport"}), frozenset(), True),
     )
