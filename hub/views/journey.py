@@ -35,7 +35,7 @@ from hub.policy import states as s
 from hub.policy.breaker import BreakerState
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.policy.suitability import NONE_OF_THESE, CitizenHas, split_by_suitability
-from hub.session_lock import LockedJourney, journey_step
+from hub.session_lock import journey_step
 from hub.store.base import QueuedWrites
 from hub.store.held import Held
 from hub.store.repository import is_session_id
@@ -336,31 +336,24 @@ def result():
 
     The session is read under the journey's lock, in one round trip with the lock and with the IDP's
     assertions the query sends, so that it is the latest (another request may have moved the journey on
-    while this one waited) and is read once. If the lock cannot be had, another request is still asking:
-    the page says so."""
+    while this one waited) and is read once; the page is rendered once the lock is released. If the lock
+    cannot be had, another request is still asking: the page says so."""
     hub = services()
     session_id = request.cookies.get(COOKIE_NAME, "")
     if not is_session_id(session_id):
-        return _enter(None, _in_progress)  # the page for a browser without a journey
+        return _enter(None, _result_page)  # the page for a browser without a journey
     with journey_step(hub, session_id, beside=Held.FOR_MATCHING_SERVICE) as step:
-        if not step.held:
-            return _enter(current_session(), _in_progress)
-        if step.session is not None:
-            g.hub_session_id = step.session.session_id
-        return _enter(step.session, _settled, step)
+        session = step.session if step.held else current_session()
+        if step.held and session is not None and session.state in s.AWAITING_MATCHING_SERVICE:
+            assertions = hub.sessions.read_held(session, Held.FOR_MATCHING_SERVICE, step.beside)
+            session = matching_step.continue_matching(hub, session, assertions, writes=step.writes)
+    if session is not None:
+        g.hub_session_id = session.session_id
+    return _enter(session, _result_page)
 
 
-def _settled(step: LockedJourney):
-    """The outcome page, after asking the matching service if the journey (held by `step`) awaits it."""
-    session, hub = g.session, services()
-    if session.state in s.AWAITING_MATCHING_SERVICE:
-        assertions = hub.sessions.read_held(session, Held.FOR_MATCHING_SERVICE, step.beside)
-        session = g.session = matching_step.continue_matching(hub, session, assertions, writes=step.writes)
-    return _outcome_page(session)
-
-
-def _in_progress():
-    """The outcome page while another request holds the journey: 'in progress' while it asks."""
+def _result_page():
+    """The outcome page; 'in progress' while another request is still asking the matching service."""
     if g.session.state in s.AWAITING_MATCHING_SERVICE:
         return problem_page(problems.IN_PROGRESS, rp=g.rp, next_url=url_for("journey.result"))
     return _outcome_page(g.session)
