@@ -19,7 +19,6 @@ never retried: the query may have been acted on and the citizen has already wait
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
 import logging
@@ -240,7 +239,8 @@ def ask(
     now: dt.datetime,
 ) -> o.MatchingOutcome:
     """Send the query the session awaits (account creation when it awaits that) and read the answer.
-    `assertions`: the IDP's, encrypted for the matching service (base64), held beside the session."""
+    `assertions`: the IDP's, encrypted for the matching service (EncryptedAssertion XML), held beside the
+    session."""
     account_creation = session.state is State.USER_ACCOUNT_CREATION_REQUEST_SENT
     identity = session.matching_identity
     if identity is None or not assertions:
@@ -272,7 +272,7 @@ def ask(
         rp_acs_url=session.acs_url,
         rp_request_id=session.authn_request_id,
         not_on_or_after=now + QUERY_VALIDITY,
-        encrypted_assertions=[xmlsecurity.parse_xml(base64.b64decode(a)) for a in assertions],
+        encrypted_assertions=[xmlsecurity.parse_xml(a.encode()) for a in assertions],
         credential=hub.signing,
         now=now,
         cycle3_assertion=cycle3_assertion,
@@ -300,7 +300,7 @@ def ask(
         log.exception("matching service %s request failed unexpectedly: %s", ms.entity_id, type(exc).__name__)
         return o.MatchingFailed(reason=f"unexpected:{type(exc).__name__}")
     hub.breakers.succeeded(breakers.MATCHING_SERVICE, ms.entity_id)
-    sealed = tuple(base64.b64encode(item).decode() for item in answer.encrypted_assertions)
+    sealed = tuple(item.decode() for item in answer.encrypted_assertions)  # EncryptedAssertion XML, as text
     return {
         MatchResult.MATCH: lambda: o.RecordMatched(service_assertions=sealed),
         MatchResult.CREATED: lambda: o.AccountCreated(service_assertions=sealed),

@@ -46,7 +46,7 @@ def held_by(session: Session) -> tuple[Held, ...]:
 
 
 def seal(codec: SessionCodec, kind: Held, session_id: str, assertions: tuple[str, ...]) -> bytes:
-    """The entry for `assertions` (base64 EncryptedAssertions), bound to its kind and session ID."""
+    """The entry for `assertions` (EncryptedAssertion XML texts), bound to its kind and session ID."""
     return codec.seal(kind.value, session_id, {"assertions": list(assertions)})
 
 
