@@ -165,8 +165,11 @@ def session_to_dict(session: Session) -> dict[str, Any]:
 
 
 def session_from_dict(raw: dict[str, Any]) -> Session:
-    flags = (raw["force_authn"], raw["timeout_audited"], raw["service_assertions_held"])
-    if not all(isinstance(flag, bool) for flag in flags):
+    # sessions stored before the assertions were held beside them (`hub.store.held`) hold none there
+    service_assertions_held = raw.get("service_assertions_held", False)
+    if not all(
+        isinstance(flag, bool) for flag in (raw["force_authn"], raw["timeout_audited"], service_assertions_held)
+    ):
         raise ValueError("flags must be booleans")
     return Session(
         session_id=str(raw["session_id"]),
@@ -191,7 +194,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         matching_identity=_matching_identity_from_dict(raw["matching_identity"]),
         cycle3_value=raw["cycle3_value"],
         release=_release_from_dict(raw["release"]),
-        service_assertions_held=raw["service_assertions_held"],
+        service_assertions_held=service_assertions_held,
         timeout_audited=raw["timeout_audited"],
         extensions=int(raw.get("extensions", 0)),
         citizen_has=_citizen_has(raw.get("citizen_has")),
