@@ -15,10 +15,11 @@ Why this is as safe as keeping them in the session:
 - It is sealed under the hub key like the session, bound to its kind and session ID (`SessionCodec.seal`):
   a blob moved under another session's key, or from one kind to the other, does not open, so an entry
   cannot be replaced from another journey either.
-- It is written when the IDP's answer is applied, in the same round trip as the session renewed at that
-  moment, under the renewed ID: the ID the session keeps to the journey's end (the only other renewal, a
-  journey moving to another device, happens only before an IDP has answered, and `renew` refuses a session
-  that holds any).
+- It is written in the same round trip as the save of the session that says so, before it: when the IDP's
+  answer is applied (under the ID the session is renewed to at that moment), or at matching's end (the
+  service's). The ID does not change after the answer is applied (the only other renewal, a journey
+  moving to another device, happens only before an IDP has answered, and `renew` is given exactly what a
+  session holds and keeps it under the new ID).
 - It lives no longer than its session: every save of a session that holds it sets its TTL to the session's
   (in the same round trip), matching's end and a cancelled cycle 3 remove the matching service's, the end of
   the journey (or its time-out, when that is shown) removes both with the session.
