@@ -70,21 +70,26 @@ class Breakers:
     def unavailable(self, kind: str, entity_ids: Sequence[str]) -> set[str]:
         """Which of the entities not to offer now, read in one round trip (a page lists several companies);
         none if the store cannot say (fails open)."""
+        return self.offered_now(kind, entity_ids)[0]
+
+    def offered_now(self, kind: str, entity_ids: Sequence[str]) -> tuple[set[str], dict[str, rules.BreakerState]]:
+        """`unavailable`, and the states it read (none if the store could not say), for `admit` to decide on
+        in the same request without reading them again."""
         try:
             raws = self.store.get_many(NAMESPACE, [f"{kind}:{entity_id}" for entity_id in entity_ids])
         except StoreUnavailable:
-            return set()
+            return set(), {}
         now = self._clock()
-        return {
-            entity_id
-            for entity_id, raw in zip(entity_ids, raws, strict=True)
-            if raw is not None and not rules.available(_read_state(kind, entity_id, raw), now, self.settings)
-        }
+        states = {entity_id: _read_state(kind, entity_id, raw) for entity_id, raw in zip(entity_ids, raws, strict=True)}
+        down = {entity_id for entity_id, state in states.items() if not rules.available(state, now, self.settings)}
+        return down, states
 
-    def admit(self, kind: str, entity_id: str) -> bool:
-        """Whether to send real traffic now; claims the half-open trial when one is due."""
+    def admit(self, kind: str, entity_id: str, *, read: rules.BreakerState | None = None) -> bool:
+        """Whether to send real traffic now; claims the half-open trial when one is due. `read`: the state
+        this request read moments ago (`offered_now`), not read again; a breaker that is not closed is
+        always decided on under its lock, on the state as it is then."""
         try:
-            state = self.state(kind, entity_id)
+            state = read if read is not None else self.state(kind, entity_id)
         except StoreUnavailable:
             return True  # the breaker cannot be read: the request itself will find out
         if state.status is rules.Status.CLOSED:

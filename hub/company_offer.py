@@ -10,11 +10,12 @@ The order stays the journey's own (shuffled once per session).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from federation.config import IdentityProvider
 from hub import breakers, traffic
+from hub.policy.breaker import BreakerState
 from hub.services import HubServices
 
 
@@ -22,6 +23,7 @@ from hub.services import HubServices
 class CompanyOffer:
     available: tuple[IdentityProvider, ...]
     unavailable: tuple[IdentityProvider, ...]  # listed, but not to be chosen now
+    breakers: Mapping[str, BreakerState] = field(default_factory=dict)  # as read for this list, by entity ID
 
 
 def offer(
@@ -29,18 +31,22 @@ def offer(
 ) -> CompanyOffer:
     by_id = {idp.entity_id: idp for idp in eligible}
     offered, capped = traffic.partition(list(by_id), journey_id, hub.traffic, registering=registering)
-    down = hub.breakers.unavailable(breakers.IDP, offered)
+    down, states = hub.breakers.offered_now(breakers.IDP, offered)
     listed = set(offered) | set(capped)
     return CompanyOffer(
         available=tuple(by_id[e] for e in by_id if e in offered and e not in down),
         unavailable=tuple(by_id[e] for e in by_id if e in listed and (e in down or e in capped)),
+        breakers=states,
     )
 
 
-def may_send(hub: HubServices, idp: IdentityProvider, *, registering: bool) -> bool:
+def may_send(
+    hub: HubServices, idp: IdentityProvider, *, registering: bool, breaker: BreakerState | None = None
+) -> bool:
     """Just before a citizen is sent to `idp`: its breaker lets them through (the half-open trial, maybe)
-    and, for a registration, its cap has room (counting this one)."""
-    if not hub.breakers.admit(breakers.IDP, idp.entity_id):
+    and, for a registration, its cap has room (counting this one). `breaker`: its state as read for the
+    list this request chose from (`offer`), so that it is not read twice."""
+    if not hub.breakers.admit(breakers.IDP, idp.entity_id, read=breaker):
         return False
     if not registering:
         return True

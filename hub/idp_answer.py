@@ -17,9 +17,10 @@ third-party-style cookie (which browsers are phasing out and which needs TLS eve
 binding is checked by the same code whatever the browser does with cookies.
 
 When the answer is applied the session ID is renewed, so a session ID seen before sign-in (planted or
-leaked) is useless after it. Audit events are emitted here, when the answer takes effect.
+leaked) is useless after it; the answer's assertions are held beside the renewed session, under its new ID
+(`hub.store.held`). Audit events are emitted here, when the answer takes effect.
 
-Parking also marks the hub's request as having had an answer parked (`was_parked`): the same Response
+Parking also marks the hub's request as having had an answer parked (`ANSWERED`): the same Response
 posted again counts as a retry (a hub process died before parking it) only while nothing was parked for
 the request. Once an answer went out under a key, to whichever browser, the Response is spent: a browser
 that was refused it cannot have it again, nor can anyone who copied it.
@@ -38,7 +39,10 @@ from hub.policy import journey
 from hub.policy import outcomes as o
 from hub.policy import states as s
 from hub.services import HubServices
+from hub.store.base import QueuedWrites
 from hub.store.crypto import SessionCorrupt
+from hub.store.held import held_by
+from hub.web_session import mark_idp_request_answered
 
 log = logging.getLogger("hub.idp_response")
 
@@ -55,8 +59,9 @@ class ParkedAnswer:
     outcome: o.IdpOutcome
 
 
-def park(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> str:
-    """Keep `outcome` for the browser that holds `session`; the one-time key to claim it with."""
+def park(hub: HubServices, session: s.Session, outcome: o.IdpOutcome, *, writes: QueuedWrites) -> str:
+    """Keep `outcome` for the browser that holds `session` (queued in `writes`, in this order: the answer, the
+    request's mark `ANSWERED`); the one-time key to claim it with."""
     key = secrets.token_urlsafe(32)
     payload = {
         "session_id": session.session_id,
@@ -65,15 +70,9 @@ def park(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> str:
         "outcome": outcome.to_dict(),
     }
     ttl = max(1, int((hub.config.session_lifetime + hub.config.clock_skew).total_seconds()))
-    with hub.store.writes() as writes:  # one round trip on Redis, in this order
-        writes.put(PARKED, key, hub.sessions.codec.seal(PARKED, key, payload), PARK_SECONDS)
-        writes.put(ANSWERED, outcome.in_response_to, b"1", ttl)
+    writes.put(PARKED, key, hub.sessions.codec.seal(PARKED, key, payload), PARK_SECONDS)
+    writes.put(ANSWERED, outcome.in_response_to, b"1", ttl)
     return key
-
-
-def was_parked(hub: HubServices, hub_request_id: str) -> bool:
-    """Whether an answer to this request of the hub has been parked (and its key handed out)."""
-    return hub.store.get(ANSWERED, hub_request_id) is not None
 
 
 def claim(hub: HubServices, key: str) -> ParkedAnswer | None:
@@ -101,10 +100,18 @@ def belongs_to(answer: ParkedAnswer, session_id: str | None) -> bool:
     return bool(session_id) and hmac.compare_digest(answer.session_id.encode(), str(session_id).encode())
 
 
-def apply(hub: HubServices, session: s.Session, outcome: o.IdpOutcome) -> s.Session:
-    """The session moved on by the IDP's answer (InvalidTransition if it no longer awaits it)."""
+def apply(hub: HubServices, session: s.Session, outcome: o.IdpOutcome, *, writes: QueuedWrites) -> s.Session:
+    """The session moved on by the IDP's answer (InvalidTransition if it no longer awaits it), under a new ID.
+
+    Queued in `writes` (so nothing is written if the answer does not apply), in this order: the request marked
+    as answered, the answer's assertions held beside the renewed session if it says so (`hub.store.held`), the
+    renewed session, the old ID's deletion.
+    """
     if session.state is not s.State.IDP_SELECTED:
         raise s.InvalidTransition(session.state, s.EventType.IDP_AUTHN_SUCCEEDED, "not-awaiting-an-idp-answer")
     step = journey.on_idp_outcome(session, outcome, matching_request_id=new_query_id(), now=hub.now())
     audit.emit_facts(step.session, step.audit, idp_entity_id=outcome.idp_entity_id)
-    return step.session
+    assertions = outcome.sealed_assertions if isinstance(outcome, o.IdpSuccess) else ()
+    mark_idp_request_answered(outcome.in_response_to, writes=writes)
+    held = {kind: assertions for kind in held_by(step.session)}
+    return hub.sessions.renew(step.session, now=hub.now(), writes=writes, held=held)

@@ -16,6 +16,7 @@ from flask import Response, current_app, g, request
 from hub.policy.states import Session
 from hub.services import HubServices
 from hub.store.base import QueuedWrites
+from hub.store.held import Held
 
 COOKIE_NAME = "hub_session"
 IDP_REQUESTS = "idp-request"  # store namespace: the hub's request ID to an IDP -> the session that sent it
@@ -35,6 +36,14 @@ def current_session() -> Session | None:
     if session is not None:
         g.hub_session_id = session.session_id
     return session
+
+
+def current_session_with(kind: Held) -> tuple[Session | None, tuple[str, ...]]:
+    """`current_session`, with the assertions of `kind` held beside it, read in the same round trip."""
+    session, held = services().sessions.get_with(request.cookies.get(COOKIE_NAME, ""), kind, services().now())
+    if session is not None:
+        g.hub_session_id = session.session_id
+    return session, held
 
 
 def set_session_cookie(response: Response, session_id: str) -> Response:
@@ -60,9 +69,9 @@ def remember_idp_request(hub_request_id: str, session_id: str, *, writes: Queued
     (writes or services().store).put(IDP_REQUESTS, hub_request_id, session_id.encode(), ttl)
 
 
-def session_for_idp_request(hub_request_id: str) -> str | None:
-    """The ID of the session that sent the request; "" once it has had its answer; None if never sent."""
-    value = services().store.get(IDP_REQUESTS, hub_request_id)
+def session_for_idp_request(value: bytes | None) -> str | None:
+    """From the request's index entry (`IDP_REQUESTS`, as read): the ID of the session that sent it; "" once it
+    has had its answer; None if never sent."""
     return None if value is None else value.decode()
 
 

@@ -23,7 +23,6 @@ before is a replay: a Response or assertion ID in another message, or the same R
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -209,10 +208,8 @@ def _outcome(
             recipient, transport = ms.encryption_certificate.certificate, ms.key_transport
         elif keep.idp_assertions_for_service:
             recipient, transport = rp.encryption_certificate.certificate, rp.key_transport
-        sealed = tuple(
-            base64.b64encode(
-                xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient, key_transport=transport))
-            ).decode()
+        sealed = tuple(  # the EncryptedAssertion's XML as text: it travels in JSON (parked, held), not base64
+            xmlsecurity.to_bytes(reencrypt_assertion(a.plaintext, recipient, key_transport=transport)).decode()
             for a in response.assertions
             if recipient is not None
         )

@@ -19,7 +19,6 @@ never retried: the query may have been acted on and the citizen has already wait
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
 import logging
@@ -236,12 +235,21 @@ def new_query_id() -> str:
 
 
 def ask(
-    hub: HubServices, session: Session, rp: RelyingParty, ms: MatchingService, query_id: str, *, now: dt.datetime
+    hub: HubServices,
+    session: Session,
+    rp: RelyingParty,
+    ms: MatchingService,
+    query_id: str,
+    assertions: tuple[str, ...],
+    *,
+    now: dt.datetime,
 ) -> o.MatchingOutcome:
-    """Send the query the session awaits (account creation when it awaits that) and read the answer."""
+    """Send the query the session awaits (account creation when it awaits that) and read the answer.
+    `assertions`: the IDP's, encrypted for the matching service (EncryptedAssertion XML), held beside the
+    session."""
     account_creation = session.state is State.USER_ACCOUNT_CREATION_REQUEST_SENT
     identity = session.matching_identity
-    if identity is None:
+    if identity is None or not assertions:
         return o.MatchingFailed(reason="no-identity-to-match")
     if not hub.breakers.admit(breakers.MATCHING_SERVICE, ms.entity_id):  # down: the citizen is told at once
         log.warning("matching service %s not asked: circuit-open", ms.entity_id)
@@ -270,7 +278,7 @@ def ask(
         rp_acs_url=session.acs_url,
         rp_request_id=session.authn_request_id,
         not_on_or_after=now + QUERY_VALIDITY,
-        encrypted_assertions=[xmlsecurity.parse_xml(base64.b64decode(a)) for a in identity.sealed_assertions],
+        encrypted_assertions=[xmlsecurity.parse_xml(a.encode()) for a in assertions],
         credential=hub.signing,
         now=now,
         cycle3_assertion=cycle3_assertion,
@@ -298,7 +306,7 @@ def ask(
         log.exception("matching service %s request failed unexpectedly: %s", ms.entity_id, type(exc).__name__)
         return o.MatchingFailed(reason=f"unexpected:{type(exc).__name__}")
     hub.breakers.succeeded(breakers.MATCHING_SERVICE, ms.entity_id)
-    sealed = tuple(base64.b64encode(item).decode() for item in answer.encrypted_assertions)
+    sealed = tuple(item.decode() for item in answer.encrypted_assertions)  # EncryptedAssertion XML, as text
     return {
         MatchResult.MATCH: lambda: o.RecordMatched(service_assertions=sealed),
         MatchResult.CREATED: lambda: o.AccountCreated(service_assertions=sealed),

@@ -182,15 +182,18 @@ def start_journey(
     return Started(session, rp, replay_key=replay_key, fingerprint=fingerprint)
 
 
-def answer(hub: HubServices, session: Session, *, outcome: RpOutcome | None = None) -> PostForm:
+def answer(
+    hub: HubServices, session: Session, *, outcome: RpOutcome | None = None, service_assertions: tuple[str, ...] = ()
+) -> PostForm:
     """The journey's end as the auto-posting form that takes the service its signed Response; `outcome`
-    overrides the state's (a citizen who declines to share is a cancellation)."""
+    overrides the state's (a citizen who declines to share is a cancellation). `service_assertions`: those
+    held beside the session for the service (`hub.store.held`), which a `verify` success relays."""
     rp = hub.relying_party(session.rp_entity_id)
     outcome = outcome or outcome_for_rp(session.state)
     if rp.saml_profile is SamlProfile.STANDARD:
         body = build_standard_response(hub, session, rp, outcome)
     else:
-        body = build_verify_response(hub, session, outcome)
+        body = build_verify_response(hub, session, outcome, service_assertions)
     fields = [("SAMLResponse", encode_post(body))]
     if session.relay_state:
         fields.append(("RelayState", session.relay_state))

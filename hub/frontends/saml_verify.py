@@ -7,7 +7,6 @@ IDP's) signature, not the hub's word: GOV.UK Verify's end-to-end trust.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import replace
 
 from federation import xmlsecurity
@@ -31,11 +30,14 @@ def status_message(code: return_codes.ReturnCode) -> str:
     return f"return-code={code.code} offer={code.offer.value}"
 
 
-def build_verify_response(services: HubServices, session: Session, outcome: RpOutcome) -> bytes:
-    """The signed Response for `outcome`; never a Success without the assertion that proves it."""
+def build_verify_response(
+    services: HubServices, session: Session, outcome: RpOutcome, service_assertions: tuple[str, ...] = ()
+) -> bytes:
+    """The signed Response for `outcome`; never a Success without the assertion that proves it.
+    `service_assertions`: those held beside the session for the service (EncryptedAssertion XML)."""
     assertions = []
     if outcome is RpOutcome.SUCCESS:
-        assertions = [xmlsecurity.parse_xml(base64.b64decode(item)) for item in session.service_assertions]
+        assertions = [xmlsecurity.parse_xml(item.encode()) for item in service_assertions]
         if not assertions:
             outcome = RpOutcome.AUTHN_FAILED
     status = STATUSES[outcome]

@@ -2,7 +2,8 @@
 session's next state and the audit facts out. Plain Python: no Flask, no XML, no I/O.
 
 The caller (`hub.idp_answer`, `hub.matching_step`) has already verified the message (the protocol engines)
-and afterwards saves the session and writes the audit facts. Keeping the rules here means they are tested
+and afterwards saves the session, keeps the answer's assertions beside it when the session says they are
+held (`hub.store.held`), and writes the audit facts. Keeping the rules here means they are tested
 exhaustively without a server, and every front end (SAML `verify`, SAML `standard`, OIDC) shares them.
 """
 
@@ -54,7 +55,7 @@ def on_idp_outcome(session: s.Session, outcome: o.IdpOutcome, *, matching_reques
                     level=outcome.level,
                     matching_request_id=matching_request_id,
                     pid_hash=outcome.pid_hash,
-                    matching_identity=s.MatchingIdentity(outcome.sealed_assertions, outcome.pid),
+                    matching_identity=s.MatchingIdentity(outcome.pid),
                     release=release,
                 )
             else:
@@ -62,7 +63,7 @@ def on_idp_outcome(session: s.Session, outcome: o.IdpOutcome, *, matching_reques
                     **ref,
                     level=outcome.level,
                     pid_hash=outcome.pid_hash,
-                    service_assertions=outcome.sealed_assertions,
+                    service_assertions_held=bool(outcome.sealed_assertions),
                     release=release,
                 )
             fact = AuditFact("idp_authn_succeeded", levels=outcome.level, pid_hash=outcome.pid_hash)
@@ -107,13 +108,14 @@ def on_matching_outcome(
         case o.MatchingFailed():
             return Step(s.transition(session, s.MatchingServiceError(), now))
         case o.AccountCreated() if creating:
-            moved = s.transition(session, s.AccountCreated(service_assertions=outcome.service_assertions), now)
+            created = s.AccountCreated(service_assertions_held=bool(outcome.service_assertions))
+            moved = s.transition(session, created, now)
             return Step(moved, (AuditFact("user_account_created", levels=level),))
         case o.AccountNotCreated() | o.NoRecord() if creating:
             moved = s.transition(session, s.AccountCreationFailed(), now)
             return Step(moved, (AuditFact("user_account_creation_failed", levels=level),))
         case o.RecordMatched() if not creating:
-            moved = s.transition(session, s.Matched(service_assertions=outcome.service_assertions), now)
+            moved = s.transition(session, s.Matched(service_assertions_held=bool(outcome.service_assertions)), now)
             return Step(moved, (AuditFact("cycle3_match" if cycle3 else "cycle01_match", levels=level),))
         case o.NoRecord():
             facts = [AuditFact("cycle3_no_match" if cycle3 else "cycle01_no_match", levels=level)]

@@ -48,7 +48,7 @@ class IdpOutcome:
 
 @dataclass(frozen=True, kw_only=True)
 class IdpSuccess(IdpOutcome):
-    """Authenticated at `level`. `sealed_assertions`: base64 EncryptedAssertions for the next reader."""
+    """Authenticated at `level`. `sealed_assertions`: EncryptedAssertions for the next reader, as XML text."""
 
     kind: ClassVar[str] = "success"
     level: LevelOfAssurance
@@ -129,7 +129,7 @@ class MatchingOutcome:
 @dataclass(frozen=True, kw_only=True)
 class RecordMatched(MatchingOutcome):
     """The service's record was found; `service_assertions`: the matching service's assertion for the
-    service (base64 `EncryptedAssertion`), relayed unchanged in the `verify` profile."""
+    service (its `EncryptedAssertion`, XML text), relayed unchanged in the `verify` profile."""
 
     kind: ClassVar[str] = "match"
     service_assertions: tuple[str, ...]

@@ -18,10 +18,12 @@ Decisions the architecture leaves open, made here:
 - Every state except `TIMEOUT` can time out; `TIMEOUT` drops the session's personal data.
 
 The session is a typed record: every field has one meaning, and only a transition changes it. Personal
-data lives in three fields only, each as long as the journey needs it: `matching_identity` (the IDP's
-assertions, already encrypted for the matching service, and the PID) until matching is over;
-`cycle3_value` likewise; `release` (what a front end that hands identity attributes to the service needs at
-the journey's end) until the answer goes to the service. A time-out drops all three.
+data lives in three fields only, each as long as the journey needs it: `matching_identity` (the IDP's PID,
+and the mark that the IDP's assertions, encrypted for the matching service, are held beside the session)
+until matching is over; `cycle3_value` likewise; `release` (what a front end that hands identity attributes
+to the service needs at the journey's end) until the answer goes to the service. A time-out drops all three.
+The assertions themselves are not in the session (`hub.store.held`): `matching_identity` and
+`service_assertions_held` only say that they are kept, beside it, for as long as it says so.
 """
 
 from __future__ import annotations
@@ -152,10 +154,10 @@ class OidcRequest:
 
 @dataclass(frozen=True)
 class MatchingIdentity:
-    """What the matching service is sent about the citizen: the IDP's assertions, encrypted for it at
-    receipt (base64 `EncryptedAssertion`s), and the IDP's PID for the query's Subject."""
+    """What the matching service is sent about the citizen: the IDP's PID for the query's Subject, and the
+    IDP's assertions, encrypted for it at receipt, which are held beside the session (`hub.store.held`)
+    while this is set."""
 
-    sealed_assertions: tuple[str, ...]
     pid: str
 
 
@@ -201,7 +203,8 @@ class Session:
     matching_identity: MatchingIdentity | None = None
     cycle3_value: str | None = None
     release: Release | None = None
-    service_assertions: tuple[str, ...] = ()  # base64 EncryptedAssertions for the service (verify profile)
+    # EncryptedAssertions for the service (verify profile) are held beside the session (`hub.store.held`)
+    service_assertions_held: bool = False
     timeout_audited: bool = False
     extensions: int = 0  # how many times the citizen asked for more time
     citizen_has: CitizenHas | None = None  # the "will it work for me" answers, to help choose a company
@@ -213,7 +216,6 @@ class Session:
             object.__setattr__(self, "journey_id", self.session_id)
         object.__setattr__(self, "accepted_levels", tuple(self.accepted_levels))
         object.__setattr__(self, "idp_shortlist", tuple(self.idp_shortlist))
-        object.__setattr__(self, "service_assertions", tuple(self.service_assertions))
         if self.started_at.tzinfo is None or self.expires_at.tzinfo is None:
             raise ValueError("session times must be timezone-aware")
         if (self.front_end is FrontEnd.OIDC) != (self.oidc_request is not None):
@@ -224,7 +226,7 @@ class Session:
 
     @property
     def holds_personal_data(self) -> bool:
-        return any((self.matching_identity, self.cycle3_value, self.release, self.service_assertions))
+        return any((self.matching_identity, self.cycle3_value, self.release, self.service_assertions_held))
 
 
 def new_session_id() -> str:
@@ -327,7 +329,7 @@ class NonMatchingSuccess(IdpResponseEvent):
     type: ClassVar[EventType] = EventType.NON_MATCHING_SUCCESS
     level: LevelOfAssurance
     pid_hash: str | None = None
-    service_assertions: tuple[str, ...] = ()
+    service_assertions_held: bool = False
     release: Release | None = None
 
 
@@ -355,7 +357,7 @@ class IdpRequesterError(IdpResponseEvent):
 @dataclass(frozen=True, kw_only=True)
 class Matched(Event):
     type: ClassVar[EventType] = EventType.MATCHED
-    service_assertions: tuple[str, ...] = ()
+    service_assertions_held: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -391,7 +393,7 @@ class AccountCreationRequested(Event):
 @dataclass(frozen=True, kw_only=True)
 class AccountCreated(Event):
     type: ClassVar[EventType] = EventType.ACCOUNT_CREATED
-    service_assertions: tuple[str, ...] = ()
+    service_assertions_held: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -626,7 +628,7 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
                 "matching_identity": None,
                 "cycle3_value": None,
                 "release": None,
-                "service_assertions": (),
+                "service_assertions_held": False,
             }
         case TimeoutAudited():
             return {"timeout_audited": True}
@@ -659,7 +661,7 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
                 "idp_level": event.level,
                 "pid_hash": event.pid_hash,
                 "hub_request_id": None,
-                "service_assertions": event.service_assertions,
+                "service_assertions_held": event.service_assertions_held,
                 "release": event.release,
             }
         case IdpAuthnFailed():
@@ -676,7 +678,7 @@ def _effects(session: Session, event: Event) -> dict[str, Any]:
     if event.type in _MATCHING_ENDS:  # matching is over: the matching service's inputs are no longer needed
         changes.update(matching_identity=None, cycle3_value=None)
         if isinstance(event, Matched | AccountCreated):
-            changes["service_assertions"] = event.service_assertions
+            changes["service_assertions_held"] = event.service_assertions_held
         elif not isinstance(event, NoMatch):  # an OpenID Connect client is told "no match" with the identity
             changes["release"] = None  # no identity will be released
     return changes

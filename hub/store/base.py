@@ -1,6 +1,6 @@
 """The storage interface the hub is written against; in-process and Redis implementations both fit it.
 
-Every operation maps to one atomic Redis command (SET EX, GET, GETDEL, DEL, SET NX EX) or one short
+Every operation maps to one atomic Redis command (SET EX, GET, GETDEL, DEL, EXPIRE, SET NX EX) or one short
 script, so two hub processes sharing one store see one consistent journey and one replay cache.
 
 Three kinds of thing live in a store, each in a namespace of its own, so that no value a client sends can
@@ -23,8 +23,9 @@ from federation.replay_cache import RetryAwareReplayCache as RetryAwareReplayCac
 from federation.replay_cache import StoreUnavailable as StoreUnavailable
 from federation.replay_cache import check_ttl as check_ttl
 
-# A lock's token (None when another holds it) and the session read once it was had (None if absent or not had)
-LockedLoad = tuple[str | None, bytes | None]
+# A lock's token (None when another holds it), the session read once it was had and the entry asked for beside
+# it (each None if absent or not had)
+LockedLoad = tuple[str | None, bytes | None, bytes | None]
 
 
 @runtime_checkable
@@ -62,6 +63,10 @@ class EntryStore(Protocol):
         """Atomically read and delete the entry: of two callers, at most one gets it (one-time use)."""
         ...
 
+    def touch(self, namespace: str, key: str, ttl_seconds: int) -> None:
+        """The entry, if there is one, now disappears `ttl_seconds` from now (never brought back once gone)."""
+        ...
+
     def remove(self, namespace: str, key: str) -> None:
         """Delete the entry; deleting an absent one is not an error."""
         ...
@@ -79,7 +84,8 @@ class EntryStore(Protocol):
 class QueuedWrites:
     """Writes to send together when a `HubStore.writes()` block ends, in the order they were queued.
 
-    Each is the very command it would be alone (a session SET, an entry SET, the replay cache's `settle`),
+    Each is the very command it would be alone (a session SET, an entry SET, EXPIRE or DEL, a lock's release,
+    the replay cache's `settle`),
     so a failure part-way leaves the store as a crash between the separate calls would have; on Redis they
     go in one pipeline: one round trip instead of one each. Nothing is sent if the block raises.
     """
@@ -94,6 +100,15 @@ class QueuedWrites:
 
     def delete(self, session_id: str) -> None:
         self.queued.append(("delete", (session_id,), {}))
+
+    def touch(self, namespace: str, key: str, ttl_seconds: int) -> None:
+        self.queued.append(("touch", (namespace, key, check_ttl(ttl_seconds)), {}))
+
+    def remove(self, namespace: str, key: str) -> None:
+        self.queued.append(("remove", (namespace, key), {}))
+
+    def unlock(self, namespace: str, key: str, token: str) -> None:
+        self.queued.append(("unlock", (namespace, key, token), {}))
 
     def settle(
         self, namespace: str, key: str, fingerprint: str, *, binding: str | None = None, answer: bytes | None = None
@@ -113,6 +128,20 @@ class HubStore(SessionStore, RetryAwareReplayCache, EntryStore, Protocol):
         """`with store.writes() as writes: writes.save(...); writes.settle(...)`: sent together at the end."""
         ...
 
-    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
-        """`try_lock`, then, if it was had, `load(session_id)`: one round trip on Redis; (None, None) if held."""
+    def lock_and_get(
+        self, namespace: str, key: str, ttl_seconds: int, entries: Sequence[tuple[str, str]]
+    ) -> tuple[str | None, list[bytes | None]]:
+        """`try_lock`, then, if it was had, `get` of each (namespace, key) of `entries`, in order: one round trip
+        on Redis; (None, []) if the lock is held."""
+        ...
+
+    def load_with(self, session_id: str, entry: str) -> tuple[bytes | None, bytes | None]:
+        """`load(session_id)` and `get(entry, session_id)`: one round trip on Redis."""
+        ...
+
+    def lock_and_load(
+        self, namespace: str, key: str, ttl_seconds: int, session_id: str, *, entry: str | None = None
+    ) -> LockedLoad:
+        """`try_lock`, then, if it was had, `load(session_id)` and, with `entry`, `get(entry, session_id)`: one
+        round trip on Redis; (None, None, None) if the lock is held."""
         ...

@@ -40,13 +40,11 @@ def _level(value: str | None) -> LevelOfAssurance | None:
 
 
 def _matching_identity_to_dict(value: MatchingIdentity | None) -> dict[str, Any] | None:
-    return None if value is None else {"sealed_assertions": list(value.sealed_assertions), "pid": value.pid}
+    return None if value is None else {"pid": value.pid}
 
 
 def _matching_identity_from_dict(raw: dict[str, Any] | None) -> MatchingIdentity | None:
-    if raw is None:
-        return None
-    return MatchingIdentity(tuple(str(item) for item in raw["sealed_assertions"]), str(raw["pid"]))
+    return None if raw is None else MatchingIdentity(str(raw["pid"]))
 
 
 def _release_to_dict(value: Release | None) -> dict[str, Any] | None:
@@ -151,7 +149,7 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "matching_identity": _matching_identity_to_dict(session.matching_identity),
         "cycle3_value": session.cycle3_value,
         "release": _release_to_dict(session.release),
-        "service_assertions": list(session.service_assertions),
+        "service_assertions_held": session.service_assertions_held,
         "timeout_audited": session.timeout_audited,
         "front_end": session.front_end.value,
         "oidc_request": _oidc_request_to_dict(session.oidc_request),
@@ -167,7 +165,11 @@ def session_to_dict(session: Session) -> dict[str, Any]:
 
 
 def session_from_dict(raw: dict[str, Any]) -> Session:
-    if not isinstance(raw["force_authn"], bool) or not isinstance(raw["timeout_audited"], bool):
+    # sessions stored before the assertions were held beside them (`hub.store.held`) hold none there
+    service_assertions_held = raw.get("service_assertions_held", False)
+    if not all(
+        isinstance(flag, bool) for flag in (raw["force_authn"], raw["timeout_audited"], service_assertions_held)
+    ):
         raise ValueError("flags must be booleans")
     return Session(
         session_id=str(raw["session_id"]),
@@ -192,7 +194,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         matching_identity=_matching_identity_from_dict(raw["matching_identity"]),
         cycle3_value=raw["cycle3_value"],
         release=_release_from_dict(raw["release"]),
-        service_assertions=tuple(str(item) for item in raw["service_assertions"]),
+        service_assertions_held=service_assertions_held,
         timeout_audited=raw["timeout_audited"],
         extensions=int(raw.get("extensions", 0)),
         citizen_has=_citizen_has(raw.get("citizen_has")),

@@ -61,6 +61,13 @@ class _ExpiringDict:
                 del self._entries[key]
             return value
 
+    def touch(self, key: str, ttl_seconds: int) -> None:
+        with self._lock:
+            now = self._clock()
+            value = self._live(key, now)
+            if value is not None:
+                self._entries[key] = (now + ttl_seconds, value)
+
     def delete_if(self, key: str, value: bytes) -> None:
         with self._lock:
             if self._live(key, self._clock()) == value:
@@ -127,6 +134,9 @@ class MemoryStore:
     def remove(self, namespace: str, key: str) -> None:
         self._entries.delete(_entry_key(namespace, key))
 
+    def touch(self, namespace: str, key: str, ttl_seconds: int) -> None:
+        self._entries.touch(_entry_key(namespace, key), check_ttl(ttl_seconds))
+
     def try_lock(self, namespace: str, key: str, ttl_seconds: int) -> str | None:
         token = secrets.token_hex(16)
         acquired = self._entries.set_if_absent(
@@ -137,9 +147,22 @@ class MemoryStore:
     def unlock(self, namespace: str, key: str, token: str) -> None:
         self._entries.delete_if(_entry_key("lock:" + namespace, key), token.encode())
 
-    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
+    def lock_and_get(
+        self, namespace: str, key: str, ttl_seconds: int, entries: Sequence[tuple[str, str]]
+    ) -> tuple[str | None, list[bytes | None]]:
         token = self.try_lock(namespace, key, ttl_seconds)
-        return (token, self.load(session_id)) if token is not None else (None, None)
+        return (token, [self.get(*entry) for entry in entries]) if token is not None else (None, [])
+
+    def load_with(self, session_id: str, entry: str) -> tuple[bytes | None, bytes | None]:
+        return self.load(session_id), self.get(entry, session_id)
+
+    def lock_and_load(
+        self, namespace: str, key: str, ttl_seconds: int, session_id: str, *, entry: str | None = None
+    ) -> LockedLoad:
+        token = self.try_lock(namespace, key, ttl_seconds)
+        if token is None:
+            return None, None, None
+        return token, self.load(session_id), None if entry is None else self.get(entry, session_id)
 
     @contextmanager
     def writes(self) -> Iterator[QueuedWrites]:

@@ -1,6 +1,6 @@
 """Sessions and the replay cache in Redis, so hub processes behind one load balancer share one journey.
 
-Each operation is one atomic command (SET EX, GET, DEL, SET NX EX): no read-modify-write, so two processes
+Each operation is one atomic command (SET EX, GET, DEL, EXPIRE, SET NX EX): no read-modify-write, so two processes
 racing on the same assertion ID get exactly one winner from Redis itself. Values are the SessionCodec's
 AES-GCM blobs; this module never sees a plaintext session.
 
@@ -173,6 +173,11 @@ class RedisStore:
         with self._unavailable_as("remove"):
             self._client.delete(self.entry_key(namespace, key))
 
+    def touch(self, namespace: str, key: str, ttl_seconds: int) -> None:
+        ttl = check_ttl(ttl_seconds)
+        with self._unavailable_as("touch"):
+            self._client.expire(self.entry_key(namespace, key), ttl)
+
     def try_lock(self, namespace: str, key: str, ttl_seconds: int) -> str | None:
         ttl, token = check_ttl(ttl_seconds), secrets.token_hex(16)
         with self._unavailable_as("try_lock"):
@@ -183,20 +188,48 @@ class RedisStore:
         with self._unavailable_as("unlock"):
             self._client.eval(_UNLOCK, 1, self.lock_key(namespace, key), token.encode())
 
-    def lock_and_load(self, namespace: str, key: str, ttl_seconds: int, session_id: str) -> LockedLoad:
-        """SET NX EX and GET in one pipeline: Redis runs them in order, so the GET reads the session as it is once
-        the lock is ours; its value is thrown away when the lock was not had."""
+    def lock_and_get(
+        self, namespace: str, key: str, ttl_seconds: int, entries: Sequence[tuple[str, str]]
+    ) -> tuple[str | None, list[bytes | None]]:
+        """SET NX EX, then the GETs, in one pipeline (as `lock_and_load`)."""
+        ttl, token = check_ttl(ttl_seconds), secrets.token_hex(16)
+        with self._unavailable_as("lock_and_get"):
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.set(self.lock_key(namespace, key), token.encode(), nx=True, ex=ttl)
+            for entry_namespace, entry_key in entries:
+                pipeline.get(self.entry_key(entry_namespace, entry_key))
+            acquired, *values = pipeline.execute()
+        return (token, values) if acquired else (None, [])
+
+    def load_with(self, session_id: str, entry: str) -> tuple[bytes | None, bytes | None]:
+        """Two GETs in one pipeline."""
+        with self._unavailable_as("load"):
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.get(self.session_key(session_id))
+            pipeline.get(self.entry_key(entry, session_id))
+            value, beside = pipeline.execute()
+        if value is not None and not isinstance(value, bytes):
+            raise StoreUnavailable("redis load failed: the client decodes responses (want bytes)")
+        return value, beside
+
+    def lock_and_load(
+        self, namespace: str, key: str, ttl_seconds: int, session_id: str, *, entry: str | None = None
+    ) -> LockedLoad:
+        """SET NX EX, GET (and, with `entry`, GET of that entry) in one pipeline: Redis runs them in order, so the
+        GETs read the session as it is once the lock is ours; their values are thrown away when it was not had."""
         ttl, token = check_ttl(ttl_seconds), secrets.token_hex(16)
         with self._unavailable_as("lock_and_load"):
             pipeline = self._client.pipeline(transaction=False)
             pipeline.set(self.lock_key(namespace, key), token.encode(), nx=True, ex=ttl)
             pipeline.get(self.session_key(session_id))
-            acquired, value = pipeline.execute()
+            if entry is not None:
+                pipeline.get(self.entry_key(entry, session_id))
+            acquired, value, *beside = pipeline.execute()
         if not acquired:
-            return None, None
+            return None, None, None
         if value is not None and not isinstance(value, bytes):
             raise StoreUnavailable("redis load failed: the client decodes responses (want bytes)")
-        return token, value
+        return token, value, beside[0] if beside else None
 
     # ------------------------------------------------------------------------------------------ writes
 
@@ -218,6 +251,14 @@ class RedisStore:
                     pipeline.set(self.entry_key(namespace, key), blob, ex=ttl)
                 elif operation == "delete":
                     pipeline.delete(self.session_key(args[0]))
+                elif operation == "touch":
+                    namespace, key, ttl = args
+                    pipeline.expire(self.entry_key(namespace, key), ttl)
+                elif operation == "remove":
+                    pipeline.delete(self.entry_key(*args))
+                elif operation == "unlock":
+                    namespace, key, token = args
+                    pipeline.eval(_UNLOCK, 1, self.lock_key(namespace, key), token.encode())
                 else:
                     namespace, key, fingerprint = args
                     pipeline.eval(

@@ -6,6 +6,9 @@ comes back from `get` in state TIMEOUT with its personal data already dropped.
 
 Session IDs come from cookies, so `get` treats anything that is not the shape of an ID we issue, or a blob
 that does not decrypt as that session, as simply unknown: a read never deletes or changes anything.
+
+The assertions a journey carries are held beside its session, in entries of their own that live as long as
+it does (`hub.store.held`, which says why and why that is safe): `keep`, `get_with`, `read_held`, `drop`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hub.policy.states import Session, check_timeout, new_session_id
-from hub.store.base import QueuedWrites, SessionStore
+from hub.store.base import HubStore, QueuedWrites
 from hub.store.crypto import SessionCodec, SessionCorrupt
+from hub.store.held import Held, held_by, seal, unseal
 
 log = logging.getLogger("hub.sessions")
 
@@ -34,7 +40,7 @@ def is_session_id(value: object) -> bool:
 class SessionRepository:
     def __init__(
         self,
-        store: SessionStore,
+        store: HubStore,
         codec: SessionCodec,
         lifetime: timedelta,
         *,
@@ -53,6 +59,15 @@ class SessionRepository:
             return None
         return self.read(session_id, self.store.load(session_id), now)
 
+    def get_with(self, session_id: str, kind: Held, now: datetime) -> tuple[Session | None, tuple[str, ...]]:
+        """As `get`, with the assertions of `kind` held beside the session (none if it holds none), read in the
+        same round trip."""
+        if not is_session_id(session_id):
+            return None, ()
+        blob, beside = self.store.load_with(session_id, kind.value)
+        session = self.read(session_id, blob, now)
+        return session, () if session is None else self.read_held(session, kind, beside)
+
     def read(self, session_id: str, blob: bytes | None, now: datetime) -> Session | None:
         """The session from a blob the store gave for `session_id` (as `get`, for a blob loaded with a lock)."""
         if blob is None or not is_session_id(session_id):
@@ -64,22 +79,78 @@ class SessionRepository:
             return None
         return check_timeout(session, now)
 
-    def put(self, session: Session, *, now: datetime | None = None, writes: QueuedWrites | None = None) -> None:
-        """Save the session now, or with `writes` (a `HubStore.writes()` block) when that block ends."""
-        now = now or datetime.now(UTC)
+    def ttl_seconds(self, session: Session, now: datetime) -> int:
+        """How long the store keeps `session` (and what it holds beside it) from `now`."""
         remaining = min(session.expires_at - now, self.lifetime) + self.grace
-        ttl = max(1, math.ceil(remaining.total_seconds()))
-        (writes or self.store).save(session.session_id, self.codec.encode(session), ttl)
+        return max(1, math.ceil(remaining.total_seconds()))
 
-    def renew(self, session: Session, *, now: datetime, writes: QueuedWrites | None = None) -> Session:
+    def put(self, session: Session, *, now: datetime | None = None, writes: QueuedWrites | None = None) -> None:
+        """Save the session now, or with `writes` (a `HubStore.writes()` block) when that block ends; what it
+        holds beside it is kept as long as it, in the same round trip."""
+        now = now or datetime.now(UTC)
+        ttl = self.ttl_seconds(session, now)
+        held = held_by(session)
+        if writes is None and not held:
+            self.store.save(session.session_id, self.codec.encode(session), ttl)
+            return
+        with self.store.writes() if writes is None else nullcontext(writes) as queue:
+            queue.save(session.session_id, self.codec.encode(session), ttl)
+            for kind in held:
+                queue.touch(kind.value, session.session_id, ttl)
+
+    def renew(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        writes: QueuedWrites | None = None,
+        held: Mapping[Held, tuple[str, ...]] | None = None,
+    ) -> Session:
         """The same journey under a new session ID; the old ID stops working at once (no fixation).
 
-        With `writes`, the save and the delete are sent, in that order, when that `store.writes()` block ends."""
+        `held`: every kind of assertions the session holds beside it (`held_by`; ValueError otherwise), kept
+        under the new ID. In one round trip on Redis (with `writes`: when that `store.writes()` block ends), in
+        this order: the assertions, the session under its new ID, the old ID's deletion."""
+        held = held or {}
+        if set(held) != set(held_by(session)):
+            raise ValueError("a session is renewed with exactly the assertions it holds beside it")
         renewed = replace(session, session_id=new_session_id())
-        self.put(renewed, now=now, writes=writes)
-        (writes or self.store).delete(session.session_id)
+        with self.store.writes() if writes is None else nullcontext(writes) as queue:
+            for kind, assertions in held.items():
+                self.keep(renewed, kind, assertions, now=now, writes=queue)
+            self.put(renewed, now=now, writes=queue)
+            queue.delete(session.session_id)
         return renewed
 
+    def keep(
+        self, session: Session, kind: Held, assertions: tuple[str, ...], *, now: datetime, writes: QueuedWrites
+    ) -> None:
+        """Hold `assertions` beside `session` (which says so) for as long as the store keeps it."""
+        blob = seal(self.codec, kind, session.session_id, assertions)
+        writes.put(kind.value, session.session_id, blob, self.ttl_seconds(session, now))
+
+    def read_held(self, session: Session, kind: Held, blob: bytes | None) -> tuple[str, ...]:
+        """The assertions of `kind` held beside `session`, from the entry the store gave with it (`get_with`,
+        `HubStore.lock_and_load`); none if it holds none, or they are gone or unreadable."""
+        if kind not in held_by(session):
+            return ()
+        if blob is None:
+            log.warning("held assertions missing: %s", kind.value)
+            return ()
+        try:
+            return unseal(self.codec, kind, session.session_id, blob)
+        except SessionCorrupt:
+            log.warning("held assertions refused: %s corrupt", kind.value)
+            return ()
+
+    def drop(self, session_id: str, kind: Held, *, writes: QueuedWrites) -> None:
+        """The assertions of `kind` are no longer needed: removed when `writes` is sent."""
+        writes.remove(kind.value, session_id)
+
     def end(self, session_id: str) -> None:
-        """The journey is over: the session and every piece of personal data in it are deleted."""
-        self.store.delete(session_id)
+        """The journey is over: the session, every piece of personal data in it and every assertion held
+        beside it are deleted (one round trip on Redis)."""
+        with self.store.writes() as writes:
+            writes.delete(session_id)
+            for kind in Held:
+                writes.remove(kind.value, session_id)

@@ -27,12 +27,12 @@ from hub.engines import idp as idp_engine
 from hub.frontends import keep_for
 from hub.policy import states as s
 from hub.services import HubServices
-from hub.session_lock import journey_lock, step_lock
+from hub.session_lock import LockedStep, journey_step, step_lock
 from hub.views.pages import problem_page
 from hub.web_session import (
     COOKIE_NAME,
+    IDP_REQUESTS,
     current_session,
-    mark_idp_request_answered,
     services,
     session_for_idp_request,
     set_session_cookie,
@@ -66,14 +66,18 @@ def consume_idp_response():
         return _refuse(f"{exc.reason}:{exc.detail}" if exc.detail else exc.reason)
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal)
-    with step_lock(hub, "idp-response", routing.in_response_to, ttl_seconds=RESPONSE_LOCK_SECONDS) as held:
-        if not held:
+    request_id = routing.in_response_to  # which session sent it, and whether an answer to it was parked:
+    reads = ((IDP_REQUESTS, request_id), (idp_answer.ANSWERED, request_id))  # read with the lock, at once
+    with step_lock(hub, "idp-response", request_id, ttl_seconds=RESPONSE_LOCK_SECONDS, reads=reads) as step:
+        if not step.held:
             return _refuse("idp-response-busy")
-        return _consume(hub, root, routing)
+        return _consume(hub, root, routing, step)
 
 
-def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Routing):
-    session_id = session_for_idp_request(routing.in_response_to)
+def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Routing, step: LockedStep):
+    """Verify and park the Response (`step`: the lock on its request, with the entries read under it)."""
+    indexed, parked_before = step.entries
+    session_id = session_for_idp_request(indexed)
     if session_id == "":
         return _refuse("idp-request-already-answered")
     session = hub.sessions.get(session_id, hub.now()) if session_id else None
@@ -93,13 +97,13 @@ def _consume(hub: HubServices, root: xmlsecurity.Element, routing: idp_engine.Ro
             idp,
             rp,
             keep=keep_for(rp),
-            retry_allowed=not idp_answer.was_parked(hub, routing.in_response_to),
+            retry_allowed=parked_before is None,  # nothing parked for the request yet
         )
     except idp_engine.ResponseRefused as exc:
         return _refuse(exc.refusal, session)
     round_trips.answer_arrived(hub, routing.in_response_to, idp.entity_id)
     hub.breakers.succeeded(breakers.IDP, idp.entity_id)  # a verified answer: the company is working (a trial's end)
-    key = idp_answer.park(hub, session, outcome)
+    key = idp_answer.park(hub, session, outcome, writes=step.writes)  # sent before the lock's release
     return redirect(url_for("idp_response.apply_idp_answer", key=key), code=303)
 
 
@@ -113,8 +117,9 @@ def apply_idp_answer():
     answer = idp_answer.claim(hub, request.args.get("key", ""))
     if answer is None or not idp_answer.belongs_to(answer, request.cookies.get(COOKIE_NAME)):
         return _not_applied(hub, answer, current_session())
-    with journey_lock(hub, answer.session_id) as (held, session):
-        if not held:
+    with journey_step(hub, answer.session_id) as step:
+        session = step.session
+        if not step.held:
             return redirect(url_for("journey.result"), code=303)
         if session is None:  # the cookie's session has gone: as if there were none
             return _not_applied(hub, answer, None)
@@ -123,13 +128,10 @@ def apply_idp_answer():
             log.warning("idp answer refused: session-not-awaiting-this-answer:%s", session.state.name)
             return redirect(url_for("journey.result"), code=303)
         try:
-            session = idp_answer.apply(hub, session, answer.outcome)
+            session = idp_answer.apply(hub, session, answer.outcome, writes=step.writes)  # one round trip, in order
         except s.InvalidTransition as exc:
             log.warning("idp answer refused: invalid-transition:%s", exc.reason)
             return redirect(url_for("journey.result"), code=303)
-        with hub.store.writes() as writes:  # one round trip on Redis, in this order
-            mark_idp_request_answered(answer.hub_request_id, writes=writes)
-            session = hub.sessions.renew(session, now=hub.now(), writes=writes)
     g.hub_session_id = session.session_id
     log.info("idp answer applied: %s (session renewed)", answer.outcome.kind)
     return set_session_cookie(redirect(url_for("journey.result"), code=303), session.session_id)

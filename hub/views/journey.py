@@ -32,13 +32,23 @@ from hub.frontends.release import released_items
 from hub.handoff import Handoff
 from hub.policy import eligibility
 from hub.policy import states as s
+from hub.policy.breaker import BreakerState
 from hub.policy.loa_rules import LevelOfAssuranceError, requested_levels
 from hub.policy.suitability import NONE_OF_THESE, CitizenHas, split_by_suitability
-from hub.session_lock import journey_lock
+from hub.session_lock import journey_step
 from hub.store.base import QueuedWrites
+from hub.store.held import Held
+from hub.store.repository import is_session_id
 from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
-from hub.web_session import COOKIE_NAME, csrf_valid, current_session, remember_idp_request, services
+from hub.web_session import (
+    COOKIE_NAME,
+    csrf_valid,
+    current_session,
+    current_session_with,
+    remember_idp_request,
+    services,
+)
 
 log = logging.getLogger("hub.journey")
 bp = Blueprint("journey", __name__)
@@ -49,26 +59,30 @@ def with_session(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        session = current_session()
-        if session is None:
-            hub = services()
-            moved_from = Handoff(hub.store, hub.sessions).moved_from(request.cookies.get(COOKIE_NAME))
-            if moved_from is not None:  # this journey went to another device
-                from hub.views.handoff import moved_page  # here: that module builds on this one
-
-                return moved_page(moved_from)
-            log.info("journey page without a session")
-            return problem_page(problems.COOKIES_MISSING)
-        if request.method == "POST" and not csrf_valid():
-            log.warning("form refused: csrf-token-invalid")
-            abort(400)
-        g.session = session
-        g.rp = services().relying_party(session.rp_entity_id)
-        if session.state is s.State.TIMEOUT and request.endpoint not in ("journey.return_to_service",):
-            return _outcome_page(session)
-        return view(*args, **kwargs)
+        return _enter(current_session(), view, *args, **kwargs)
 
     return wrapper
+
+
+def _enter(session: s.Session | None, view, *args, **kwargs):
+    """`view` with `session` as `g.session`; the 'cookies missing' (or 'moved') page when there is none."""
+    if session is None:
+        hub = services()
+        moved_from = Handoff(hub.store, hub.sessions).moved_from(request.cookies.get(COOKIE_NAME))
+        if moved_from is not None:  # this journey went to another device
+            from hub.views.handoff import moved_page  # here: that module builds on this one
+
+            return moved_page(moved_from)
+        log.info("journey page without a session")
+        return problem_page(problems.COOKIES_MISSING)
+    if request.method == "POST" and not csrf_valid():
+        log.warning("form refused: csrf-token-invalid")
+        abort(400)
+    g.session = session
+    g.rp = services().relying_party(session.rp_entity_id)
+    if session.state is s.State.TIMEOUT and request.endpoint not in ("journey.return_to_service",):
+        return _outcome_page(session)
+    return view(*args, **kwargs)
 
 
 def _save(session: s.Session, *, writes: QueuedWrites | None = None) -> s.Session:
@@ -199,13 +213,15 @@ def choose_company():
     if chosen is None:
         log.warning("company choice refused: not-offered")
         return problem_page(problems.BAD_REQUEST, rp=g.rp, next_url=url_for("journey.choose_company"))
-    return send_to_company(session, chosen)
+    return send_to_company(session, chosen, breaker=listed.breakers.get(chosen.entity_id))
 
 
-def send_to_company(session: s.Session, chosen: IdentityProvider):
-    """Sign the hub's request to `chosen`, move the journey to IDP_SELECTED and render the hop to it."""
+def send_to_company(session: s.Session, chosen: IdentityProvider, *, breaker: BreakerState | None = None):
+    """Sign the hub's request to `chosen`, move the journey to IDP_SELECTED and render the hop to it.
+    `breaker`: the company's breaker as read for the list the citizen chose from (not read again)."""
     hub = services()
-    if not company_offer.may_send(hub, chosen, registering=session.journey_kind is s.JourneyKind.REGISTRATION):
+    registering = session.journey_kind is s.JourneyKind.REGISTRATION
+    if not company_offer.may_send(hub, chosen, registering=registering, breaker=breaker):
         log.info("company not sent to: temporarily-unavailable")
         return company_unavailable(chosen, url_for("journey.choose_company"))
     try:
@@ -298,7 +314,10 @@ def _outcome_page(session: s.Session):
     problem = session.problem or _OUTCOME_PROBLEMS.get(session.state, problems.GENERIC)
     if session.state is s.State.TIMEOUT and not session.timeout_audited:
         audit.emit("session_timeout", session_id=session.journey_id, rp_entity_id=session.rp_entity_id)
-        _save(s.transition(session, s.TimeoutAudited(), services().now()))
+        with services().store.writes() as writes:  # what it held beside it goes with the personal data in it
+            _save(s.transition(session, s.TimeoutAudited(), services().now()), writes=writes)
+            for kind in Held:
+                services().sessions.drop(session.session_id, kind, writes=writes)
     context = {"return_action": return_to_service_url()}
     if problem in _TRY_AGAIN:
         context["next_url"] = url_for("journey.choose_company")
@@ -310,37 +329,48 @@ def _outcome_page(session: s.Session):
     return problem_page(problem, rp=g.rp, **context)
 
 
-def _settle(session: s.Session) -> s.Session:
-    """The session once any matching-service query it awaits has been answered (asked here if need be)."""
-    hub = services()
-    with journey_lock(hub, session.session_id) as (held, latest):
-        if not held:
-            return session  # still being asked elsewhere: the page says so
-        session = latest or session
-        if session.state in s.AWAITING_MATCHING_SERVICE:
-            session = matching_step.continue_matching(hub, session)
-    g.session = session
-    return session
-
-
 @bp.get("/journey/result")
-@with_session
 def result():
-    session = g.session
-    if session.state in s.AWAITING_MATCHING_SERVICE:
-        session = _settle(session)
-        if session.state in s.AWAITING_MATCHING_SERVICE:  # another request is still asking
-            return problem_page(problems.IN_PROGRESS, rp=g.rp, next_url=url_for("journey.result"))
-    return _outcome_page(session)
+    """The journey's outcome, once any matching-service query it awaits has been answered (asked here if need
+    be: the redirect after the IDP's answer or cycle 3, a reload, a second click).
+
+    The session is read under the journey's lock, in one round trip with the lock and with the IDP's
+    assertions the query sends, so that it is the latest (another request may have moved the journey on
+    while this one waited) and is read once; the page is rendered once the lock is released. If the lock
+    cannot be had, another request is still asking: the page says so."""
+    hub = services()
+    session_id = request.cookies.get(COOKIE_NAME, "")
+    if not is_session_id(session_id):
+        return _enter(None, _result_page)  # the page for a browser without a journey
+    with journey_step(hub, session_id, beside=Held.FOR_MATCHING_SERVICE) as step:
+        session = step.session if step.held else current_session()
+        if step.held and session is not None and session.state in s.AWAITING_MATCHING_SERVICE:
+            assertions = hub.sessions.read_held(session, Held.FOR_MATCHING_SERVICE, step.beside)
+            session = matching_step.continue_matching(hub, session, assertions, writes=step.writes)
+    if session is not None:
+        g.hub_session_id = session.session_id
+    return _enter(session, _result_page)
+
+
+def _result_page():
+    """The outcome page; 'in progress' while another request is still asking the matching service."""
+    if g.session.state in s.AWAITING_MATCHING_SERVICE:
+        return problem_page(problems.IN_PROGRESS, rp=g.rp, next_url=url_for("journey.result"))
+    return _outcome_page(g.session)
 
 
 @bp.post("/journey/return-to-service")
-@with_session
 def return_to_service():
     """Answer the service in its front end's protocol, then end the session and its personal data.
 
     A success is sent only when the citizen agreed on the release page; if they decline, the service is
-    told they stopped (and receives nothing)."""
+    told they stopped (and receives nothing). The session is read with the assertions held beside it for
+    the service, in one round trip."""
+    session, held = current_session_with(Held.FOR_SERVICE)
+    return _enter(session, _return_to_service, held)
+
+
+def _return_to_service(service_assertions: tuple[str, ...]):
     session, hub = g.session, services()
     if not s.may_respond_to_rp(session.state):
         return _outcome_page(session)
@@ -366,7 +396,7 @@ def return_to_service():
     )
     if session.front_end is s.FrontEnd.OIDC:  # an authorization code, or an error, at the redirect URI
         return oidc_views.answer_client(hub, session, outcome=outcome)
-    form = saml.answer(hub, session, outcome=outcome)
+    form = saml.answer(hub, session, outcome=outcome, service_assertions=service_assertions)
     hub.sessions.end(session.session_id)
     log.info(
         "response to service: %s from state %s", (outcome or s.outcome_for_rp(session.state)).name, session.state.name
@@ -405,10 +435,11 @@ def cycle3():
         return render_template("cycle3.html", error="missing", value="", **context), 400
     if len(value) > 64 or not re.fullmatch(attribute.pattern, value):
         return render_template("cycle3.html", error="format", value=value[:64], **context), 400
-    with journey_lock(hub, session.session_id) as (_, session):  # None if not held
+    with journey_step(hub, session.session_id) as step:
+        session = step.session  # None if not held
         if session is not None and session.state is s.State.AWAITING_CYCLE3_DATA:  # else a second submit
             event = s.Cycle3Submitted(matching_request_id=matching.new_query_id(), value=value)
-            _save(s.transition(session, event, hub.now()))
+            _save(s.transition(session, event, hub.now()), writes=step.writes)
     return redirect(url_for("journey.result"), code=303)  # which asks the matching service, once
 
 
@@ -429,10 +460,12 @@ def extend():
 @with_session
 def cycle3_cancel():
     hub = services()
-    with journey_lock(hub, g.session.session_id) as (_, session):  # None if not held
+    with journey_step(hub, g.session.session_id) as step:
+        session = step.session  # None if not held
         if session is None or session.state is not s.State.AWAITING_CYCLE3_DATA:
             return redirect(url_for("journey.result"), code=303)
-        session = _save(s.transition(session, s.Cycle3Cancelled(), hub.now()))
+        session = _save(s.transition(session, s.Cycle3Cancelled(), hub.now()), writes=step.writes)
+        hub.sessions.drop(session.session_id, Held.FOR_MATCHING_SERVICE, writes=step.writes)
         audit.emit(
             "cycle3_input_cancelled",
             session_id=session.journey_id,

@@ -144,3 +144,20 @@ def test_two_processes_share_one_breaker_in_redis():
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
             client.delete(*keys)
+
+
+def test_admit_decides_on_the_state_the_list_was_read_with():
+    clock, store = Clock(), MemoryStore()
+    breakers = Breakers(store, SETTINGS, clock=clock)
+    entity, healthy = f"{MS}/{uuid.uuid4().hex}", f"{MS}/{uuid.uuid4().hex}"
+    for _ in range(3):
+        breakers.failed(IDP, entity)
+    down, states = breakers.offered_now(IDP, [healthy, entity])
+    assert down == {entity} and states[healthy] == CLOSED and states[entity].status is Status.OPEN
+    reads = []
+    store.get = lambda *args: reads.append(args)  # a closed breaker as read for the list is not read again
+    assert breakers.admit(IDP, healthy, read=states[healthy]) and reads == []
+    del store.get
+    assert not breakers.admit(IDP, entity, read=states[entity]), "an open one is decided under its lock"
+    clock.now += 30
+    assert breakers.admit(IDP, entity, read=states[entity]), "on its state then: the trial is due"

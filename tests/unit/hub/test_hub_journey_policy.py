@@ -60,11 +60,11 @@ def apply_idp(outcome: o.IdpOutcome) -> journey.Step:
 # --- identity providers' answers ------------------------------------------------------------------------------
 
 
-def test_a_matching_success_awaits_the_matching_service_with_only_encrypted_assertions():
+def test_a_matching_success_awaits_the_matching_service_with_its_assertions_held_beside_the_session():
     step = apply_idp(success())
     session = step.session
     assert session.state is State.CYCLE_0_AND_1_MATCH_REQUEST_SENT
-    assert session.matching_identity == st.MatchingIdentity(("enc-1", "enc-2"), "pid-1")
+    assert session.matching_identity == st.MatchingIdentity("pid-1"), "the PID; the assertions are not in it"
     assert session.release is None, "a verify-profile service is not handed identity attributes"
     assert session.idp_level is LoA.LEVEL_2 and session.pid_hash == "ab" * 32
     assert session.matching_request_id == "_aq-1" and session.hub_request_id is None
@@ -75,7 +75,7 @@ def test_a_matching_success_awaits_the_matching_service_with_only_encrypted_asse
 def test_a_non_matching_success_keeps_what_goes_to_the_service():
     step = apply_idp(success(for_matching_service=False))
     assert step.session.state is State.NON_MATCHING_JOURNEY_SUCCESS
-    assert step.session.service_assertions == ("enc-1", "enc-2")
+    assert step.session.service_assertions_held
     assert step.session.matching_identity is None
 
 
@@ -221,7 +221,7 @@ def test_matching_answers(state, outcome, cycle3, creation, target, events):
     assert step.session.state is target
     assert [f.event for f in step.audit] == events
     if target in (State.SUCCESSFUL_MATCH, State.USER_ACCOUNT_CREATED):
-        assert step.session.service_assertions == ("ms-assertion",)
+        assert step.session.service_assertions_held
         assert step.session.release is not None, "kept for a front end that releases identity"
     if target in (State.AWAITING_CYCLE3_DATA, State.USER_ACCOUNT_CREATION_REQUEST_SENT):
         assert step.session.matching_identity is not None, "needed for the next query"

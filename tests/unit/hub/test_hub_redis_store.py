@@ -586,19 +586,79 @@ def test_queued_writes_delete_a_session_in_order(store):
 
 def test_lock_and_load_reads_the_session_only_for_the_holder(store):
     store.save("s4", b"journey", 60)
-    token, blob = store.lock_and_load("journey", "s4", 60, "s4")
-    assert token is not None and blob == b"journey"
-    assert store.lock_and_load("journey", "s4", 60, "s4") == (None, None), "held: no lock and no session"
+    token, blob, beside = store.lock_and_load("journey", "s4", 60, "s4")
+    assert token is not None and blob == b"journey" and beside is None
+    assert store.lock_and_load("journey", "s4", 60, "s4") == (None, None, None), "held: no lock and no session"
     store.unlock("journey", "s4", token)
-    token, blob = store.lock_and_load("journey", "s4", 60, "s4")
+    token, blob, _ = store.lock_and_load("journey", "s4", 60, "s4")
     assert token is not None and blob == b"journey"
     store.unlock("journey", "s4", token)
-    token, blob = store.lock_and_load("journey", "gone", 60, "gone")
+    token, blob, _ = store.lock_and_load("journey", "gone", 60, "gone")
     assert token is not None and blob is None, "the lock is had even when the session is absent"
+
+
+def test_lock_and_load_reads_the_entry_asked_for_beside_the_session(store):
+    store.save("s6", b"journey", 60)
+    store.put("held", "s6", b"assertions", 60)
+    store.put("held", "other", b"not these", 60)
+    token, blob, beside = store.lock_and_load("journey", "s6", 60, "s6", entry="held")
+    assert (blob, beside) == (b"journey", b"assertions"), "the entry under the session's own ID"
+    assert store.lock_and_load("journey", "s6", 60, "s6", entry="held") == (None, None, None)
+    store.unlock("journey", "s6", token)
 
 
 def test_lock_and_load_is_one_round_trip_on_redis(redis_store, sent):
     redis_store.save("s5", b"journey", 60)
+    redis_store.put("held", "s5", b"assertions", 60)
     sent.clear()
-    token, blob = redis_store.lock_and_load("journey", "s5", 60, "s5")
-    assert len(sent) == 1 and token is not None and blob == b"journey"
+    token, blob, beside = redis_store.lock_and_load("journey", "s5", 60, "s5", entry="held")
+    assert len(sent) == 1 and token is not None and (blob, beside) == (b"journey", b"assertions")
+
+
+def test_load_with_reads_the_session_and_its_entry(store):
+    store.save("s7", b"journey", 60)
+    store.put("held", "s7", b"assertions", 60)
+    assert store.load_with("s7", "held") == (b"journey", b"assertions")
+    assert store.load_with("s7", "other") == (b"journey", None)
+    assert store.load_with("gone", "held") == (None, None)
+
+
+def test_load_with_is_one_round_trip_on_redis(redis_store, sent):
+    redis_store.save("s8", b"journey", 60)
+    sent.clear()
+    assert redis_store.load_with("s8", "held") == (b"journey", None)
+    assert len(sent) == 1
+
+
+def test_touch_sets_a_new_ttl_and_never_brings_an_entry_back(redis_store, raw):
+    redis_store.put("held", "t1", b"x", 60)
+    with redis_store.writes() as writes:
+        writes.touch("held", "t1", 500)
+        writes.touch("held", "absent", 500)
+    assert 490 < raw.ttl(redis_store.entry_key("held", "t1")) <= 500
+    assert redis_store.get("held", "absent") is None
+
+
+def test_queued_touch_remove_and_unlock_apply_in_order(store):
+    store.put("held", "a", b"kept", 60)
+    store.put("held", "b", b"dropped", 60)
+    token = store.try_lock("journey", "j", 60)
+    with store.writes() as writes:
+        writes.touch("held", "a", 120)
+        writes.remove("held", "b")
+        writes.unlock("journey", "j", token)
+        assert store.try_lock("journey", "j", 60) is None, "still held until the block ends"
+    assert store.get("held", "a") == b"kept" and store.get("held", "b") is None
+    assert store.try_lock("journey", "j", 60) is not None, "released with the writes"
+
+
+def test_memory_touch_extends_an_entry_and_leaves_an_expired_one_gone():
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    store.put("held", "a", b"x", 10)
+    store.put("held", "b", b"y", 10)
+    now[0] = 9.0
+    store.touch("held", "a", 100)
+    now[0] = 11.0
+    store.touch("held", "b", 100)
+    assert store.get("held", "a") == b"x" and store.get("held", "b") is None

@@ -15,6 +15,7 @@ from federation.loa import LevelOfAssurance as LoA
 from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, State, new_session_id, start_session
 from hub.policy.suitability import CitizenHas
 from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
+from hub.store.crypto import session_to_dict
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -43,7 +44,7 @@ def rich_session() -> Session:
         matching_request_id="_aq-1",
         journey_kind=JourneyKind.REGISTRATION,
         problem="loa_too_low",
-        matching_identity=MatchingIdentity(("base64-blob", "second-blob"), "pid-Llanfair\u0175"),
+        matching_identity=MatchingIdentity("pid-Llanfair\u0175"),
         cycle3_value="AB 12 34 56 C",
         release=Release(
             pid="pid-Llanfair\u0175",
@@ -55,7 +56,7 @@ def rich_session() -> Session:
                 current_address=Address(("1 High St", "Cardiff"), postcode="CF10 1AA", verified=True),
             ),
         ),
-        service_assertions=("rp-blob",),
+        service_assertions_held=True,
         timeout_audited=True,
         citizen_has=CitizenHas(frozenset({"uk_passport", "non_uk_passport"}), frozenset(), True),
     )
@@ -136,6 +137,18 @@ def test_authentic_blob_with_a_bad_payload_is_corrupt():
     blob = b"\x01" + nonce + AESGCM(KEY).encrypt(nonce, payload, aad)
     with pytest.raises(SessionCorrupt):
         SessionCodec(KEY).decode(session.session_id, blob)
+
+
+def test_a_session_stored_before_assertions_were_held_beside_it_still_reads():
+    """A journey under way when the hub was upgraded, before its company answered, goes on."""
+    session = a_session()
+    raw = session_to_dict(session)
+    del raw["service_assertions_held"]
+    raw["service_assertions"] = []  # the field sessions had then
+    aad = b"hub-session\x00\x01" + session.session_id.encode()
+    nonce = os.urandom(12)
+    blob = b"\x01" + nonce + AESGCM(KEY).encrypt(nonce, json.dumps(raw).encode(), aad)
+    assert SessionCodec(KEY).decode(session.session_id, blob) == session
 
 
 # ------------------------------------------------------------------------------------------- repository

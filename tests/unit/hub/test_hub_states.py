@@ -256,7 +256,7 @@ def test_full_matching_journey_with_cycle3_and_account_creation():
             level=LoA.LEVEL_2,
             matching_request_id="_aq-1",
             pid_hash="ab" * 32,
-            matching_identity=st.MatchingIdentity(("opaque-encrypted-blob",), "pid-1"),
+            matching_identity=st.MatchingIdentity("pid-1"),
         ),
         NOW,
     )
@@ -275,9 +275,9 @@ def test_full_matching_journey_with_cycle3_and_account_creation():
     assert step is EventType.ACCOUNT_CREATION_REQUESTED
     s = transition(s, st.AccountCreationRequested(matching_request_id="_aq-3"), NOW)
     assert s.state is State.USER_ACCOUNT_CREATION_REQUEST_SENT
-    s = transition(s, st.AccountCreated(service_assertions=("ms-assertion",)), NOW)
+    s = transition(s, st.AccountCreated(service_assertions_held=True), NOW)
     assert s.state is State.USER_ACCOUNT_CREATED and s.matching_request_id is None
-    assert s.service_assertions == ("ms-assertion",)
+    assert s.service_assertions_held
     assert s.matching_identity is None and s.cycle3_value is None, "matching is over: its inputs are dropped"
     assert outcome_for_rp(s.state) is RpOutcome.SUCCESS
 
@@ -347,9 +347,9 @@ def test_expired_session_refuses_every_event_but_timeout():
 def test_check_timeout_moves_every_state_to_timeout_and_drops_personal_data(state):
     session = dataclasses.replace(
         session_in(state),
-        matching_identity=st.MatchingIdentity(("personal",), "pid"),
+        matching_identity=st.MatchingIdentity("pid"),
         cycle3_value="AB123456C",
-        service_assertions=("personal",),
+        service_assertions_held=True,
     )
     assert session.holds_personal_data
     assert check_timeout(session, session.expires_at - timedelta(seconds=1)) is session
@@ -418,12 +418,12 @@ def test_outcome_for_rp(state):
 
 
 def test_session_is_immutable_and_typed():
-    session = fresh(service_assertions=["a", "b"])
+    session = fresh(idp_shortlist=["a", "b"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         session.state = State.TIMEOUT  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         session.cycle3_value = "changed"  # type: ignore[misc]
-    assert session.service_assertions == ("a", "b"), "sequences are kept as tuples"
+    assert session.idp_shortlist == ("a", "b"), "sequences are kept as tuples"
     assert not hasattr(session, "data"), "no string bag: every field has one meaning"
 
 
