@@ -150,6 +150,9 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "cycle3_value": session.cycle3_value,
         "release": _release_to_dict(session.release),
         "service_assertions_held": session.service_assertions_held,
+        # what the release before held assertions beside the session requires, so that while both run (a
+        # rolling deploy) its processes still read a journey saved here up to the company's answer
+        "service_assertions": [],
         "timeout_audited": session.timeout_audited,
         "front_end": session.front_end.value,
         "oidc_request": _oidc_request_to_dict(session.oidc_request),
