@@ -27,23 +27,25 @@ def services() -> HubServices:
     return current_app.extensions["hub"]
 
 
-def current_session() -> Session | None:
-    """The session named by the cookie (in TIMEOUT if it has expired), or None."""
-    session_id = request.cookies.get(COOKIE_NAME)
-    if not session_id:
-        return None
-    session = services().sessions.get(session_id, services().now())  # None for anything but a live session
+def bind(session: Session | None) -> Session | None:
+    """`session` is this request's (its CSRF token is derived from its ID); None changes nothing."""
     if session is not None:
         g.hub_session_id = session.session_id
     return session
 
 
+def current_session() -> Session | None:
+    """The session named by the cookie (in TIMEOUT if it has expired), or None."""
+    session_id = request.cookies.get(COOKIE_NAME)
+    if not session_id:
+        return None
+    return bind(services().sessions.get(session_id, services().now()))  # None for anything but a live session
+
+
 def current_session_with(kind: Held) -> tuple[Session | None, tuple[str, ...]]:
     """`current_session`, with the assertions of `kind` held beside it, read in the same round trip."""
     session, held = services().sessions.get_with(request.cookies.get(COOKIE_NAME, ""), kind, services().now())
-    if session is not None:
-        g.hub_session_id = session.session_id
-    return session, held
+    return bind(session), held
 
 
 def set_session_cookie(response: Response, session_id: str) -> Response:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
 from federation import xmlsecurity
 from federation.saml.bindings import decode_post
@@ -32,6 +32,7 @@ from hub.views.pages import problem_page
 from hub.web_session import (
     COOKIE_NAME,
     IDP_REQUESTS,
+    bind,
     current_session,
     services,
     session_for_idp_request,
@@ -123,7 +124,7 @@ def apply_idp_answer():
             return redirect(url_for("journey.result"), code=303)
         if session is None:  # the cookie's session has gone: as if there were none
             return _not_applied(hub, answer, None)
-        g.hub_session_id = session.session_id
+        bind(session)
         if session.state is not s.State.IDP_SELECTED or session.hub_request_id != answer.hub_request_id:
             log.warning("idp answer refused: session-not-awaiting-this-answer:%s", session.state.name)
             return redirect(url_for("journey.result"), code=303)
@@ -132,7 +133,7 @@ def apply_idp_answer():
         except s.InvalidTransition as exc:
             log.warning("idp answer refused: invalid-transition:%s", exc.reason)
             return redirect(url_for("journey.result"), code=303)
-    g.hub_session_id = session.session_id
+    bind(session)
     log.info("idp answer applied: %s (session renewed)", answer.outcome.kind)
     return set_session_cookie(redirect(url_for("journey.result"), code=303), session.session_id)
 

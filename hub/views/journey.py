@@ -43,6 +43,7 @@ from hub.views import oidc as oidc_views
 from hub.views.pages import problem_page, return_to_service_url
 from hub.web_session import (
     COOKIE_NAME,
+    bind,
     csrf_valid,
     current_session,
     current_session_with,
@@ -347,9 +348,7 @@ def result():
         if step.held and session is not None and session.state in s.AWAITING_MATCHING_SERVICE:
             assertions = hub.sessions.read_held(session, Held.FOR_MATCHING_SERVICE, step.beside)
             session = matching_step.continue_matching(hub, session, assertions, writes=step.writes)
-    if session is not None:
-        g.hub_session_id = session.session_id
-    return _enter(session, _result_page)
+    return _enter(bind(session), _result_page)
 
 
 def _result_page():
