@@ -13,14 +13,7 @@ from federation.demo import DEMO_CONFIG
 from federation.keyring import CertificateFiles, PublishedSigningCertificates, SigningKeyRing
 from keys.generate import main
 from keys.rotate import RotationError, issue_next, promote, retire
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.hand_clock import HandClock
 
 
 @pytest.fixture
@@ -30,12 +23,12 @@ def keys(tmp_path: Path, keys_dir: Path) -> Path:
     return copy
 
 
-def ring(keys: Path, clock: Clock, party: str = "hub") -> SigningKeyRing:
+def ring(keys: Path, clock: HandClock, party: str = "hub") -> SigningKeyRing:
     return SigningKeyRing(keys / f"{party}-signing.key", keys / f"{party}-signing.crt", clock=clock)
 
 
 def test_promoted_key_signs_after_the_check_interval_and_not_before(keys: Path) -> None:
-    clock = Clock()
+    clock = HandClock()
     hub = ring(keys, clock)
     old = hub.current.certificate
     assert hub.published.certificates == (old,)
@@ -57,7 +50,7 @@ def test_promoted_key_signs_after_the_check_interval_and_not_before(keys: Path) 
 
 
 def test_no_file_is_read_between_checks(keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
+    clock = HandClock()
     hub = ring(keys, clock)
     hub.current, hub.published.certificates  # noqa: B018
 
@@ -71,7 +64,7 @@ def test_no_file_is_read_between_checks(keys: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_pair_caught_half_renamed_keeps_the_last_good_key(keys: Path) -> None:
-    clock = Clock()
+    clock = HandClock()
     hub = ring(keys, clock)
     before, pem = hub.current.certificate, (keys / "hub-signing.crt").read_bytes()
     shutil.copy(keys / "hub-oidc-signing.crt", keys / "hub-signing.crt")  # a certificate of another key
@@ -83,7 +76,7 @@ def test_a_pair_caught_half_renamed_keeps_the_last_good_key(keys: Path) -> None:
 
 
 def test_an_unreadable_certificate_keeps_the_last_published_set(keys: Path) -> None:
-    clock = Clock()
+    clock = HandClock()
     files = CertificateFiles([keys / "hub-signing.crt"], clock=clock)
     before = files.certificates
     (keys / "hub-signing.crt").write_text("not a certificate")
@@ -93,7 +86,7 @@ def test_an_unreadable_certificate_keeps_the_last_published_set(keys: Path) -> N
 
 def test_every_entity_publishes_its_next_key(keys: Path) -> None:
     config = load_federation_config(DEMO_CONFIG, keys_dir=keys, variables={})
-    clock = Clock()
+    clock = HandClock()
     published = PublishedSigningCertificates(config, clock=clock)
     idp = "https://stub-idp-one.federation.test"
     version = published.version

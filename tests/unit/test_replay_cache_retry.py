@@ -14,16 +14,9 @@ import pytest
 import redis
 
 from federation.replay_cache import MemoryReplayCache, RedisReplayCache, RetryAwareReplayCache
+from tests.support.hand_clock import HandClock
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _redis_answers() -> bool:
@@ -100,7 +93,7 @@ def test_settle_of_an_unknown_id_does_nothing(cache):
 
 
 def test_memory_claims_expire_with_their_ttl():
-    clock = Clock()
+    clock = HandClock(1000.0)
     cache = MemoryReplayCache(clock=clock)
     cache.claim("ns", "_id1", "digest-a", 10)
     cache.settle("ns", "_id1", "digest-a", answer=b"x")

@@ -13,6 +13,7 @@ from hub.policy import breaker as rules
 from hub.policy.breaker import CLOSED, BreakerSettings, Status, Transition
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
+from tests.support.hand_clock import HandClock
 
 SETTINGS = BreakerSettings(failure_threshold=3, cooldown_seconds=30)
 MS = "https://ms.example"
@@ -90,15 +91,7 @@ def test_settings_are_read_from_the_environment_and_wrong_ones_named():
         settings_from({"HUB_BREAKER_FAILURES": "0"}.get)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _walk_the_cycle(first: Breakers, second: Breakers, clock: Clock) -> None:
+def _walk_the_cycle(first: Breakers, second: Breakers, clock: HandClock) -> None:
     """Failures seen by two processes add up; the open state and the trial are seen by both."""
     entity = f"{MS}/{uuid.uuid4().hex}"
     before = BREAKER_TRANSITIONS.labels(kind=MATCHING_SERVICE, entity=entity, from_state="closed", to_state="open")
@@ -122,7 +115,7 @@ def _walk_the_cycle(first: Breakers, second: Breakers, clock: Clock) -> None:
 
 
 def test_two_processes_share_one_breaker_in_memory():
-    clock, store = Clock(), MemoryStore()
+    clock, store = HandClock(1000.0), MemoryStore()
     _walk_the_cycle(Breakers(store, SETTINGS, clock=clock), Breakers(store, SETTINGS, clock=clock), clock)
 
 
@@ -133,7 +126,7 @@ def test_two_processes_share_one_breaker_in_redis():
     except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379 (make redis)")
     prefix = f"test-breaker-{uuid.uuid4().hex}:"
-    clock = Clock()
+    clock = HandClock(1000.0)
     try:
         _walk_the_cycle(
             Breakers(RedisStore(REDIS_URL, key_prefix=prefix), SETTINGS, clock=clock),
@@ -147,7 +140,7 @@ def test_two_processes_share_one_breaker_in_redis():
 
 
 def test_admit_decides_on_the_state_the_list_was_read_with():
-    clock, store = Clock(), MemoryStore()
+    clock, store = HandClock(1000.0), MemoryStore()
     breakers = Breakers(store, SETTINGS, clock=clock)
     entity, healthy = f"{MS}/{uuid.uuid4().hex}", f"{MS}/{uuid.uuid4().hex}"
     for _ in range(3):

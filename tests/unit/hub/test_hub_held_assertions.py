@@ -14,28 +14,19 @@ from hub.policy.states import MatchingIdentity, Session, State, start_session
 from hub.session_lock import NAMESPACE, journey_step
 from hub.store import MemoryStore, SessionCodec, SessionRepository
 from hub.store.held import Held
+from tests.support.hand_clock import HandClock
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 ASSERTIONS = ("PHNhbWw+b25lPC9zYW1sPg==", "PHNhbWw+dHdvPC9zYW1sPg==")
 
 
-class Clock:
-    """The store's monotonic clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sessions(clock: Clock) -> SessionRepository:
+def sessions(clock: HandClock) -> SessionRepository:
     return SessionRepository(
         MemoryStore(clock=clock), SessionCodec(bytes(range(32))), timedelta(minutes=90), grace=timedelta(minutes=15)
     )

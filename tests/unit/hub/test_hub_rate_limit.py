@@ -30,6 +30,7 @@ from hub.rate_limit import (
 from hub.store.base import StoreUnavailable
 from hub.store.memory import MemoryStore
 from hub.store.redis import RedisStore
+from tests.support.hand_clock import HandClock
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = bytes(range(32))
@@ -54,14 +55,6 @@ def prefix() -> Iterator[str]:
         keys = list(client.scan_iter(match=value + "*"))
         if keys:
             client.delete(*keys)
-
-
-class Clock:
-    def __init__(self, start: float = 1_900_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # ----------------------------------------------------------------------------------------- counters
@@ -147,7 +140,7 @@ def test_redis_counter_unreachable_is_store_unavailable():
 
 
 def test_limiter_allows_the_limit_then_refuses_until_the_next_window():
-    clock = Clock(1_900_000_010.0)
+    clock = HandClock(1_900_000_010.0)
     limiter = RateLimiter(MemoryRateCounter(), per_window=3, secret=SECRET, clock=clock)
     decisions = [limiter.check("192.0.2.1", SSO) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
@@ -254,6 +247,6 @@ def test_choosing_a_company_is_limited_but_reading_the_list_is_not(federation_co
 
 
 def test_the_moved_journey_question_is_limited_as_it_signs_each_answer():
-    limiter = RateLimiter(MemoryRateCounter(), per_window=3, secret=SECRET, clock=Clock(1_900_000_010.0))
+    limiter = RateLimiter(MemoryRateCounter(), per_window=3, secret=SECRET, clock=HandClock(1_900_000_010.0))
     assert limiter.applies("handoff.sign_in_here", "GET")
     assert not limiter.applies("handoff.sign_in_here", "POST")

@@ -16,6 +16,7 @@ from hub.policy.states import JourneyKind, MatchingIdentity, Release, Session, S
 from hub.policy.suitability import CitizenHas
 from hub.store import MemoryStore, SessionCodec, SessionCorrupt, SessionRepository
 from hub.store.crypto import session_to_dict
+from tests.support.hand_clock import HandClock
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -175,13 +176,7 @@ def test_a_journey_saved_before_its_company_answers_reads_in_the_release_before(
 
 @pytest.fixture
 def clock():
-    class Clock:
-        now = 0.0
-
-        def __call__(self):
-            return self.now
-
-    return Clock()
+    return HandClock()
 
 
 @pytest.fixture

@@ -24,18 +24,11 @@ from hub.services import _session_codec
 from hub.store import SessionCodec, SessionRepository
 from hub.store.redis import RedisStore
 from hub.store.session_keys import SessionKeyFile, SessionKeyFileError, add, main, promote, read_keys, retire
+from tests.support.hand_clock import HandClock
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 LIFETIME = timedelta(minutes=90)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ def a_session(state: State = State.IDP_SELECTED) -> Session:
     return dataclasses.replace(session, state=state, selected_idp_entity_id="https://idp-a")
 
 
-def hub_process(store: RedisStore, key_file: Path, clock: Clock) -> SessionRepository:
+def hub_process(store: RedisStore, key_file: Path, clock: HandClock) -> SessionRepository:
     return SessionRepository(store, SessionCodec(key_file=SessionKeyFile(key_file, clock=clock)), LIFETIME)
 
 
@@ -76,7 +69,7 @@ def test_sessions_survive_each_step_of_a_rotation_on_redis(redis_store: RedisSto
     key_file = tmp_path / "session-keys"
     add(key_file)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    clock_a, clock_b = Clock(), Clock()
+    clock_a, clock_b = HandClock(), HandClock()
     hub_a, hub_b = hub_process(redis_store, key_file, clock_a), hub_process(redis_store, key_file, clock_b)
     before = a_session()
     hub_a.put(before, now=NOW)
@@ -110,7 +103,7 @@ def test_sessions_survive_each_step_of_a_rotation_on_redis(redis_store: RedisSto
 def test_a_broken_key_file_keeps_the_keys_read_before(tmp_path: Path) -> None:
     key_file = tmp_path / "session-keys"
     add(key_file)
-    clock = Clock()
+    clock = HandClock()
     codec = SessionCodec(key_file=SessionKeyFile(key_file, clock=clock))
     session = a_session()
     blob = codec.encode(session)

@@ -7,21 +7,12 @@ import threading
 import pytest
 
 from hub.store import MemoryStore, ReplayCache, SessionStore
-
-
-class FakeClock:
-    """Monotonic seconds under the test's control (the store takes the clock as a parameter)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.hand_clock import HandClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock(1000.0)
 
 
 @pytest.fixture

@@ -7,21 +7,14 @@ import pytest
 from hub.rate_limit import MemoryRateCounter
 from hub.store.memory import MemoryStore
 from hub.traffic import Traffic, TrafficRule, partition
+from tests.support.hand_clock import HandClock
 
 COMPANIES = ("https://one.example", "https://two.example", "https://three.example")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 3600.0 * 1000
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(3600.0 * 1000)
 
 
 @pytest.fixture

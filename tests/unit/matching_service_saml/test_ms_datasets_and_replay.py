@@ -16,6 +16,7 @@ from matching_service.datasets import (
     to_matching_rule_dataset,
 )
 from matching_service.local_matching_contract import matching_dataset_to_json, parse_matching_dataset
+from tests.support.hand_clock import HandClock
 
 CURRENT = Address(("1 New Street",), "AB1 2CD", verified=True, from_date=date(2020, 1, 1))
 OLD = Address(("2 Old Road",), "EF3 4GH", verified=True, to_date=date(2019, 12, 31))
@@ -65,16 +66,8 @@ def test_unknown_requested_attribute_is_refused():
         account_creation_attributes(("FIRST_NAME", "PASSPORT_NUMBER"), DATASET)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_replay_cache_refuses_a_second_use_until_expiry():
-    clock = FakeClock()
+    clock = HandClock(1000.0)
     cache = MemoryReplayCache(clock=clock)
     assert cache.add_if_absent("attribute-query", "_q1", 360)
     clock.now += 300

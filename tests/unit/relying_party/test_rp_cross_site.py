@@ -27,6 +27,7 @@ from federation.runtime import Runtime
 from relying_party_example.app import HUB_TIMED_OUT_SESSION_KEPT, create_app
 from relying_party_example.sign_ins import ANSWER_TTL_SECONDS
 from relying_party_example.store import MemoryStore
+from tests.support.hand_clock import HandClock
 
 COOKIE = "rp_session"
 ACS = "/SAML2/SSO/POST"
@@ -245,18 +246,10 @@ def test_no_other_site_is_sent_the_continue_url_as_referer(client, fed):
     assert applied.headers["Referrer-Policy"] in ("same-origin", "no-referrer")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clocked(fed, keys_dir, federation_config, tmp_path):
     """The service on a store whose clock the test moves."""
-    clock = Clock()
+    clock = HandClock(1000.0)
     runtime = Runtime(config=federation_config, keys_dir=keys_dir, var_dir=tmp_path, environ={"RP_SECRET_KEY": "s"})
     app = create_app(runtime, metadata_fetch=lambda url, timeout: fed.metadata, store=MemoryStore(clock=clock))
     yield app, clock

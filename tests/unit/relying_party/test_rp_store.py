@@ -15,6 +15,7 @@ import pytest
 from rp_support import REDIS_URL
 
 from relying_party_example.store import MemoryStore, RedisStore, StoreUnavailable, redacted, store_from_settings
+from tests.support.hand_clock import HandClock
 
 
 @pytest.fixture
@@ -93,16 +94,8 @@ def test_a_value_the_service_did_not_write_fails_closed(store, request):
 # ---------------------------------------------------------------------------------------------- memory
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_memory_entries_expire():
-    clock = Clock()
+    clock = HandClock(1000.0)
     store = MemoryStore(clock=clock)
     store.put("answer", "k", {"n": 1}, 60)
     clock.now += 59.9
@@ -115,7 +108,7 @@ def test_memory_entries_expire():
 
 
 def test_memory_sweeps_expired_entries_nobody_reads():
-    clock = Clock()
+    clock = HandClock(1000.0)
     store = MemoryStore(clock=clock, sweep_every=10)
     for i in range(9):
         store.put("attempt", f"k{i}", {}, 5)
